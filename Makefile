@@ -1,0 +1,39 @@
+# Two commands for a fresh Debian machine (as root): `make demo` and `make test`.
+# Both install what is missing first: Debian packages, the .venv, the Python dependencies.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system venv demo test clean
+.DEFAULT_GOAL := demo
+
+setup: system venv
+
+system:
+	@bash scripts/setup-system.sh
+
+venv: $(STAMP)
+
+# torch==2.13.0 (CPU wheel) goes in before anything that needs torch, or pip pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml requirements/no-deps.txt requirements/no-deps-support.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements/no-deps-support.txt
+	$(PIP) install -q --no-deps -r requirements/no-deps.txt
+	$(PIP) install -q -e '.[test]'
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) -m complianceguard scan fixtures --out reports --format json,csv; rc=$$?; \
+	  echo "reports written to $(CURDIR)/reports (exit code $$rc: 0 all pass, 1 some fail, 2 some errors)"; \
+	  test $$rc -le 2
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache

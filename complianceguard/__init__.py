@@ -1,0 +1,2 @@
+"""complianceguard."""
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from complianceguard.cli import main
+
+main()

@@ -1,0 +1,173 @@
+"""Segments -> mentions: spaCy blank pipelines with matchers compiled from pack vocabularies.
+
+One blank pipeline per content language (rule matching needs no statistical model, and the
+official model wheels are not on PyPI); one PhraseMatcher (attr LOWER) and one Matcher per pack
+and language, compiled once and cached. Matching is per pack because the same word is a label in
+one region and an insufficient label in another (`#ad`: GB vs DE).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import spacy
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from complianceguard.extract.normalize import NormalizedText, normalize
+from complianceguard.model import CharSpan, Mention, Segment, Submission
+from complianceguard.packs.loader import ResolvedPack
+
+# Blank spaCy tokenizers that need nothing beyond spaCy itself (environment-spike.md §6).
+# Korean needs the rule-based tokenizer; other languages fall back to the multi-language "xx".
+SPACY_LANGUAGES = {"en", "de", "fr", "es", "it", "nl", "pt", "da", "sv", "nb", "fi", "pl", "cs", "zh"}
+_BLANK_CONFIG = {"ko": {"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"}}}}
+MIN_LANGUAGE_PROBABILITY = 0.70  # py3langid normalised probability; below it the language is "unknown"
+NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one short word ("not an ad")
+_CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
+_URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|[#@][\w.]+)")
+
+
+@lru_cache(maxsize=None)
+def pipeline(language: str) -> spacy.language.Language:
+    code = language if language in SPACY_LANGUAGES or language in _BLANK_CONFIG else "xx"
+    return spacy.blank(code, config=_BLANK_CONFIG.get(code, {}))
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> LanguageIdentifier:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, candidates: tuple[str, ...]) -> tuple[str | None, float]:
+    """The content language of `text` (hashtags, handles and links removed), or None when unsure."""
+    prose = _URL_OR_TAG.sub(" ", text)
+    if len(re.findall(r"\w+", prose)) < 2:
+        return None, 0.0
+    identifier = _identifier()
+    identifier.set_languages(list(candidates) or None)
+    language, probability = identifier.classify(prose)
+    return (language, probability) if probability >= MIN_LANGUAGE_PROBABILITY else (None, probability)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    phrases: PhraseMatcher
+    patterns: Matcher
+    negators: frozenset[str]
+
+
+def _hashtag_form(term: str) -> str:
+    return "#" + re.sub(r"[\s\-]+", "", term)
+
+
+@lru_cache(maxsize=None)
+def _compile(pack: ResolvedPack, language: str) -> _Compiled:
+    nlp = pipeline(language)
+    phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+    patterns = Matcher(nlp.vocab)
+    negators: set[str] = set()
+    for vocab_language, vocabulary in pack.pack.vocabulary.items():
+        negators.update(n.lower() for n in vocabulary.negators)
+        for kind, terms in (
+            ("label", vocabulary.labels),
+            ("insufficient", vocabulary.insufficient),
+            ("denial", vocabulary.denials),
+            ("signal", vocabulary.signals),
+        ):
+            for term in terms:
+                key = f"{kind}|{vocab_language}|{term}"
+                if term.startswith("#") and "*" in term:
+                    regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
+                    patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex.replace(".*", "[^\\W_]+")}}]])
+                    continue
+                forms = [term] if term.startswith("#") else [term, _hashtag_form(term)]
+                phrases.add(key, [nlp.make_doc(form) for form in dict.fromkeys(forms)])
+    # A discount code right after a signal word ("code GLOW20") is a commercial signal on its own.
+    patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
+                                              {"TEXT": {"REGEX": _CODE.pattern}}]])
+    return _Compiled(phrases, patterns, frozenset(negators))
+
+
+def _is_negated(span: Span, negators: frozenset[str]) -> bool:
+    """A negator right before the label, or one short word before it ("not an ad", "kein #ad")."""
+    doc = span.doc
+    start = span.start
+    for distance in (1, 2):
+        index = start - distance
+        if index < 0:
+            return False
+        token = doc[index]
+        if token.lower_ in negators:
+            return True
+        if token.is_punct or len(token.text) > NEGATION_WINDOW_FILLER:
+            return False
+    return False
+
+
+class Analyzer:
+    """Finds a pack's vocabulary in segments; one instance serves a whole batch."""
+
+    def __init__(self, packs: list[ResolvedPack]):
+        self.packs = packs
+        languages = {lang for p in packs for lang in (*p.pack.languages, *p.pack.vocabulary)}
+        self.candidate_languages = tuple(sorted(languages | {"en"}))
+
+    def content_language(self, submission: Submission, texts: list[str]) -> tuple[str | None, str]:
+        if submission.language:
+            return submission.language, "declared"
+        language, probability = detect_language(" ".join(texts), self.candidate_languages)
+        if language:
+            return language, f"detected (py3langid, p={probability:.2f})"
+        return None, "unknown (too little text to tell)"
+
+    def mentions(self, segments: list[Segment], pack: ResolvedPack, language: str | None,
+                 submission: Submission) -> list[Mention]:
+        found: list[Mention] = []
+        for segment in segments:
+            if segment.channel == "metadata" or not segment.text:
+                continue
+            normalized = normalize(segment.text)
+            found.extend(self._segment_mentions(segment, normalized, pack, language or "xx"))
+            found.extend(_brand_mentions(segment, submission))
+        return found
+
+    def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,
+                          language: str) -> list[Mention]:
+        nlp = pipeline(language)
+        compiled = _compile(pack, language)
+        doc: Doc = nlp.make_doc(normalized.text)
+        spans = [Span(doc, s, e, label=key) for key, s, e in
+                 ((nlp.vocab.strings[m], s, e) for m, s, e in (*compiled.phrases(doc), *compiled.patterns(doc)))]
+        denials = [s for s in spans if s.label_.startswith("denial|")]
+        others = [s for s in spans if not s.label_.startswith("denial|")
+                  and not any(d.start <= s.start < d.end for d in denials)]
+        mentions = []
+        for span in (*filter_spans(denials), *filter_spans(others)):
+            kind, vocab_language, term = span.label_.split("|", 2)
+            o_start, o_end = normalized.to_original(span.start_char, span.end_char)
+            mentions.append(Mention(
+                kind=kind, term=term, language=vocab_language, segment=segment.id, channel=segment.channel,
+                text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
+                time=segment.time, confidence=segment.confidence,
+                negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
+                disguise=normalized.disguise_notes(o_start, o_end),
+            ))
+        return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
+
+
+def _brand_mentions(segment: Segment, submission: Submission) -> list[Mention]:
+    """The declared brand's handles and name: tagging a brand is a commercial signal."""
+    names = [h for h in submission.brand_handles if h] + ([submission.brand] if submission.brand else [])
+    found = []
+    lowered = segment.text.lower()
+    for name in names:
+        for match in re.finditer(re.escape(name.lower()), lowered):
+            found.append(Mention(kind="brand", term=name, language="xx", segment=segment.id,
+                                 channel=segment.channel, text=segment.text[match.start():match.end()],
+                                 span=CharSpan(start=match.start(), end=match.end()), time=segment.time))
+    return found

@@ -1,0 +1,234 @@
+"""The command line: `check` for creators, `scan` for batches, `rules` for legal teams.
+
+Exit codes follow SQLFluff: 0 every item passes (or only warns), 1 something fails or is
+inconclusive, 2 an error (bad input, bad pack). Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from complianceguard import __version__
+from complianceguard.errors import ComplianceGuardError
+from complianceguard.model import Submission
+from complianceguard.packs.schema import Pack
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+PLATFORMS = ["instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"]
+RELATIONSHIPS = ["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
+SCAN_FORMATS = ("json", "csv")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def friendly_errors(command: Any) -> Any:
+    """Turn our errors into a one-line message and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ComplianceGuardError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+def _library(packs: tuple[str, ...]) -> Any:
+    from complianceguard.packs.loader import PackLibrary
+
+    return PackLibrary(extra=[Path(p) for p in packs])
+
+
+pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(dir_okay=False),
+                           help="An extra rule pack (e.g. a brand policy that `extends` a region).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="complianceguard")
+def main() -> None:
+    """Check influencer posts for ad disclosure against region rule packs."""
+
+
+@main.command()
+@click.option("--caption", required=True, help="The caption text as it will be posted.")
+@click.option("--region", "regions", multiple=True, required=True, help="ISO country code (repeatable).")
+@click.option("--platform", type=click.Choice(PLATFORMS), default="instagram", show_default=True)
+@click.option("--relationship", type=click.Choice(RELATIONSHIPS), default="unknown", show_default=True,
+              help="Your relationship with the brand.")
+@click.option("--brand", help="Brand name (a commercial signal when tagged).")
+@click.option("--brand-handle", "brand_handles", multiple=True, help="Brand handle, e.g. @glowskincare.")
+@click.option("--language", help="Language of the content (detected when absent).")
+@click.option("--paid-partnership-tag/--no-paid-partnership-tag", default=False,
+              help="The platform's own paid-partnership label is switched on.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fix", is_flag=True, help="Print a corrected caption for each region.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the rules that pass.")
+@pack_option
+@click.argument("media", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@friendly_errors
+def check(caption: str, regions: tuple[str, ...], platform: str, relationship: str, brand: str | None,
+          brand_handles: tuple[str, ...], language: str | None, paid_partnership_tag: bool, fmt: str,
+          fix: bool, verbose: bool, packs: tuple[str, ...], media: tuple[str, ...]) -> None:
+    """Check one caption (and its media) and say what to fix."""
+    from complianceguard.engine import Engine
+    from complianceguard.report.json_report import item_json
+    from complianceguard.report.text import render_item
+    from complianceguard.scan import exit_code
+
+    library = _library(packs)
+    submission = Submission(
+        id="caption", platform=platform, regions=[r.upper() for r in regions], language=language,
+        caption=caption, media=[str(Path(m).resolve()) for m in media], relationship=relationship,
+        brand=brand, brand_handles=list(brand_handles), paid_partnership_tag=paid_partnership_tag,
+    )
+    item = Engine(library).evaluate(submission)
+    if fmt == "json":
+        click.echo(item_json(item))
+    else:
+        click.echo(render_item(item, verbose=verbose, show_fix=fix))
+    sys.exit(exit_code([item]))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--region", "regions", multiple=True, help="Check every post for these regions instead of its own.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True)
+@click.option("--format", "formats", default="json,csv", show_default=True,
+              help=f"Comma-separated report formats: {', '.join(SCAN_FORMATS)}.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print where the reports are.")
+@pack_option
+@friendly_errors
+def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, quiet: bool,
+         packs: tuple[str, ...]) -> None:
+    """Scan manifests, folders of `*.post.yaml|yml|json` and CSV files; write reports."""
+    from complianceguard.report import csv_report, json_report
+    from complianceguard.scan import exit_code
+    from complianceguard.scan import scan as run_scan
+
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in SCAN_FORMATS]
+    if unknown:
+        _fail(f"--format: unknown format {unknown[0]!r} (known: {', '.join(SCAN_FORMATS)})")
+    library = _library(packs)
+    region_list = [r.upper() for r in regions] or None
+    for region in region_list or []:
+        library.for_region(region)  # fail early, before scanning, on a region with no pack
+
+    def show(item: Any) -> None:
+        if quiet:
+            return
+        if item.verdict == "error":
+            click.echo(f"error: {item.errors[0]}", err=True)
+        else:
+            regions_text = " ".join(f"{r}:{v.verdict}" for r, v in item.regions.items())
+            click.echo(f"{item.verdict.upper():13} {item.id}  {regions_text}")
+
+    options = {"regions": region_list, "formats": wanted, "packs": list(packs)}
+    report = run_scan(list(paths), library, region_list, options, on_item=show)
+    writers = {"json": json_report.write, "csv": csv_report.write}
+    written = [writers[f](report, out_dir) for f in wanted]
+    summary = ", ".join(f"{count} {verdict}" for verdict, count in report.summary.items()) or "no posts found"
+    click.echo(f"{len(report.items)} posts: {summary}")
+    for path in written:
+        click.echo(f"report: {path}")
+    sys.exit(exit_code(report.items))
+
+
+@main.group()
+def rules() -> None:
+    """Inspect, validate and test rule packs."""
+
+
+@rules.command("list")
+@click.option("--region", help="Only this region's pack.")
+@pack_option
+@friendly_errors
+def rules_list(region: str | None, packs: tuple[str, ...]) -> None:
+    """List the rules of every pack (or one region's)."""
+    library = _library(packs)
+    selected = [library.for_region(region)] if region else [p for p in library.packs if not p.pack.abstract]
+    for resolved in selected:
+        pack = resolved.pack
+        click.echo(f"{pack.region}  {resolved.ref}  {pack.name}")
+        for rule in pack.rules:
+            click.echo(f"  {rule.code}  {rule.name:28} {rule.check:18} {rule.severity:8} {rule.confidence}")
+
+
+@rules.command("show")
+@click.argument("code")
+@pack_option
+@friendly_errors
+def rules_show(code: str, packs: tuple[str, ...]) -> None:
+    """What a rule checks, why, a bad and a good example, the fix and the source."""
+    library = _library(packs)
+    for resolved in library.packs:
+        for rule in resolved.pack.rules:
+            if rule.code == code.upper():
+                source = resolved.pack.sources[rule.source.ref]
+                click.echo(f"{rule.code} {rule.name} ({resolved.ref}, {resolved.pack.region})\n"
+                           f"check: {rule.check} {json.dumps(rule.params) if rule.params else ''}\n"
+                           f"scopes: {', '.join(rule.scopes)}   severity: {rule.severity}   "
+                           f"confidence: {rule.confidence}\n\n"
+                           f"What it checks: {rule.message}\nWhy: {rule.why}\n\n"
+                           f"Bad:  {rule.example.bad}\nGood: {rule.example.good}\nFix:  {rule.fix}\n\n"
+                           f"Source: {source.title}, {rule.source.section or source.section or ''} "
+                           f"({source.publisher}, {source.year or 'n.d.'}) {source.url}")
+                if rule.source.quote:
+                    click.echo(f'  "{rule.source.quote}"')
+                return
+    _fail(f"no rule with code {code}")
+
+
+@rules.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def rules_validate(paths: tuple[Path, ...]) -> None:
+    """Validate pack files (schema, params, sources, extends)."""
+    from complianceguard.packs.loader import PackLibrary
+
+    PackLibrary(extra=list(paths))
+    for path in paths:
+        click.echo(f"{path}: ok")
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly_errors
+def rules_test(paths: tuple[Path, ...]) -> None:
+    """Run the pass/fail cases written in pack files."""
+    from complianceguard.packs.cases import run_cases
+    from complianceguard.packs.loader import PackLibrary
+
+    library = PackLibrary(extra=list(paths))
+    failures = total = 0
+    for path in paths:
+        pack_id = yaml.safe_load(path.read_text("utf-8"))["id"]
+        for result in run_cases(library, library.get(pack_id)):
+            total += 1
+            if not result.ok:
+                failures += 1
+                click.echo(f"FAIL {result.describe()}")
+    click.echo(f"{total - failures} passed, {failures} failed")
+    sys.exit(EXIT_FAIL if failures else EXIT_OK)
+
+
+@rules.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of the pack format."""
+    click.echo(json.dumps(Pack.model_json_schema(by_alias=True), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Submission -> verdicts. Pure: no I/O beyond the extractors it calls.
+
+For each region: decide whether disclosure applies (declared relationship, or commercial signals
+when it is unknown), run every rule of the region's pack, turn outcomes into findings with their
+citation and fix, and take the worst status as the region's verdict.
+"""
+
+from __future__ import annotations
+
+import re
+
+from complianceguard.analyze import Analyzer
+from complianceguard.extract import Extraction, extract
+from complianceguard.model import Citation, Finding, ItemResult, Mention, RegionResult, Submission, worst
+from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted
+from complianceguard.packs.loader import PackLibrary, ResolvedPack
+from complianceguard.packs.schema import Rule
+
+STATUS_TO_VERDICT = {"pass": "pass", "not-applicable": "pass", "fail": "fail", "warn": "warn",
+                     "inconclusive": "inconclusive"}
+
+
+class Engine:
+    """Evaluates posts against region packs; build once per batch (matchers are compiled lazily)."""
+
+    def __init__(self, library: PackLibrary, regions: list[str] | None = None,
+                 pinned: dict[str, ResolvedPack] | None = None):
+        self.library = library
+        self.default_regions = [r.upper() for r in regions or []]
+        self.pinned = pinned or {}  # region -> pack, overriding the library's choice (pack tests)
+        self.analyzer = Analyzer([p for p in library.packs if not p.pack.abstract])
+
+    def regions_for(self, submission: Submission) -> list[str]:
+        return self.default_regions or [r.upper() for r in submission.regions]
+
+    def evaluate(self, submission: Submission, extraction: Extraction | None = None) -> ItemResult:
+        extraction = extraction or extract(submission)
+        texts = [s.text for s in extraction.segments if s.channel != "metadata"]
+        language, language_source = self.analyzer.content_language(submission, texts)
+        regions: dict[str, RegionResult] = {}
+        fixed: dict[str, str] = {}
+        all_mentions: list[Mention] = []
+        for region in self.regions_for(submission):
+            pack = self.pinned.get(region) or self.library.for_region(region)
+            mentions = self.analyzer.mentions(extraction.segments, pack, language, submission)
+            all_mentions.extend(m for m in mentions if m not in all_mentions)
+            ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage)
+            result = self._region(ctx, pack)
+            regions[region] = result
+            if result.verdict in ("fail", "warn") and submission.caption is not None:
+                fixed[region] = corrected_caption(submission.caption, mentions, preferred_label(pack, language))
+        return ItemResult(
+            id=submission.id, verdict=worst([r.verdict for r in regions.values()]),
+            source_file=submission.source_file, platform=submission.platform,
+            relationship=submission.relationship, language=language, language_source=language_source,
+            caption=submission.caption, segments=extraction.segments, mentions=all_mentions,
+            regions=regions, fixed_caption=fixed,
+        )
+
+    def _region(self, ctx: Context, pack: ResolvedPack) -> RegionResult:
+        mode, why = applicability(ctx, pack)
+        findings = [self._finding(ctx, pack, rule, mode, why) for rule in pack.pack.rules]
+        verdict = worst([STATUS_TO_VERDICT[f.status] for f in findings])
+        return RegionResult(verdict=verdict, pack=pack.ref, applicability=why, findings=findings)
+
+    def _finding(self, ctx: Context, pack: ResolvedPack, rule: Rule, mode: str, why: str) -> Finding:
+        outcome = _rule_applies(ctx, rule, mode, why) or CHECKS[rule.check].run(ctx, rule)
+        status = outcome.status
+        if status == "fail" and (rule.severity == "warning" or mode == "likely"):
+            status = "warn"
+        failed = status in ("fail", "warn")
+        message = outcome.detail
+        if failed:
+            prefix = "Likely commercial post: " if mode == "likely" else ""
+            message = f"{prefix}{rule.message} {outcome.detail}"
+        source = pack.pack.sources[rule.source.ref]
+        return Finding(
+            rule=rule.code, name=rule.name, pack=pack.ref, status=status, severity=rule.severity,
+            message=message, evidence=outcome.evidence,
+            coverage=[ctx.coverage[s] for s in rule.scopes if s in ctx.coverage],
+            source=Citation(title=source.title, publisher=source.publisher, year=source.year,
+                            section=rule.source.section or source.section, url=source.url,
+                            quote=rule.source.quote, confidence=source.confidence),
+            confidence=rule.confidence,
+            fix=rule.fix.replace("{label}", preferred_label(pack, ctx.language)) if failed else None,
+        )
+
+
+def applicability(ctx: Context, pack: ResolvedPack) -> tuple[str, str]:
+    """('required' | 'likely' | 'none', why) for a post in a region."""
+    relationship = ctx.submission.relationship
+    if relationship in pack.pack.disclosure_required_for:
+        return "required", f"declared relationship '{relationship}' needs a disclosure in {pack.pack.region}"
+    if relationship == "unknown":
+        signals = [m for m in ctx.mentions if m.kind in ("signal", "brand", "label", "insufficient")
+                   and not m.negated]
+        if ctx.submission.paid_partnership_tag or signals:
+            seen = quoted(signals[:4]) or "the paid-partnership flag"
+            return "likely", f"relationship not declared; likely commercial ({seen})"
+        return "none", "relationship not declared and no commercial signals found"
+    return "none", f"declared relationship '{relationship}' needs no disclosure in {pack.pack.region}"
+
+
+def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | None:
+    """An outcome when the rule does not apply to this post; None when it does."""
+    if mode == "none":
+        return Outcome("not-applicable", f"Not applicable: {why}.")
+    when = rule.when
+    if when and when.platforms and ctx.submission.platform not in when.platforms:
+        return Outcome("not-applicable", f"Not applicable on {ctx.submission.platform}.")
+    if when and when.relationships and ctx.submission.relationship not in when.relationships:
+        return Outcome("not-applicable", f"Not applicable to '{ctx.submission.relationship}' posts.")
+    return None
+
+
+def preferred_label(pack: ResolvedPack, language: str | None) -> str:
+    vocabulary = pack.pack.vocabulary
+    for code in (language, *pack.pack.languages):
+        if code in vocabulary and vocabulary[code].preferred and code in pack.pack.languages:
+            return vocabulary[code].preferred
+    return "#ad"
+
+
+def corrected_caption(caption: str, mentions: list[Mention], label: str) -> str:
+    """The caption with the region's label first and unclear, disguised or denying words removed."""
+    remove = sorted((m.span.start, m.span.end) for m in mentions if m.channel == "caption" and m.span
+                    and m.kind in ("label", "insufficient", "denial"))
+    kept, cursor = [], 0
+    for start, end in remove:
+        if start >= cursor:
+            kept.append(caption[cursor:start])
+            cursor = end
+    kept.append(caption[cursor:])
+    rest = re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip()
+    rest = re.sub(r"^[\s!.,;:|\-–—]+", "", rest)
+    separator = " " if label.startswith("#") else " | "
+    return f"{label}{separator}{rest}" if rest else label

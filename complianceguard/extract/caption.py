@@ -1,0 +1,140 @@
+"""Caption extraction: the caption's layout (words, hashtags, lines) and the platform's "more" fold.
+
+Placement rules ask where a label sits: before the fold, among the first hashtags, buried in a
+block of hashtags, after all the words. The layout answers those questions in original-text
+character offsets, the same offsets the evidence quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from complianceguard.model import CharSpan, Segment, Submission
+
+HASHTAG = re.compile(r"#[^\W_][\w\u00ad\u200b-\u200d\u2060\ufeff]*")
+MENTION = re.compile(r"@[\w.]+")
+WORD = re.compile(r"[^\W_][\w'’\u00ad\u200b-\u200d\u2060\ufeff-]*")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word, hashtag or @mention of the caption, in original offsets."""
+
+    kind: str  # word | hashtag | mention
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Where the platform cuts the caption with "... more", and why we think so."""
+
+    platform: str
+    at: int  # original-text index of the first hidden character (len(caption) if none hidden)
+    chars: int
+    lines: int | None
+    confidence: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CaptionLayout:
+    text: str
+    tokens: tuple[Token, ...]
+    fold: Fold
+    first_line_end: int
+
+    @property
+    def hashtags(self) -> list[Token]:
+        return [t for t in self.tokens if t.kind == "hashtag"]
+
+    def token_index_at(self, offset: int) -> int | None:
+        for i, token in enumerate(self.tokens):
+            if token.start <= offset < token.end:
+                return i
+        return None
+
+    def words_before(self, offset: int) -> int:
+        """Words and @mentions before `offset` (hashtags not counted: they are labels or tags)."""
+        return sum(1 for t in self.tokens if t.end <= offset and t.kind == "word")
+
+    def hashtag_run(self, index: int) -> list[int]:
+        """Indices of the block of consecutive hashtags (no words between) around token `index`."""
+        start = end = index
+        while start > 0 and self.tokens[start - 1].kind == "hashtag":
+            start -= 1
+        while end + 1 < len(self.tokens) and self.tokens[end + 1].kind == "hashtag":
+            end += 1
+        return list(range(start, end + 1))
+
+    def is_after_all_words(self, offset: int) -> bool:
+        """True when every word of the caption comes before `offset` (and there are some)."""
+        words = [t for t in self.tokens if t.kind == "word"]
+        return bool(words) and all(t.end <= offset for t in words)
+
+
+@lru_cache(maxsize=1)
+def platform_folds() -> dict[str, Any]:
+    text = resources.files("complianceguard").joinpath("data/platforms.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def fold_for(platform: str, caption: str) -> Fold:
+    table = platform_folds()
+    entry = table.get(platform) or table["other"]
+    chars = int(entry["fold_chars"])
+    lines = entry.get("fold_lines")
+    at = min(chars, len(caption))
+    if lines:
+        line_end = -1
+        for _ in range(int(lines)):
+            line_end = caption.find("\n", line_end + 1)
+            if line_end < 0:
+                break
+        if line_end >= 0:
+            at = min(at, line_end)
+    source = entry.get("source") or {}
+    cited = ", ".join(str(source[k]) for k in ("title", "publisher", "year", "url") if source.get(k))
+    return Fold(platform, at, chars, lines, entry.get("confidence", "not-found"), cited or "no source found")
+
+
+def tokenize_layout(caption: str) -> tuple[Token, ...]:
+    tokens: list[Token] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in (("hashtag", HASHTAG), ("mention", MENTION)):
+        for m in pattern.finditer(caption):
+            tokens.append(Token(kind, m.start(), m.end(), m.group()))
+            taken.append((m.start(), m.end()))
+    for m in WORD.finditer(caption):
+        if not any(s <= m.start() < e for s, e in taken):
+            tokens.append(Token("word", m.start(), m.end(), m.group()))
+    return tuple(sorted(tokens, key=lambda t: t.start))
+
+
+def caption_layout(caption: str, platform: str) -> CaptionLayout:
+    first_line_end = caption.find("\n")
+    return CaptionLayout(
+        text=caption,
+        tokens=tokenize_layout(caption),
+        fold=fold_for(platform, caption),
+        first_line_end=len(caption) if first_line_end < 0 else first_line_end,
+    )
+
+
+def caption_segments(submission: Submission) -> list[Segment]:
+    """The caption and the platform's paid-partnership flag, as segments."""
+    segments = [Segment(id="caption", channel="caption", text=submission.caption)]
+    if submission.paid_partnership_tag:
+        segments.append(Segment(id="metadata:paid-partnership", channel="metadata", text="paid partnership tag"))
+    return segments
+
+
+def span_in_fold(span: CharSpan, layout: CaptionLayout) -> bool:
+    return span.start < layout.fold.at

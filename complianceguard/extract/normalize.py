@@ -1,0 +1,147 @@
+"""Unicode normalisation that keeps a map back to the original text.
+
+Matching runs on the normalised text; evidence always quotes the original. Look-alike letters
+(Cyrillic `а` inside `#аd`) and invisible characters are folded so the label is *found*, and the
+fold is remembered so the label is reported as disguised instead of silently accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from confusable_homoglyphs import categories, confusables
+
+# Zero-width and invisible formatting characters that split a word without showing anything.
+INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
+_WORD = re.compile(r"[^\W_]+(?:[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff][^\W_]+)*")
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """`text` is the normalised form; `offsets[i]` is the original index of `text[i]`."""
+
+    original: str
+    text: str
+    offsets: tuple[int, ...]
+    disguised_at: frozenset[int] = field(default_factory=frozenset)  # original indices
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of `text` back onto `original`."""
+        if not self.text:
+            return (0, 0)
+        o_start = self.offsets[start] if start < len(self.offsets) else len(self.original)
+        if end <= start:
+            return (o_start, o_start)
+        last = self.offsets[min(end, len(self.offsets)) - 1]
+        o_end = last + 1
+        # Extend over the rest of a multi-char original cluster (base + combining marks).
+        while o_end < len(self.original) and unicodedata.combining(self.original[o_end]):
+            o_end += 1
+        return (o_start, o_end)
+
+    def disguise_notes(self, o_start: int, o_end: int) -> list[str]:
+        """Describe each look-alike or invisible character in an original span."""
+        notes = []
+        for i in range(o_start, o_end):
+            if i in self.disguised_at:
+                char = self.original[i]
+                notes.append(f"{describe_char(char)} at character {i}")
+        return notes
+
+
+def describe_char(char: str) -> str:
+    name = unicodedata.name(char, "UNNAMED")
+    if char in INVISIBLE:
+        return f"invisible {name.title()} (U+{ord(char):04X})"
+    latin = latin_lookalike(char)
+    return f"{name.title()} '{char}' (U+{ord(char):04X}) posing as Latin '{latin}'"
+
+
+@lru_cache(maxsize=4096)
+def latin_lookalike(char: str) -> str | None:
+    """The Latin letter a non-Latin letter is confusable with (per Unicode TR39), if any."""
+    if char.isascii() or not char.isalpha():
+        return None
+    if categories.alias(char) in ("LATIN", "COMMON"):
+        return None
+    found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"])
+    if not found:
+        return None
+    for glyph in found[0]["homoglyphs"]:
+        candidate = glyph["c"]
+        if len(candidate) == 1 and candidate.isascii() and candidate.isalpha():
+            return candidate
+    return None
+
+
+def _is_latin(char: str) -> bool:
+    return char.isascii() and char.isalpha() or (char.isalpha() and categories.alias(char) == "LATIN")
+
+
+def _disguised_positions(text: str) -> set[int]:
+    """Indices of look-alike letters and invisible characters inside Latin-looking words.
+
+    A word is Latin-looking when it mixes Latin letters with look-alikes, or when every letter of
+    it has a Latin look-alike in a mostly Latin text: `#аd` (Cyrillic a) or `ѕр` (all Cyrillic).
+    Whole words in Cyrillic, Greek and other scripts are left alone.
+    """
+    letters = [c for c in text if c.isalpha()]
+    mostly_latin = sum(_is_latin(c) for c in letters) * 2 > len(letters)
+    positions: set[int] = set()
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if word.isascii():
+            continue
+        lookalikes = [i for i, c in enumerate(word) if latin_lookalike(c)]
+        invisible = [i for i, c in enumerate(word) if c in INVISIBLE]
+        if not lookalikes and not invisible:
+            continue
+        alpha = [c for c in word if c.isalpha()]
+        has_latin = any(_is_latin(c) for c in alpha)
+        all_lookalike = bool(alpha) and len(lookalikes) == len(alpha)
+        if lookalikes and (has_latin or (all_lookalike and mostly_latin)):
+            positions.update(match.start() + i for i in lookalikes)
+        positions.update(match.start() + i for i in invisible)
+    return positions
+
+
+def normalize(original: str) -> NormalizedText:
+    """NFKC per character cluster, invisible characters dropped, look-alikes folded to Latin."""
+    disguised = _disguised_positions(original) if not original.isascii() else set()
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(original):
+        if char in INVISIBLE:
+            continue
+        if index in disguised:
+            folded = latin_lookalike(char) or char
+        elif char.isascii():
+            folded = char
+        else:
+            folded = unicodedata.normalize("NFKC", char)
+        out.append(folded)
+        offsets.extend([index] * len(folded))
+    text = unicodedata.normalize("NFC", "".join(out))
+    if len(text) != len(offsets):  # NFC merged a base and a combining mark: rebuild the map
+        text, offsets = _recompose(out, offsets)
+    return NormalizedText(original, text, tuple(offsets), frozenset(disguised))
+
+
+def _recompose(pieces: list[str], offsets: list[int]) -> tuple[str, list[int]]:
+    """NFC each base + combining cluster separately so every output char keeps an origin."""
+    flat = "".join(pieces)
+    text: list[str] = []
+    mapped: list[int] = []
+    start = 0
+    while start < len(flat):
+        end = start + 1
+        while end < len(flat) and unicodedata.combining(flat[end]):
+            end += 1
+        cluster = unicodedata.normalize("NFC", flat[start:end])
+        text.append(cluster)
+        mapped.extend([offsets[start]] * len(cluster))
+        start = end
+    return "".join(text), mapped

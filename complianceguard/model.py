@@ -1,0 +1,188 @@
+"""The vocabulary of the data flow, as frozen pydantic models.
+
+Submission -> Segment -> Mention -> Finding -> RegionResult -> ItemResult -> Report.
+Each stage points back at the one before (a mention names its segment, a finding carries the
+mentions that decided it), so a report can show exactly what was read and where.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from complianceguard.packs.schema import Channel, Relationship
+
+REPORT_SCHEMA_VERSION = "1.0"
+
+Platform = Literal[
+    "instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"
+]
+Verdict = Literal["pass", "fail", "warn", "inconclusive", "error"]
+Status = Literal["pass", "fail", "warn", "inconclusive", "not-applicable"]
+MentionKind = Literal["label", "insufficient", "denial", "signal", "brand"]
+
+# Worst first: an item or region takes the worst verdict of its parts.
+VERDICT_ORDER: tuple[str, ...] = ("error", "fail", "inconclusive", "warn", "pass")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Submission(_Frozen):
+    """One post as the brand or creator declared it."""
+
+    id: str
+    platform: Platform = "other"
+    regions: list[str]
+    language: str | None = None
+    caption: str = ""
+    media: list[str] = Field(default_factory=list, description="Paths, already confined to the batch root.")
+    relationship: Relationship = "unknown"
+    brand: str | None = None
+    brand_handles: list[str] = Field(default_factory=list)
+    paid_partnership_tag: bool = False
+    retouched: bool = False
+    ai_generated: bool = False
+    source_file: str | None = Field(None, description="The manifest the post came from.")
+
+
+class CharSpan(_Frozen):
+    start: int
+    end: int
+
+
+class TimeSpan(_Frozen):
+    start_s: float
+    end_s: float
+
+
+class Segment(_Frozen):
+    """A piece of text with provenance; every later stage points back at segments."""
+
+    id: str
+    channel: Channel
+    text: str
+    media: str | None = None
+    time: TimeSpan | None = None
+    confidence: float = 1.0
+
+
+class Mention(_Frozen):
+    """A vocabulary term found in a segment (label, insufficient label, denial, signal)."""
+
+    kind: MentionKind
+    term: str = Field(description="The pack vocabulary term that matched.")
+    language: str = Field(description="The vocabulary language the term belongs to.")
+    segment: str
+    channel: Channel
+    text: str = Field(description="The text as written in the original, at `span`.")
+    span: CharSpan | None = None
+    time: TimeSpan | None = None
+    confidence: float = 1.0
+    negated: bool = False
+    disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
+
+
+class Evidence(_Frozen):
+    """What a finding rests on: where it was seen, as written."""
+
+    channel: Channel
+    kind: str
+    text: str
+    span: CharSpan | None = None
+    time: TimeSpan | None = None
+    media: str | None = None
+    term: str | None = None
+    confidence: float = 1.0
+    note: str | None = None
+
+
+class Citation(_Frozen):
+    title: str
+    publisher: str
+    year: int | None = None
+    section: str | None = None
+    url: str
+    quote: str | None = None
+    confidence: str
+
+
+class Coverage(_Frozen):
+    """What was searched for this finding, and whether it could be read."""
+
+    channel: Channel
+    read: bool
+    detail: str
+
+
+class Finding(_Frozen):
+    rule: str
+    name: str
+    pack: str
+    status: Status
+    severity: str
+    message: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    coverage: list[Coverage] = Field(default_factory=list)
+    source: Citation
+    confidence: str
+    fix: str | None = None
+
+
+class RegionResult(_Frozen):
+    verdict: Verdict
+    pack: str
+    applicability: str = Field(description="Why the region's rules did or did not apply.")
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class ItemResult(_Frozen):
+    id: str
+    verdict: Verdict
+    source_file: str | None = None
+    platform: str | None = None
+    relationship: str | None = None
+    language: str | None = Field(None, description="Content language, declared or detected.")
+    language_source: str | None = None
+    caption: str | None = None
+    segments: list[Segment] = Field(default_factory=list)
+    mentions: list[Mention] = Field(default_factory=list)
+    regions: dict[str, RegionResult] = Field(default_factory=dict)
+    errors: list[str] = Field(default_factory=list)
+    fixed_caption: dict[str, str] = Field(default_factory=dict)
+
+
+class PackRef(_Frozen):
+    id: str
+    version: str
+    region: str | None
+    sha256: str
+    path: str
+
+
+class ToolInfo(_Frozen):
+    name: str
+    version: str
+
+
+class Report(_Frozen):
+    schema_version: str = REPORT_SCHEMA_VERSION
+    tool: ToolInfo
+    generated_at: str
+    notice: str
+    options: dict[str, object] = Field(default_factory=dict)
+    packs: list[PackRef] = Field(default_factory=list)
+    inputs: list[dict[str, str]] = Field(default_factory=list, description="Each input file and its SHA-256.")
+    summary: dict[str, int] = Field(default_factory=dict)
+    errors: list[str] = Field(default_factory=list, description="Input errors that produced no item.")
+    items: list[ItemResult] = Field(default_factory=list)
+
+
+def worst(verdicts: list[str]) -> str:
+    """The worst of several verdicts (error > fail > inconclusive > warn > pass)."""
+    for verdict in VERDICT_ORDER:
+        if verdict in verdicts:
+            return verdict
+    return "pass"

@@ -1,0 +1,184 @@
+"""Load rule packs: read YAML, validate, resolve `extends`, hash, select by region.
+
+Every error names the file, the rule code and the field, so a legal team editing a pack can fix
+it without reading Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from complianceguard.errors import PackError
+from complianceguard.packs.checks import validate_params
+from complianceguard.packs.schema import Pack, Rule, Vocabulary
+
+BUILTIN_RULES = Path(os.environ.get("COMPLIANCEGUARD_RULES", Path(__file__).resolve().parents[2] / "rules"))
+
+
+@dataclass(frozen=True, eq=False)
+class ResolvedPack:
+    """A pack with its `extends` chain merged in: what the engine evaluates."""
+
+    pack: Pack
+    path: Path
+    sha256: str
+    chain: tuple[str, ...]  # ids from this pack up to the root
+
+    @property
+    def ref(self) -> str:
+        return f"{self.pack.id}@{self.pack.version}"
+
+
+@dataclass(frozen=True)
+class _Raw:
+    pack: Pack
+    path: Path
+    sha256: str
+
+
+def _describe_location(data: Any, loc: tuple[Any, ...]) -> str:
+    """Turn pydantic's ('rules', 3, 'params') into 'rule GB104, field params'."""
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = data.get("rules") if isinstance(data, dict) else None
+        code = None
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            code = rules[loc[1]].get("code")
+        field = ".".join(str(p) for p in loc[2:]) or "(rule)"
+        return f"rule {code or '#' + str(loc[1] + 1)}, field {field}"
+    return "field " + ".".join(str(p) for p in loc)
+
+
+def read_pack(path: Path) -> _Raw:
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise PackError(f"{path}: cannot read pack ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise PackError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise PackError(f"{path}: a pack must be a YAML mapping")
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise PackError(f"{path}: {_describe_location(data, first['loc'])}: {first['msg']}{more}") from None
+    for rule in pack.rules:
+        problem = validate_params(rule)
+        if problem:
+            raise PackError(f"{path}: rule {rule.code}, field params: {problem}")
+    return _Raw(pack, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary]) -> dict[str, Vocabulary]:
+    merged = dict(base)
+    for language, vocab in child.items():
+        if language not in merged:
+            merged[language] = vocab
+            continue
+        parent = merged[language]
+        merged[language] = Vocabulary(
+            **{f: list(dict.fromkeys([*getattr(parent, f), *getattr(vocab, f)]))
+               for f in ("labels", "insufficient", "denials", "signals", "negators")},
+            preferred=vocab.preferred or parent.preferred,
+        )
+    return merged
+
+
+def _merge(parent: Pack, child: Pack) -> Pack:
+    own_codes = {r.code for r in child.rules}
+    inherited: list[Rule] = [r for r in parent.rules if r.code not in own_codes and r.code not in child.disable]
+    fields_set = child.model_fields_set
+    return child.model_copy(update={
+        "region": child.region or parent.region,
+        "languages": child.languages or parent.languages,
+        "disclosure_required_for": child.disclosure_required_for
+        if "disclosure_required_for" in fields_set else parent.disclosure_required_for,
+        "sources": {**parent.sources, **child.sources},
+        "vocabulary": _merge_vocabulary(parent.vocabulary, child.vocabulary),
+        "rules": [*inherited, *child.rules],
+        "not_found": [*parent.not_found, *child.not_found],
+    })
+
+
+class PackLibrary:
+    """All packs known to a run: the built-in `rules/` folder plus any `--pack` files."""
+
+    def __init__(self, folder: Path = BUILTIN_RULES, extra: list[Path] | None = None):
+        self._raw: dict[str, _Raw] = {}
+        self.extra_ids: list[str] = []
+        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+            self._add(read_pack(path))
+        for path in extra or []:
+            raw = read_pack(Path(path))
+            self._add(raw, replace=True)
+            self.extra_ids.append(raw.pack.id)
+        self._resolved: dict[str, ResolvedPack] = {}
+        for pack_id in self._raw:
+            self.resolve(pack_id)
+
+    def _add(self, raw: _Raw, replace: bool = False) -> None:
+        existing = self._raw.get(raw.pack.id)
+        if existing and not replace:
+            raise PackError(f"{raw.path}: pack id {raw.pack.id!r} is also used by {existing.path}")
+        self._raw[raw.pack.id] = raw
+
+    def resolve(self, pack_id: str, _seen: tuple[str, ...] = ()) -> ResolvedPack:
+        if pack_id in self._resolved:
+            return self._resolved[pack_id]
+        raw = self._raw[pack_id]
+        if pack_id in _seen:
+            raise PackError(f"{raw.path}: `extends` loops back to {pack_id!r} ({' -> '.join(_seen)})")
+        pack, chain = raw.pack, (pack_id,)
+        if raw.pack.extends:
+            if raw.pack.extends not in self._raw:
+                raise PackError(f"{raw.path}: field extends: no pack with id {raw.pack.extends!r}")
+            parent = self.resolve(raw.pack.extends, (*_seen, pack_id))
+            pack, chain = _merge(parent.pack, raw.pack), (pack_id, *parent.chain)
+        self._check_resolved(raw.path, pack)
+        resolved = ResolvedPack(pack, raw.path, raw.sha256, chain)
+        self._resolved[pack_id] = resolved
+        return resolved
+
+    @staticmethod
+    def _check_resolved(path: Path, pack: Pack) -> None:
+        seen: set[str] = set()
+        for rule in pack.rules:
+            if rule.code in seen:
+                raise PackError(f"{path}: rule {rule.code}, field code: used twice")
+            seen.add(rule.code)
+            if rule.source.ref not in pack.sources:
+                raise PackError(f"{path}: rule {rule.code}, field source.ref: no source {rule.source.ref!r} in `sources`")
+
+    @property
+    def packs(self) -> list[ResolvedPack]:
+        return list(self._resolved.values())
+
+    def file_chain(self, resolved: ResolvedPack) -> list[ResolvedPack]:
+        return [self._resolved[i] for i in resolved.chain]
+
+    def regions(self) -> list[str]:
+        return sorted({p.pack.region for p in self.packs if not p.pack.abstract and p.pack.region})
+
+    def for_region(self, region: str) -> ResolvedPack:
+        """The pack for a region; a `--pack` file for that region wins over the built-in one."""
+        region = region.upper()
+        matches = [p for p in self.packs if not p.pack.abstract and p.pack.region == region]
+        if not matches:
+            raise PackError(f"no rule pack for region {region} (available: {', '.join(self.regions())})")
+        extra = [p for p in matches if p.pack.id in self.extra_ids]
+        return (extra or matches)[-1]
+
+    def get(self, pack_id: str) -> ResolvedPack:
+        return self.resolve(pack_id)

@@ -1,0 +1,157 @@
+"""The rule-pack language, as pydantic models.
+
+A pack is data a lawyer can audit: every rule names its check kind (a few general kinds, as in
+Vale), a stable code (as in Ruff), the text shown to users (message, why, example, fix) and the
+source it rests on, with a confidence mark. `complianceguard rules schema` prints the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Confidence = Literal["high", "medium", "low", "not-found"]
+Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
+Channel = Literal["caption", "overlay", "speech", "metadata"]
+Severity = Literal["error", "warning"]
+CheckKind = Literal[
+    "label-present",
+    "label-placement",
+    "insufficient-label",
+    "label-language",
+    "false-denial",
+    "platform-tool",
+    "disguised-label",
+]
+
+COMMERCIAL_RELATIONSHIPS: tuple[str, ...] = ("paid", "gifted", "affiliate", "employee", "own-brand")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """A document a rule rests on: what a lawyer needs to find and read it."""
+
+    title: str
+    publisher: str
+    year: int | None = None
+    section: str | None = None
+    url: str
+    confidence: Confidence = Field(description="How directly our research saw this text (high = official text).")
+    note: str | None = None
+
+
+class RuleSource(_Strict):
+    """A rule's citation: a key into the pack's `sources`, plus the exact section and quote."""
+
+    ref: str
+    section: str | None = None
+    quote: str | None = None
+
+
+class Vocabulary(_Strict):
+    """Terms for one language. A bare term also matches its hashtag form (`paid partnership` ->
+    `#paidpartnership`); a term written with `#` matches only as a hashtag; `*` inside a hashtag
+    term matches any letters (`#*partner` for #[Brand]Partner)."""
+
+    labels: list[str] = Field(default_factory=list, description="Accepted disclosure labels.")
+    insufficient: list[str] = Field(default_factory=list, description="Labels regulators call unclear.")
+    denials: list[str] = Field(default_factory=list, description="Claims that the post is not an ad.")
+    signals: list[str] = Field(default_factory=list, description="Commercial signals: codes, 'link in bio'.")
+    negators: list[str] = Field(default_factory=list, description="Words that negate a following label.")
+    preferred: str | None = Field(None, description="The label `--fix` inserts for this language.")
+
+
+class Case(_Strict):
+    """An example post a rule must pass or fail; fields not given take the case defaults."""
+
+    caption: str
+    relationship: Relationship = "paid"
+    platform: str = "instagram"
+    language: str | None = None
+    paid_partnership_tag: bool = False
+    retouched: bool = False
+    ai_generated: bool = False
+    brand: str | None = None
+    note: str | None = None
+
+
+def _coerce_case(value: Any) -> Any:
+    return {"caption": value} if isinstance(value, str) else value
+
+
+class Cases(_Strict):
+    pass_: list[Case] = Field(default_factory=list, alias="pass")
+    fail: list[Case] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("pass_", "fail", mode="before")
+    @classmethod
+    def _strings_are_captions(cls, value: Any) -> Any:
+        return [_coerce_case(v) for v in value] if isinstance(value, list) else value
+
+
+class Example(_Strict):
+    bad: str
+    good: str
+
+
+class When(_Strict):
+    """Narrows where a rule applies beyond the pack's `disclosure_required_for`."""
+
+    platforms: list[str] | None = None
+    relationships: list[Relationship] | None = None
+
+
+class Rule(_Strict):
+    code: str = Field(pattern=r"^[A-Z]{2,6}[0-9]{3}$", description="Stable code, never reused.")
+    name: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    check: CheckKind
+    scopes: list[Channel] = Field(default_factory=lambda: ["caption"])
+    params: dict[str, Any] = Field(default_factory=dict)
+    severity: Severity = "error"
+    when: When | None = None
+    message: str = Field(description="What is wrong, shown when the rule is not met.")
+    why: str
+    example: Example
+    fix: str = Field(description="The exact fix; `{label}` is replaced by the pack's preferred label.")
+    source: RuleSource
+    confidence: Confidence
+    cases: Cases = Field(default_factory=Cases)
+
+
+class NotFound(_Strict):
+    """A question our research looked into and found no answer for: recorded, not invented."""
+
+    topic: str
+    note: str
+
+
+class Pack(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    name: str
+    region: str | None = Field(None, description="ISO 3166-1 alpha-2 or EU; none for abstract packs.")
+    abstract: bool = Field(False, description="A base other packs extend; never selected by region.")
+    extends: str | None = None
+    languages: list[str] = Field(default_factory=list, description="Languages of the audience.")
+    updated: dt.date | None = Field(None, description="Date of the newest source the pack follows.")
+    disclosure_required_for: list[Relationship] = Field(
+        default_factory=lambda: list(COMMERCIAL_RELATIONSHIPS)
+    )
+    sources: dict[str, Source] = Field(default_factory=dict)
+    vocabulary: dict[str, Vocabulary] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+    disable: list[str] = Field(default_factory=list, description="Inherited rule codes to drop.")
+    not_found: list[NotFound] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _region_unless_abstract(self) -> Pack:
+        if not self.abstract and not self.region:
+            raise ValueError("a pack that is not abstract needs a region")
+        return self

@@ -1,0 +1,162 @@
+"""Submissions in: manifest files (YAML/JSON), folders of them, and CSV files of posts.
+
+Loading never stops at the first bad post: each input yields either a Submission or a one-line
+InputError naming the file (and row) and the field. Media paths are confined to the batch root.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pycountry
+import yaml
+from pydantic import ValidationError, field_validator
+
+from complianceguard.errors import InputError
+from complianceguard.model import Submission
+
+MANIFEST_PATTERNS = ("*.post.yaml", "*.post.yml", "*.post.json")
+LIST_FIELDS = ("regions", "media", "brand_handles")
+BOOL_FIELDS = ("paid_partnership_tag", "retouched", "ai_generated")
+TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
+
+
+class ManifestPost(Submission):
+    """A submission as written in a manifest: validated, with unknown fields refused."""
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, regions: list[str]) -> list[str]:
+        if not regions:
+            raise ValueError("at least one region is needed")
+        cleaned = []
+        for region in regions:
+            code = str(region).strip().upper()
+            if code != "EU" and not pycountry.countries.get(alpha_2=code):
+                raise ValueError(f"{region!r} is not an ISO 3166-1 alpha-2 code (or EU)")
+            cleaned.append(code)
+        return cleaned
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One input post: a submission, or the error that kept it from being one."""
+
+    label: str  # file, or file:row N
+    submission: Submission | None = None
+    error: str | None = None
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Manifest and CSV files from the given files and folders, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted({p for pattern in MANIFEST_PATTERNS for p in path.rglob(pattern)}))
+        else:
+            found.append(path)
+    return found
+
+
+def load_all(paths: list[Path], regions_override: list[str] | None = None) -> Iterator[Loaded]:
+    for path in paths:
+        root = path.resolve() if path.is_dir() else path.resolve().parent
+        for file in discover([path]):
+            if file.suffix.lower() == ".csv":
+                yield from _load_csv(file, root, regions_override)
+            else:
+                yield _load_manifest(file, root, regions_override)
+
+
+def _load_manifest(file: Path, root: Path, regions_override: list[str] | None) -> Loaded:
+    label = str(file)
+    try:
+        text = file.read_text("utf-8")
+    except FileNotFoundError:
+        return Loaded(label, error=f"{file}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Loaded(label, error=f"{file}: cannot read ({exc})")
+    try:
+        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        line = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
+        return Loaded(label, error=f"{file}: line {line}: not valid {'JSON' if file.suffix == '.json' else 'YAML'}")
+    if not isinstance(data, dict):
+        return Loaded(label, error=f"{file}: a manifest must be a mapping of fields (id, regions, caption ...)")
+    data.setdefault("id", file.name.split(".post.")[0])
+    return _build(data, label, file.parent.resolve(), root, regions_override)
+
+
+def _load_csv(file: Path, root: Path, regions_override: list[str] | None) -> Iterator[Loaded]:
+    try:
+        handle = file.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        yield Loaded(str(file), error=f"{file}: cannot read ({exc.strerror})")
+        return
+    with handle:
+        reader = csv.DictReader(handle)
+        for number, row in enumerate(reader, start=2):  # row 1 is the header
+            label = f"{file}:row {number}"
+            if None in row:
+                yield Loaded(label, error=f"{label}: more values than columns")
+                continue
+            data: dict[str, Any] = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for name in LIST_FIELDS:
+                if name in data:
+                    data[name] = [part.strip() for part in data[name].split(";") if part.strip()]
+            for name in BOOL_FIELDS:
+                if name in data:
+                    value = data[name].lower()
+                    if value not in TRUE | FALSE:
+                        yield Loaded(label, error=f"{label}: field {name}: {data[name]!r} is not true/false")
+                        break
+                    data[name] = value in TRUE
+            else:
+                for name in ("language", "brand", "relationship", "platform"):
+                    if data.get(name) == "":
+                        del data[name]
+                if not data.get("id"):
+                    data["id"] = f"{file.stem}-{number}"
+                yield _build(data, label, file.parent.resolve(), root, regions_override)
+
+
+def _build(data: dict[str, Any], label: str, base: Path, root: Path,
+           regions_override: list[str] | None) -> Loaded:
+    if regions_override:
+        data = {**data, "regions": regions_override}
+    data.pop("source_file", None)
+    try:
+        post = ManifestPost.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "(post)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif error["type"] == "literal_error":
+            message = f"{error['input']!r} is not one of: {error['ctx']['expected']}"
+        return Loaded(label, error=f"{label}: field {field}: {message}")
+    try:
+        media = [confine(m, base, root) for m in post.media]
+    except InputError as exc:
+        return Loaded(label, error=f"{label}: field media: {exc}")
+    submission = Submission(**{**post.model_dump(), "media": media, "source_file": label})
+    return Loaded(label, submission=submission)
+
+
+def confine(media: str, base: Path, root: Path) -> str:
+    """Resolve a media path relative to its manifest; refuse anything outside the batch root."""
+    candidate = Path(media)
+    if candidate.is_absolute():
+        raise InputError(f"{media!r} is an absolute path; media paths must be relative to the manifest")
+    resolved = (base / candidate).resolve()
+    if not resolved.is_relative_to(root):
+        raise InputError(f"{media!r} points outside the batch folder {root}")
+    if not resolved.is_file():
+        raise InputError(f"{media!r} does not exist")
+    return str(resolved)

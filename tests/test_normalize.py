@@ -1,0 +1,48 @@
+"""Unicode normalisation keeps an exact map back to the original and exposes disguises."""
+
+from complianceguard.extract.normalize import normalize
+
+
+def test_ascii_is_unchanged_and_maps_one_to_one():
+    n = normalize("#ad Loving it")
+    assert n.text == "#ad Loving it"
+    assert n.to_original(0, 3) == (0, 3)
+    assert not n.disguised_at
+
+
+def test_cyrillic_lookalike_is_folded_and_flagged():
+    original = "#\u0430d Loving it"
+    n = normalize(original)
+    assert n.text == "#ad Loving it"
+    assert n.disguised_at == {1}
+    start, end = n.to_original(0, 3)
+    assert original[start:end] == "#\u0430d"
+    assert "Cyrillic Small Letter A" in n.disguise_notes(start, end)[0]
+
+
+def test_zero_width_space_inside_a_label_is_removed_and_flagged():
+    original = "#a\u200bd today"
+    n = normalize(original)
+    assert n.text == "#ad today"
+    assert n.to_original(0, 3) == (0, 4)
+    assert any("Zero Width Space" in note for note in n.disguise_notes(0, 4))
+
+
+def test_fullwidth_and_styled_letters_fold_by_nfkc_without_being_a_disguise():
+    n = normalize("\uff03\uff41\uff44 \U0001d41a\U0001d41d")  # fullwidth #ad, bold "ad"
+    assert n.text == "#ad ad"
+    assert not n.disguised_at
+
+
+def test_real_cyrillic_and_german_words_are_left_alone():
+    for text in ("Реклама: новая сыворотка", "Werbung für größere Gläser", "Publicité : très belle"):
+        n = normalize(text)
+        assert not n.disguised_at, text
+        assert n.to_original(0, len(n.text)) == (0, len(text))
+
+
+def test_combining_accents_map_back_to_the_whole_cluster():
+    original = "Publicite\u0301 ici"  # e + combining acute
+    n = normalize(original)
+    assert n.text.startswith("Publicité")
+    assert original[slice(*n.to_original(0, 9))] == "Publicite\u0301"
