@@ -75,7 +75,7 @@ class Engine:
             message = f"{prefix}{rule.message} {outcome.detail}"
         source = pack.pack.sources[rule.source.ref]
         return Finding(
-            rule=rule.code, name=rule.name, pack=pack.ref, status=status, severity=rule.severity,
+            rule=rule.code, name=rule.name, check=rule.check, pack=pack.ref, status=status, severity=rule.severity,
             message=message, evidence=outcome.evidence,
             coverage=[ctx.coverage[s] for s in rule.scopes if s in ctx.coverage],
             source=Citation(title=source.title, publisher=source.publisher, year=source.year,

@@ -120,6 +120,7 @@ class Coverage(_Frozen):
 class Finding(_Frozen):
     rule: str
     name: str
+    check: str
     pack: str
     status: Status
     severity: str

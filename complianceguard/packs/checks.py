@@ -72,7 +72,8 @@ def label_present(ctx: Context, rule: Rule) -> Outcome:
     if rule.params.get("platform_tool_counts") and ctx.submission.paid_partnership_tag:
         return Outcome("pass", "The platform's paid-partnership label is set, and counts here.",
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
-    near_misses = [m for m in ctx.mentions if m.kind == "label" and m.channel in rule.scopes]
+    near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
+                   and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
     notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses]
     why_not = ""
     if any(m.disguise for m in near_misses):
@@ -92,7 +93,8 @@ def label_placement(ctx: Context, rule: Rule) -> Outcome:
         return Outcome("not-applicable", "No accepted label in the caption to place.")
     p = rule.params
     layout = ctx.layout
-    marked = [m.span for m in ctx.mentions if m.kind in ("label", "insufficient") and m.span]
+    # Words of the caption other than the labels themselves ("Gifted - Ad" has one word before "Ad").
+    marked = [m.span for m in labels]
     prose = [t for t in layout.tokens if t.kind == "word"
              and not any(s.start <= t.start < s.end for s in marked)]
     hashtags = layout.hashtags
@@ -106,7 +108,7 @@ def label_placement(ctx: Context, rule: Rule) -> Outcome:
         if "max_words_before" in p:
             before = sum(1 for t in prose if t.end <= span.start)
             if before > p["max_words_before"]:
-                problems.append(f"{before} words come before it")
+                problems.append(f"{before} word{'s' if before != 1 else ''} come{'' if before != 1 else 's'} before it")
         if p.get("first_line") and span.start > layout.first_line_end:
             problems.append("it is not on the first line")
         index = layout.token_index_at(span.start)

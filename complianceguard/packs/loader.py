@@ -64,7 +64,7 @@ def read_pack(path: Path) -> _Raw:
         data = yaml.safe_load(raw_bytes)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
+        where = f" line {mark.line + 1}:" if mark else ""
         raise PackError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise PackError(f"{path}: a pack must be a YAML mapping")

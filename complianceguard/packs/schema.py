@@ -152,6 +152,6 @@ class Pack(_Strict):
 
     @model_validator(mode="after")
     def _region_unless_abstract(self) -> Pack:
-        if not self.abstract and not self.region:
-            raise ValueError("a pack that is not abstract needs a region")
+        if not self.abstract and not self.region and not self.extends:
+            raise ValueError("a pack that is not abstract needs a region (or `extends` a region pack)")
         return self
