@@ -23,9 +23,11 @@ from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
 
 # Blank spaCy tokenizers that need nothing beyond spaCy itself (environment-spike.md §6).
-# Korean needs the rule-based tokenizer; other languages fall back to the multi-language "xx".
+# Korean needs the rule-based tokenizer; Japanese uses Chinese character segmentation (spaCy's "ja"
+# needs SudachiPy), so 広告 matches inside a sentence; other languages fall back to "xx".
 SPACY_LANGUAGES = {"en", "de", "fr", "es", "it", "nl", "pt", "da", "sv", "nb", "fi", "pl", "cs", "zh"}
 _BLANK_CONFIG = {"ko": {"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"}}}}
+_ALIASES = {"ja": "zh", "no": "nb"}
 MIN_LANGUAGE_PROBABILITY = 0.70  # py3langid normalised probability; below it the language is "unknown"
 NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one short word ("not an ad")
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
@@ -34,6 +36,7 @@ _URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|[#@][\w.]+)")
 
 @lru_cache(maxsize=None)
 def pipeline(language: str) -> spacy.language.Language:
+    language = _ALIASES.get(language, language)
     code = language if language in SPACY_LANGUAGES or language in _BLANK_CONFIG else "xx"
     return spacy.blank(code, config=_BLANK_CONFIG.get(code, {}))
 
@@ -78,6 +81,7 @@ def _compile(pack: ResolvedPack, language: str) -> _Compiled:
             ("insufficient", vocabulary.insufficient),
             ("denial", vocabulary.denials),
             ("signal", vocabulary.signals),
+            *((f"special:{flag}", terms) for flag, terms in vocabulary.special.items()),
         ):
             for term in terms:
                 key = f"{kind}|{vocab_language}|{term}"
@@ -91,6 +95,15 @@ def _compile(pack: ResolvedPack, language: str) -> _Compiled:
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
                                               {"TEXT": {"REGEX": _CODE.pattern}}]])
     return _Compiled(phrases, patterns, frozenset(negators))
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """False for a match inside a longer Latin word: character-segmenting tokenizers (Chinese,
+    Japanese) split "SPRING" into letters, where "PR" must not match."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not ((text[start].isascii() and text[start].isalnum() and before.isascii() and before.isalnum())
+                or (text[end - 1].isascii() and text[end - 1].isalnum() and after.isascii() and after.isalnum()))
 
 
 def _is_negated(span: Span, negators: frozenset[str]) -> bool:
@@ -143,18 +156,21 @@ class Analyzer:
         doc: Doc = nlp.make_doc(normalized.text)
         spans = [Span(doc, s, e, label=key) for key, s, e in
                  ((nlp.vocab.strings[m], s, e) for m, s, e in (*compiled.phrases(doc), *compiled.patterns(doc)))]
+        spans = [s for s in spans if _whole_word(normalized.text, s.start_char, s.end_char)]
         denials = [s for s in spans if s.label_.startswith("denial|")]
         others = [s for s in spans if not s.label_.startswith("denial|")
                   and not any(d.start <= s.start < d.end for d in denials)]
         mentions = []
         for span in (*filter_spans(denials), *filter_spans(others)):
             kind, vocab_language, term = span.label_.split("|", 2)
+            kind, _, category = kind.partition(":")
             o_start, o_end = normalized.to_original(span.start_char, span.end_char)
             mentions.append(Mention(
                 kind=kind, term=term, language=vocab_language, segment=segment.id, channel=segment.channel,
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=segment.confidence,
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
+                category=category or None,
                 disguise=normalized.disguise_notes(o_start, o_end),
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))

@@ -44,7 +44,8 @@ class Engine:
             pack = self.pinned.get(region) or self.library.for_region(region)
             mentions = self.analyzer.mentions(extraction.segments, pack, language, submission)
             all_mentions.extend(m for m in mentions if m not in all_mentions)
-            ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage)
+            ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
+                          extraction.media_kinds, extraction.duration_s)
             result = self._region(ctx, pack)
             regions[region] = result
             if result.verdict in ("fail", "warn") and submission.caption is not None:
@@ -110,6 +111,10 @@ def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | No
         return Outcome("not-applicable", f"Not applicable on {ctx.submission.platform}.")
     if when and when.relationships and ctx.submission.relationship not in when.relationships:
         return Outcome("not-applicable", f"Not applicable to '{ctx.submission.relationship}' posts.")
+    if when and when.media:
+        kinds = ctx.media_kinds or {"none"}
+        if not kinds & set(when.media):
+            return Outcome("not-applicable", f"Not applicable: the post has no {' or '.join(when.media)}.")
     return None
 
 

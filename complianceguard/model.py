@@ -20,7 +20,7 @@ Platform = Literal[
 ]
 Verdict = Literal["pass", "fail", "warn", "inconclusive", "error"]
 Status = Literal["pass", "fail", "warn", "inconclusive", "not-applicable"]
-MentionKind = Literal["label", "insufficient", "denial", "signal", "brand"]
+MentionKind = Literal["label", "insufficient", "denial", "signal", "brand", "special"]
 
 # Worst first: an item or region takes the worst verdict of its parts.
 VERDICT_ORDER: tuple[str, ...] = ("error", "fail", "inconclusive", "warn", "pass")
@@ -82,6 +82,7 @@ class Mention(_Frozen):
     time: TimeSpan | None = None
     confidence: float = 1.0
     negated: bool = False
+    category: str | None = Field(None, description="For special labels: retouched | ai_generated.")
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from complianceguard.engine import Engine
+from complianceguard.extract import described
 from complianceguard.model import Finding, Submission
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Case
@@ -47,9 +48,14 @@ def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
             for number, case in enumerate(cases, 1):
                 submission = Submission(
                     id=f"{rule.code}-{expected}-{number}", regions=[pack.region],
-                    **case.model_dump(exclude={"note"}),
+                    **case.model_dump(exclude={"note", "media", "duration_s", "overlay", "speech"}),
                 )
-                item = engine.evaluate(submission)
+                extraction = described(
+                    submission, case.media, case.duration_s,
+                    [(t.text, t.start_s, t.end_s) for t in case.overlay],
+                    [(t.text, t.start_s, t.end_s) for t in case.speech],
+                )
+                item = engine.evaluate(submission, extraction)
                 findings = item.regions[pack.region].findings
                 finding = next((f for f in findings if f.rule == rule.code), None)
                 results.append(CaseResult(resolved.ref, rule.code, expected, case, finding))

@@ -28,6 +28,8 @@ class Context:
     mentions: list[Mention]
     language: str | None
     coverage: dict[str, Coverage]
+    media_kinds: frozenset[str] = frozenset()
+    duration_s: float | None = None
 
     def labels(self, scopes: list[str]) -> list[Mention]:
         """Accepted labels that count: not negated, not disguised, in the given channels."""
@@ -65,7 +67,14 @@ def _searched(ctx: Context, scopes: list[str]) -> str:
     return "; ".join(read) or "nothing readable"
 
 
+def _unread(ctx: Context, scopes: list[str]) -> list[Coverage]:
+    return [ctx.coverage[s] for s in scopes if s in ctx.coverage and not ctx.coverage[s].read]
+
+
 def label_present(ctx: Context, rule: Rule) -> Outcome:
+    groups = rule.params.get("require_each")
+    if groups:
+        return _label_in_each(ctx, rule, groups)
     labels = ctx.labels(rule.scopes)
     if labels:
         return Outcome("pass", f"Found {quoted(labels[:3])}.", [evidence_of(m) for m in labels[:3]])
@@ -80,11 +89,32 @@ def label_present(ctx: Context, rule: Rule) -> Outcome:
         why_not = f" Only a disguised label was found: {quoted([m for m in near_misses if m.disguise])}."
     elif any(m.negated for m in near_misses):
         why_not = f" {quoted([m for m in near_misses if m.negated])} is negated, so it does not disclose."
-    unread = [ctx.coverage[s] for s in rule.scopes if s in ctx.coverage and not ctx.coverage[s].read]
+    unread = _unread(ctx, rule.scopes)
     if unread:
         return Outcome("inconclusive", "No label in what was read; not read: "
                        + "; ".join(c.detail for c in unread) + "." + why_not, notes)
     return Outcome("fail", f"Searched {_searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+CHANNEL_WORDS = {"caption": "caption", "overlay": "on-screen text", "speech": "speech", "metadata": "platform flag"}
+
+
+def _label_in_each(ctx: Context, rule: Rule, groups: list[list[str]]) -> Outcome:
+    """A label in every group of channels: "written (caption or on screen) and spoken"."""
+    evidence, missing, unread = [], [], []
+    for group in groups:
+        found = ctx.labels(group)
+        if found:
+            evidence.append(evidence_of(found[0]))
+            continue
+        names = " or ".join(CHANNEL_WORDS[c] for c in group)
+        (unread if _unread(ctx, group) else missing).append(names)
+    if missing:
+        return Outcome("fail", "No label in the " + "; none in the ".join(missing) + ".", evidence)
+    if unread:
+        return Outcome("inconclusive", "Not read: " + "; ".join(unread) + ".", evidence)
+    return Outcome("pass", "Found a label in each of: " + "; ".join(
+        " or ".join(CHANNEL_WORDS[c] for c in g) for g in groups) + ".", evidence)
 
 
 def label_placement(ctx: Context, rule: Rule) -> Outcome:
@@ -124,6 +154,9 @@ def label_placement(ctx: Context, rule: Rule) -> Outcome:
                     problems.append(f"it is buried in a block of {len(run)} hashtags")
         if p.get("not_at_end") and prose and all(t.end <= span.start for t in prose):
             problems.append("it comes after all of the caption's text")
+        constraints = [k for k in p if k != "any_of"]
+        if p.get("any_of") and len(problems) < len(constraints):
+            problems = []
         if not problems:
             return Outcome("pass", f"{quoted([label])} is placed where it is seen first.", [evidence_of(label)])
         attempts.append((label, problems))
@@ -195,6 +228,92 @@ def disguised_label(ctx: Context, rule: Rule) -> Outcome:
                    [evidence_of(m) for m in disguised])
 
 
+def special_label(ctx: Context, rule: Rule) -> Outcome:
+    flag = rule.params["flag"]
+    what = {"retouched": "retouched", "ai_generated": "AI-generated or virtual"}[flag]
+    if not getattr(ctx.submission, flag):
+        return Outcome("not-applicable", f"The post does not declare {what} imagery.")
+    found = [m for m in ctx.mentions if m.kind == "special" and m.category == flag
+             and m.channel in rule.scopes and not m.disguise]
+    if found:
+        return Outcome("pass", f"Found {quoted(found[:2])} for the declared {what} imagery.",
+                       [evidence_of(m) for m in found[:2]])
+    unread = _unread(ctx, rule.scopes)
+    if unread:
+        return Outcome("inconclusive", "No label for the declared " + what + " imagery in what was read; not read: "
+                       + "; ".join(c.detail for c in unread) + ".")
+    return Outcome("fail", f"The post declares {what} imagery. Searched {_searched(ctx, rule.scopes)}.")
+
+
+TIMING_TOLERANCE_S = 0.05  # sampling and rounding slack when comparing durations
+
+
+def _merged(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1] + TIMING_TOLERANCE_S:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _required_visible(p: dict[str, Any], duration: float) -> tuple[float | None, str]:
+    tier: dict[str, Any] = p
+    if "tiers" in p:
+        tier = next((t for t in p["tiers"] if t.get("max_duration_s") is None or duration <= t["max_duration_s"]),
+                    p["tiers"][-1])
+    scope = (f" (videos up to {tier['max_duration_s']:g} s)" if tier.get("max_duration_s") else
+             " (longer videos)" if "tiers" in p else "")
+    if "min_visible_s" in tier:
+        return float(tier["min_visible_s"]), f"{tier['min_visible_s']:g} s{scope}"
+    if "min_fraction" in tier:
+        fraction = float(tier["min_fraction"])
+        share = "the whole video" if fraction >= 1 else f"{fraction:.0%} of its length"
+        return fraction * duration, f"{share}, {fraction * duration:.1f} s{scope}"
+    return None, ""
+
+
+def video_timing(ctx: Context, rule: Rule) -> Outcome:
+    """When and how long labels are on screen or spoken, against the rule's window."""
+    if not ctx.media_kinds & {"video", "audio"}:
+        return Outcome("not-applicable", "The post has no video or audio.")
+    unread = _unread(ctx, rule.scopes)
+    labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
+    where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
+    if ctx.duration_s is None or (unread and not labels):
+        why = "; ".join(c.detail for c in unread) or "the media's duration is unknown"
+        return Outcome("inconclusive", f"Timing could not be checked: {why}.")
+    duration = ctx.duration_s
+    intervals = _merged([(m.time.start_s, m.time.end_s) for m in labels])
+    evidence = [evidence_of(m) for m in labels]
+    if not intervals:
+        return Outcome("fail", f"No label in the {where} at any time (searched {_searched(ctx, rule.scopes)}).")
+    p = rule.params
+    spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals)
+    problems = []
+    if "start_within_s" in p and intervals[0][0] > p["start_within_s"] + TIMING_TOLERANCE_S:
+        problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
+                        f"{p['start_within_s']:g} s")
+    if "end_within_s" in p and intervals[-1][1] < duration - p["end_within_s"] - TIMING_TOLERANCE_S:
+        problems.append(f"the last label ends at {intervals[-1][1]:g} s; one is needed in the last "
+                        f"{p['end_within_s']:g} s (of {duration:g} s)")
+    required, described = _required_visible(p, duration)
+    total = sum(b - a for a, b in intervals)
+    if required is not None and total + TIMING_TOLERANCE_S < required:
+        problems.append(f"it is there for {total:.1f} s in total; needs {described}")
+    if "repeat_every_s" in p:
+        edges = [0.0, *[x for pair in intervals for x in pair], duration]
+        gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
+        long_gaps = [(a, b) for a, b in gaps if b - a > p["repeat_every_s"] + TIMING_TOLERANCE_S]
+        if long_gaps:
+            a, b = long_gaps[0]
+            problems.append(f"no label from {a:g} s to {b:g} s; it must repeat every {p['repeat_every_s']:g} s")
+    if problems:
+        return Outcome("fail", f"Label in the {where} at {spans}: " + "; ".join(problems) + ".", evidence)
+    return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s meets the timing.", evidence)
+
+
 @dataclass(frozen=True)
 class CheckKind:
     run: Callable[[Context, Rule], Outcome]
@@ -203,15 +322,19 @@ class CheckKind:
 
 
 CHECKS: dict[str, CheckKind] = {
-    "label-present": CheckKind(label_present, {"platform_tool_counts": bool}),
+    "label-present": CheckKind(label_present, {"platform_tool_counts": bool, "require_each": list}),
     "label-placement": CheckKind(label_placement, {
         "before_fold": bool, "max_words_before": int, "first_line": bool,
-        "max_hashtag_index": int, "not_buried": int, "not_at_end": bool}),
+        "max_hashtag_index": int, "not_buried": int, "not_at_end": bool, "any_of": bool}),
     "insufficient-label": CheckKind(insufficient_label, {"even_with_label": bool}),
     "label-language": CheckKind(label_language, {"languages": (list, str)}, required=("languages",)),
     "false-denial": CheckKind(false_denial, {}),
     "platform-tool": CheckKind(platform_tool, {"sufficient_alone": bool, "preferred": bool}),
     "disguised-label": CheckKind(disguised_label, {}),
+    "special-label": CheckKind(special_label, {"flag": str}, required=("flag",)),
+    "video-timing": CheckKind(video_timing, {
+        "start_within_s": (int, float), "end_within_s": (int, float), "min_visible_s": (int, float),
+        "min_fraction": (int, float), "tiers": list, "repeat_every_s": (int, float)}),
 }
 
 
@@ -228,7 +351,25 @@ def validate_params(rule: Rule) -> str | None:
     missing = [n for n in kind.required if n not in rule.params]
     if missing:
         return f"check {rule.check} needs param {missing[0]!r}"
+    if rule.check == "special-label" and rule.params["flag"] not in ("retouched", "ai_generated"):
+        return "param 'flag' must be 'retouched' or 'ai_generated'"
+    if rule.check == "video-timing":
+        return _validate_timing(rule.params)
+    if rule.check == "label-present" and "require_each" in rule.params:
+        groups = rule.params["require_each"]
+        if not all(isinstance(g, list) and g and set(g) <= set(CHANNEL_WORDS) for g in groups):
+            return "param 'require_each' must be a list of channel lists, e.g. [[caption, overlay], [speech]]"
     if rule.check == "label-language" and isinstance(rule.params["languages"], str) \
             and rule.params["languages"] != "content":
         return "param 'languages' must be a list of language codes or 'content'"
+    return None
+
+
+def _validate_timing(params: dict[str, Any]) -> str | None:
+    if not params:
+        return "check video-timing needs at least one of its params"
+    for tier in params.get("tiers", []):
+        if not isinstance(tier, dict) or not set(tier) <= {"max_duration_s", "min_visible_s", "min_fraction"} \
+                or not ({"min_visible_s", "min_fraction"} & set(tier)):
+            return "each tier needs min_visible_s or min_fraction (and max_duration_s, except the last)"
     return None

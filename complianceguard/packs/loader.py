@@ -92,6 +92,8 @@ def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary])
             **{f: list(dict.fromkeys([*getattr(parent, f), *getattr(vocab, f)]))
                for f in ("labels", "insufficient", "denials", "signals", "negators")},
             preferred=vocab.preferred or parent.preferred,
+            special={flag: list(dict.fromkeys([*parent.special.get(flag, []), *vocab.special.get(flag, [])]))
+                     for flag in {*parent.special, *vocab.special}},
         )
     return merged
 

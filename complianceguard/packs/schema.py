@@ -24,7 +24,11 @@ CheckKind = Literal[
     "false-denial",
     "platform-tool",
     "disguised-label",
+    "special-label",
+    "video-timing",
 ]
+MediaKind = Literal["video", "image", "audio", "none"]
+SpecialFlag = Literal["retouched", "ai_generated"]
 
 COMMERCIAL_RELATIONSHIPS: tuple[str, ...] = ("paid", "gifted", "affiliate", "employee", "own-brand")
 
@@ -64,10 +68,23 @@ class Vocabulary(_Strict):
     signals: list[str] = Field(default_factory=list, description="Commercial signals: codes, 'link in bio'.")
     negators: list[str] = Field(default_factory=list, description="Words that negate a following label.")
     preferred: str | None = Field(None, description="The label `--fix` inserts for this language.")
+    special: dict[SpecialFlag, list[str]] = Field(
+        default_factory=dict, description="Labels for declared retouched or AI imagery.")
+
+
+class DescribedText(_Strict):
+    """What a case's media shows or says, and when (no times: visible the whole time, e.g. an image)."""
+
+    text: str
+    start_s: float | None = None
+    end_s: float | None = None
 
 
 class Case(_Strict):
-    """An example post a rule must pass or fail; fields not given take the case defaults."""
+    """An example post a rule must pass or fail; fields not given take the case defaults.
+
+    Video and image rules are tested on *described* media (`overlay`, `speech`) instead of files.
+    """
 
     caption: str
     relationship: Relationship = "paid"
@@ -77,6 +94,10 @@ class Case(_Strict):
     retouched: bool = False
     ai_generated: bool = False
     brand: str | None = None
+    media: MediaKind | None = None
+    duration_s: float | None = Field(None, gt=0)
+    overlay: list[DescribedText] = Field(default_factory=list)
+    speech: list[DescribedText] = Field(default_factory=list)
     note: str | None = None
 
 
@@ -106,6 +127,7 @@ class When(_Strict):
 
     platforms: list[str] | None = None
     relationships: list[Relationship] | None = None
+    media: list[MediaKind] | None = Field(None, description="The post must carry one of these kinds of media.")
 
 
 class Rule(_Strict):
