@@ -86,3 +86,29 @@ def test_extends_merges_vocabulary_and_inherits_rules(library):
     assert gb.chain == ("gb-asa", "base")
     assert gb.pack.vocabulary["en"].denials  # from base
     assert gb.pack.vocabulary["en"].labels   # from gb
+
+
+def test_validate_points_at_the_line_of_the_mistake(tmp_path):
+    pack = tmp_path / "brand.yaml"
+    pack.write_text(
+        "id: glow-policy\nversion: 1.0.0\nname: Glow policy\nextends: gb-asa\n"
+        "sources:\n  brief: {title: Brief, publisher: Glow, year: 2026, url: 'https://example.com', confidence: high}\n"
+        "rules:\n  - code: GLOW001\n    name: tag-too\n    check: platform-tool\n    params:\n"
+        "      prefered: true\n"  # line 12: the typo
+        "    message: m\n    why: w\n    example: {bad: b, good: g}\n    fix: f\n    source: {ref: brief}\n"
+        "    confidence: high\n")
+    with pytest.raises(PackError) as error:
+        read_pack(pack)
+    assert str(error.value).startswith(f"{pack}: line 12: rule GLOW001, field params: unknown param 'prefered'")
+    pack.write_text(pack.read_text().replace("prefered", "preferred").replace("confidence: high\n", "confidence: sure\n"))
+    with pytest.raises(PackError, match=r"line 18: rule GLOW001, field confidence"):
+        read_pack(pack)
+
+
+def test_published_json_schema_matches_the_pack_model():
+    import json
+
+    from complianceguard.packs.schema import Pack
+
+    published = json.loads((BUILTIN_RULES / "schema" / "pack.schema.json").read_text())
+    assert published == Pack.model_json_schema(by_alias=True), "regenerate: complianceguard rules schema"

@@ -338,30 +338,31 @@ CHECKS: dict[str, CheckKind] = {
 }
 
 
-def validate_params(rule: Rule) -> str | None:
-    """A one-line problem with a rule's params, or None."""
+def validate_params(rule: Rule) -> tuple[str | None, str] | None:
+    """(param name or None, one-line problem) for a rule's params, or None when they are fine."""
     kind = CHECKS[rule.check]
     for name, value in rule.params.items():
         if name not in kind.params:
             allowed = ", ".join(kind.params) or "none"
-            return f"unknown param {name!r} for check {rule.check} (allowed: {allowed})"
+            return name, f"unknown param {name!r} for check {rule.check} (allowed: {allowed})"
         expected = kind.params[name]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            return f"param {name!r} has the wrong type ({type(value).__name__})"
+            return name, f"param {name!r} has the wrong type ({type(value).__name__})"
     missing = [n for n in kind.required if n not in rule.params]
     if missing:
-        return f"check {rule.check} needs param {missing[0]!r}"
+        return None, f"check {rule.check} needs param {missing[0]!r}"
     if rule.check == "special-label" and rule.params["flag"] not in ("retouched", "ai_generated"):
-        return "param 'flag' must be 'retouched' or 'ai_generated'"
+        return "flag", "param 'flag' must be 'retouched' or 'ai_generated'"
     if rule.check == "video-timing":
-        return _validate_timing(rule.params)
+        problem = _validate_timing(rule.params)
+        return ("tiers", problem) if problem else None
     if rule.check == "label-present" and "require_each" in rule.params:
         groups = rule.params["require_each"]
         if not all(isinstance(g, list) and g and set(g) <= set(CHANNEL_WORDS) for g in groups):
-            return "param 'require_each' must be a list of channel lists, e.g. [[caption, overlay], [speech]]"
+            return "require_each", "param 'require_each' must be a list of channel lists, e.g. [[caption, overlay], [speech]]"
     if rule.check == "label-language" and isinstance(rule.params["languages"], str) \
             and rule.params["languages"] != "content":
-        return "param 'languages' must be a list of language codes or 'content'"
+        return "languages", "param 'languages' must be a list of language codes or 'content'"
     return None
 
 

@@ -55,6 +55,34 @@ def _describe_location(data: Any, loc: tuple[Any, ...]) -> str:
     return "field " + ".".join(str(p) for p in loc)
 
 
+def _line_of(text: bytes, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at a pydantic error location (deepest node that exists)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _rule_line(text: bytes, data: dict[str, Any], code: str, param: str | None) -> int | None:
+    rules = data.get("rules") or []
+    index = next((i for i, r in enumerate(rules) if isinstance(r, dict) and r.get("code") == code), None)
+    loc = ("rules", index, "params", *([param] if param else []))
+    return _line_of(text, loc) if index is not None else None
+
+
 def read_pack(path: Path) -> _Raw:
     try:
         raw_bytes = path.read_bytes()
@@ -73,11 +101,16 @@ def read_pack(path: Path) -> _Raw:
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise PackError(f"{path}: {_describe_location(data, first['loc'])}: {first['msg']}{more}") from None
+        line = _line_of(raw_bytes, first["loc"])
+        where = f" line {line}:" if line else ""
+        raise PackError(f"{path}:{where} {_describe_location(data, first['loc'])}: {first['msg']}{more}") from None
     for rule in pack.rules:
-        problem = validate_params(rule)
-        if problem:
-            raise PackError(f"{path}: rule {rule.code}, field params: {problem}")
+        invalid = validate_params(rule)
+        if invalid:
+            param, problem = invalid
+            line = _rule_line(raw_bytes, data, rule.code, param)
+            where = f" line {line}:" if line else ""
+            raise PackError(f"{path}:{where} rule {rule.code}, field params: {problem}")
     return _Raw(pack, path, hashlib.sha256(raw_bytes).hexdigest())
 
 
