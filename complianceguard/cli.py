@@ -209,12 +209,12 @@ def rules_validate(paths: tuple[Path, ...]) -> None:
 def rules_test(paths: tuple[Path, ...]) -> None:
     """Run the pass/fail cases written in pack files."""
     from complianceguard.packs.cases import run_cases
-    from complianceguard.packs.loader import PackLibrary
+    from complianceguard.packs.loader import PackLibrary, read_pack
 
     library = PackLibrary(extra=list(paths))
     failures = total = 0
     for path in paths:
-        pack_id = yaml.safe_load(path.read_text("utf-8"))["id"]
+        pack_id = read_pack(path).pack.id
         for result in run_cases(library, library.get(pack_id)):
             total += 1
             if not result.ok:

@@ -19,6 +19,7 @@ from pydantic import ValidationError, field_validator
 
 from complianceguard.errors import InputError
 from complianceguard.model import Submission
+from complianceguard.packs.loader import SAFE_LOADER
 
 MANIFEST_PATTERNS = ("*.post.yaml", "*.post.yml", "*.post.json")
 LIST_FIELDS = ("regions", "media", "brand_handles")
@@ -82,7 +83,7 @@ def _load_manifest(file: Path, root: Path, regions_override: list[str] | None) -
     except (OSError, UnicodeDecodeError) as exc:
         return Loaded(label, error=f"{file}: cannot read ({exc})")
     try:
-        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.load(text, Loader=SAFE_LOADER)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         line = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
         return Loaded(label, error=f"{file}: line {line}: not valid {'JSON' if file.suffix == '.json' else 'YAML'}")
