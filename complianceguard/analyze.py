@@ -31,7 +31,9 @@ _ALIASES = {"ja": "zh", "no": "nb"}
 MIN_LANGUAGE_PROBABILITY = 0.70  # py3langid normalised probability; below it the language is "unknown"
 NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one short word ("not an ad")
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
-_URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|[#@][\w.]+)")
+_URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|#[^\s#]+)")  # handles are ASCII
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces between words
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
 
 
 @lru_cache(maxsize=None)
@@ -45,14 +47,15 @@ def pipeline(language: str) -> spacy.language.Language:
 def _identifier(candidates: tuple[str, ...]) -> LanguageIdentifier:
     """One identifier per candidate set: `set_languages` rebuilds the model (about 7 ms)."""
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(candidates) or None)
+    known = [code for code in candidates if code in identifier.nb_classes]  # e.g. "nb" is not a py3langid class
+    identifier.set_languages(known or None)
     return identifier
 
 
 def detect_language(text: str, candidates: tuple[str, ...]) -> tuple[str | None, float]:
     """The content language of `text` (hashtags, handles and links removed), or None when unsure."""
     prose = _URL_OR_TAG.sub(" ", text)
-    if len(re.findall(r"\w+", prose)) < 2:
+    if len(re.findall(r"\w+", prose)) < 2 and len(_CJK.findall(prose)) < 4:
         return None, 0.0
     language, probability = _identifier(candidates).classify(prose)
     return (language, probability) if probability >= MIN_LANGUAGE_PROBABILITY else (None, probability)
@@ -65,8 +68,20 @@ class _Compiled:
     negators: frozenset[str]
 
 
-def _hashtag_form(term: str) -> str:
-    return "#" + re.sub(r"[\s\-]+", "", term)
+def _hashtag_forms(term: str) -> list[str]:
+    """#paidpartnership and #paid_partnership for "paid partnership"."""
+    return ["#" + re.sub(r"[\s\-]+", "", term), "#" + re.sub(r"[\s\-]+", "_", term)]
+
+
+def tokenizer_language(language: str | None, text: str) -> str:
+    """The pipeline to tokenise with: the content language, or the script when it is unknown."""
+    if language:
+        return language
+    if _CJK.search(text):
+        return "zh"
+    if _HANGUL.search(text):
+        return "ko"
+    return "xx"
 
 
 @lru_cache(maxsize=None)
@@ -90,8 +105,12 @@ def _compile(pack: ResolvedPack, language: str) -> _Compiled:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
                     patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex.replace(".*", "[^\\W_]+")}}]])
                     continue
-                forms = [term] if term.startswith("#") else [term, _hashtag_form(term)]
+                forms = [term] if term.startswith("#") else [term, *_hashtag_forms(term)]
                 phrases.add(key, [nlp.make_doc(form) for form in dict.fromkeys(forms)])
+                if _HANGUL.search(term) and len(nlp.make_doc(term.lstrip("#"))) == 1:
+                    # Korean attaches particles and endings to words: 광고를, 협찬받아 still say 광고, 협찬.
+                    stem = {"LOWER": {"REGEX": "^" + re.escape(term.lstrip("#").lower())}}
+                    patterns.add(key, [[{"ORTH": "#"}, stem]] if term.startswith("#") else [[stem]])
     # A discount code right after a signal word ("code GLOW20") is a commercial signal on its own.
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
                                               {"TEXT": {"REGEX": _CODE.pattern}}]])
@@ -146,7 +165,8 @@ class Analyzer:
             if segment.channel == "metadata" or not segment.text:
                 continue
             normalized = normalize(segment.text)
-            found.extend(self._segment_mentions(segment, normalized, pack, language or "xx"))
+            found.extend(self._segment_mentions(segment, normalized, pack,
+                                                tokenizer_language(language, normalized.text)))
             found.extend(_brand_mentions(segment, submission))
         return found
 

@@ -62,6 +62,12 @@ class Engine:
         mode, why = applicability(ctx, pack)
         findings = [self._finding(ctx, pack, rule, mode, why) for rule in pack.pack.rules]
         verdict = worst([STATUS_TO_VERDICT[f.status] for f in findings])
+        decided = any(f.check == "label-present" and f.status != "not-applicable" for f in findings)
+        if mode != "none" and not decided and verdict == "pass":
+            # A pass must rest on a rule that looked for the label; a pack without one cannot say so.
+            verdict = "inconclusive"
+            why += (f"; the {pack.pack.region} pack has no rule that checks for a label here "
+                    "(see the pack's not_found), so no pass is claimed")
         return RegionResult(verdict=verdict, pack=pack.ref, applicability=why, findings=findings)
 
     def _finding(self, ctx: Context, pack: ResolvedPack, rule: Rule, mode: str, why: str) -> Finding:

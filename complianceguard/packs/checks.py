@@ -127,42 +127,54 @@ def label_placement(ctx: Context, rule: Rule) -> Outcome:
     marked = [m.span for m in labels]
     prose = [t for t in layout.tokens if t.kind == "word"
              and not any(s.start <= t.start < s.end for s in marked)]
-    hashtags = layout.hashtags
     attempts: list[tuple[Mention, list[str]]] = []
     for label in labels:
-        span = label.span
-        problems = []
-        if p.get("before_fold") and span.end > layout.fold.at:
-            problems.append(f"it is hidden behind '... more' ({layout.fold.platform} shows about "
-                            f"the first {layout.fold.at} characters)")
-        if "max_words_before" in p:
-            before = sum(1 for t in prose if t.end <= span.start)
-            if before > p["max_words_before"]:
-                problems.append(f"{before} word{'s' if before != 1 else ''} come{'' if before != 1 else 's'} before it")
-        if p.get("first_line") and span.start > layout.first_line_end:
-            problems.append("it is not on the first line")
-        index = layout.token_index_at(span.start)
-        token = layout.tokens[index] if index is not None else None
-        if token is not None and token.kind == "hashtag":
-            if "max_hashtag_index" in p:
-                position = next(i for i, h in enumerate(hashtags, 1) if h.start == token.start)
-                if position > p["max_hashtag_index"]:
-                    problems.append(f"it is hashtag number {position}")
-            if "not_buried" in p:
-                run = layout.hashtag_run(index)
-                if len(run) >= p["not_buried"] and run[0] != index:
-                    problems.append(f"it is buried in a block of {len(run)} hashtags")
-        if p.get("not_at_end") and prose and all(t.end <= span.start for t in prose):
-            problems.append("it comes after all of the caption's text")
-        constraints = [k for k in p if k != "any_of"]
-        if p.get("any_of") and len(problems) < len(constraints):
-            problems = []
+        results = _placement_results(label, p, layout, prose)
+        problems = [problem for problem in results.values() if problem]
+        if p.get("any_of"):  # one constraint the label really meets is enough
+            met = any(problem is None for problem in results.values())
+            problems = [] if met else problems or ["it is not a hashtag in the required position"]
         if not problems:
             return Outcome("pass", f"{quoted([label])} is placed where it is seen first.", [evidence_of(label)])
         attempts.append((label, problems))
     label, problems = attempts[0]
     return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".",
                    [evidence_of(m, "; ".join(why)) for m, why in attempts])
+
+
+def _placement_results(label: Mention, p: dict[str, Any], layout: CaptionLayout,
+                       prose: list[Any]) -> dict[str, str | None | bool]:
+    """Per constraint: None when met, a plain-words problem when not, False when it does not apply
+    (a hashtag constraint on a label that is not a hashtag)."""
+    span = label.span
+    results: dict[str, str | None | bool] = {}
+    if p.get("before_fold"):
+        results["before_fold"] = (f"it is hidden behind '... more' ({layout.fold.platform} shows about the "
+                                  f"first {layout.fold.at} characters)") if span.end > layout.fold.at else None
+    if "max_words_before" in p:
+        before = sum(1 for t in prose if t.end <= span.start)
+        results["max_words_before"] = (f"{before} word{'s' if before != 1 else ''} come"
+                                       f"{'' if before != 1 else 's'} before it") if before > p["max_words_before"] else None
+    if p.get("first_line"):
+        results["first_line"] = "it is not on the first line" if span.start > layout.first_line_end else None
+    index = layout.token_index_at(span.start)
+    is_hashtag = index is not None and layout.tokens[index].kind == "hashtag"
+    if "max_hashtag_index" in p:
+        results["max_hashtag_index"] = False
+        if is_hashtag:
+            position = next(i for i, h in enumerate(layout.hashtags, 1) if h.start == layout.tokens[index].start)
+            results["max_hashtag_index"] = (f"it is hashtag number {position}"
+                                            if position > p["max_hashtag_index"] else None)
+    if "not_buried" in p:
+        results["not_buried"] = False
+        if is_hashtag:
+            run = layout.hashtag_run(index)
+            buried = len(run) >= p["not_buried"] and run[0] != index
+            results["not_buried"] = f"it is buried in a block of {len(run)} hashtags" if buried else None
+    if p.get("not_at_end"):
+        at_end = bool(prose) and all(t.end <= span.start for t in prose)
+        results["not_at_end"] = "it comes after all of the caption's text" if at_end else None
+    return results
 
 
 def insufficient_label(ctx: Context, rule: Rule) -> Outcome:
