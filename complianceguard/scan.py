@@ -15,6 +15,7 @@ from pathlib import Path
 from complianceguard import __version__
 from complianceguard.engine import Engine
 from complianceguard.errors import ComplianceGuardError
+from complianceguard.extract.speech import Transcriber
 from complianceguard.model import ItemResult, PackRef, Report, Submission, ToolInfo
 from complianceguard.packs.loader import PackLibrary
 from complianceguard.submission import load_all
@@ -48,8 +49,9 @@ def evaluate_safely(engine: Engine, submission: Submission) -> ItemResult:
 
 def scan(paths: list[Path], library: PackLibrary, regions: list[str] | None = None,
          options: dict[str, object] | None = None,
-         on_item: Callable[[ItemResult], None] | None = None) -> Report:
-    engine = Engine(library, regions)
+         on_item: Callable[[ItemResult], None] | None = None,
+         transcriber: Transcriber | None = None, read_media: bool = True) -> Report:
+    engine = Engine(library, regions, read_media=read_media, transcriber=transcriber)
     items: list[ItemResult] = []
     inputs: dict[str, str] = {}
     for loaded in load_all(paths, regions):

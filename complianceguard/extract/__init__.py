@@ -1,16 +1,19 @@
 """Extraction: a submission becomes segments (text with provenance) and a record of what was read.
 
-Only the caption and the platform flag are read in this version. Media listed on a post is
-recorded as *not read* for on-screen text and speech, so rules that need it are inconclusive
-instead of silently passing or failing.
+The caption and the platform flag are always read; speech is read from video and audio files
+when a transcriber is given. On-screen text is not read in this version: media is recorded as
+*not read* for it, so rules that need it are inconclusive instead of silently passing or failing.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from complianceguard.extract.caption import CaptionLayout, caption_layout, caption_segments
+from complianceguard.extract.media import ExtractionError, extract_audio, probe
+from complianceguard.extract.speech import Transcriber, cached_transcribe
 from complianceguard.model import Coverage, Segment, Submission, TimeSpan
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -58,10 +61,10 @@ def extract(submission: Submission) -> Extraction:
     for media in submission.media:
         for channel in media_channels(media):
             unread.setdefault(channel, []).append(Path(media).name)
-    what = {"overlay": "on-screen text", "speech": "speech"}
+    why = {"overlay": "on-screen text in {} (OCR is not available in this version)",
+           "speech": "speech in {} (not transcribed)"}
     for channel, names in unread.items():
-        coverage[channel] = Coverage(channel=channel, read=False, detail=(
-            f"{what[channel]} in {', '.join(names)} (media extraction is not available in this version)"))
+        coverage[channel] = Coverage(channel=channel, read=False, detail=why[channel].format(", ".join(names)))
     kinds = frozenset(k for k in map(media_kind, submission.media) if k)
     return Extraction(caption_segments(submission), coverage, layout, kinds)
 
@@ -85,3 +88,52 @@ def described(submission: Submission, media: str | None, duration_s: float | Non
         coverage[channel] = Coverage(channel=channel, read=True,
                                      detail=f"{what} of the {media} (described: {count} segments)")
     return Extraction(segments, coverage, base.layout, frozenset([media]) if media else frozenset(), duration_s)
+
+
+def read_media(submission: Submission, base: Extraction, language: str | None,
+               transcriber: Transcriber | None) -> Extraction:
+    """Add what the media says (speech) to a caption extraction; on-screen text stays unread.
+
+    Speech counts as read only where every audio track was transcribed and trusted: a video with
+    no audio track, non-English speech under an English-only model, or speech below Whisper's
+    quality thresholds leaves the channel unread, so rules that need it are inconclusive.
+    Raises ExtractionError (one line, naming the file) for media that cannot be decoded.
+    """
+    segments = list(base.segments)
+    durations: list[float] = []
+    heard: list[tuple[bool, str]] = []  # (read, what happened) per audio-bearing file
+    for number, media in enumerate(submission.media, 1):
+        kind = media_kind(media)
+        if kind is None:
+            raise ExtractionError(f"{media}: unsupported media type (expected an image, video or audio file)")
+        info = probe(Path(media))
+        if kind == "image":
+            continue
+        durations.extend([info.duration_s] if info.duration_s else [])
+        name = Path(media).name
+        if not info.has_audio:
+            heard.append((False, f"{name} has no audio track"))
+        elif transcriber is None:
+            heard.append((False, f"speech in {name} not transcribed (--asr-backend none)"))
+        elif transcriber.english_only and language not in (None, "en"):
+            heard.append((False, f"speech in {name} not transcribed: the content is in {language} and the "
+                                 f"model {transcriber.model_name} is English-only (see --asr-model)"))
+        else:
+            with tempfile.TemporaryDirectory(prefix="cg-audio-") as tmp:
+                transcript = cached_transcribe(transcriber, extract_audio(Path(media), Path(tmp) / "audio.wav"))
+            reliable = [seg for seg in transcript.segments if seg.reliable]
+            for index, seg in enumerate(reliable, 1):
+                segments.append(Segment(id=f"speech:{number}:{index}", channel="speech", text=seg.text,
+                                        media=media, time=TimeSpan(start_s=seg.start_s, end_s=seg.end_s),
+                                        confidence=seg.confidence))
+            dropped = len(transcript.segments) - len(reliable)
+            note = f"; {dropped} below Whisper's quality thresholds ignored" if dropped else ""
+            trusted = bool(reliable) or not transcript.segments  # silence is read; only noise is not
+            heard.append((trusted, f"speech in {name} ({transcript.backend} {transcript.model}, "
+                                   f"{len(reliable)} segments{note})"))
+    coverage = dict(base.coverage)
+    if heard:
+        coverage["speech"] = Coverage(channel="speech", read=all(r for r, _ in heard),
+                                      detail="; ".join(d for _, d in heard))
+    kinds = frozenset(k for k in map(media_kind, submission.media) if k)
+    return Extraction(segments, coverage, base.layout, kinds, max(durations) if durations else None)

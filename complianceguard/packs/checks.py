@@ -30,6 +30,7 @@ class Context:
     coverage: dict[str, Coverage]
     media_kinds: frozenset[str] = frozenset()
     duration_s: float | None = None
+    channels_with_text: frozenset[str] = frozenset()  # channels where any text was found at all
 
     def labels(self, scopes: list[str]) -> list[Mention]:
         """Accepted labels that count: not negated, not disguised, in the given channels."""
@@ -296,6 +297,8 @@ def video_timing(ctx: Context, rule: Rule) -> Outcome:
     if ctx.duration_s is None or (unread and not labels):
         why = "; ".join(c.detail for c in unread) or "the media's duration is unknown"
         return Outcome("inconclusive", f"Timing could not be checked: {why}.")
+    if set(rule.scopes) == {"speech"} and "speech" not in ctx.channels_with_text and not unread:
+        return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
     duration = ctx.duration_s
     intervals = _merged([(m.time.start_s, m.time.end_s) for m in labels])
     evidence = [evidence_of(m) for m in labels]
