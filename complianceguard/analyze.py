@@ -207,6 +207,7 @@ class Analyzer:
                 time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
+                context=segment.text if segment.channel in ("speech", "overlay") else None,
                 disguise=normalized.disguise_notes(o_start, o_end),
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))

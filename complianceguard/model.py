@@ -83,6 +83,7 @@ class Mention(_Frozen):
     confidence: float = 1.0
     negated: bool = False
     category: str | None = Field(None, description="For special labels: retouched | ai_generated.")
+    context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in.")
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
 
 

@@ -67,6 +67,26 @@ class Transcript:
                    [SpeechSegment(**s) for s in data["segments"]])
 
 
+SENTENCE_GAP_S = 1.0  # a pause this long starts a new evidence segment
+
+
+def split_by_words(start: float, end: float, text: str, words: list[tuple[float, float, str]],
+                   quality: tuple[float, float, float]) -> list[SpeechSegment]:
+    """Whisper segments can span long pauses (0.6-52 s for two sentences 45 s apart); evidence
+    needs the time of the sentence itself, so split at sentence ends and pauses using word times."""
+    logprob, no_speech, ratio = quality
+    if not words:
+        return [SpeechSegment(round(start, 2), round(end, 2), text.strip(), logprob, no_speech, ratio)]
+    groups: list[list[tuple[float, float, str]]] = [[]]
+    for word in words:
+        current = groups[-1]
+        if current and (word[0] - current[-1][1] > SENTENCE_GAP_S or current[-1][2].rstrip().endswith((".", "?", "!"))):
+            groups.append([])
+        groups[-1].append(word)
+    return [SpeechSegment(round(g[0][0], 2), round(g[-1][1], 2), "".join(w[2] for w in g).strip(),
+                          logprob, no_speech, ratio) for g in groups if g]
+
+
 class Transcriber(Protocol):
     backend: str
     model_name: str
@@ -111,17 +131,19 @@ class FasterWhisperTranscriber:
         self.beam_size, self.vad_filter = beam_size, vad_filter
 
     def settings(self) -> dict[str, Any]:
-        return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter}
+        return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter,
+                "word_timestamps": True}
 
     def transcribe(self, audio: Path) -> Transcript:
         model = _faster_whisper_model(str(self.model_path), self.compute_type, self.cpu_threads)
         segments, info = model.transcribe(str(audio), language="en" if self.english_only else None,
                                           beam_size=self.beam_size, vad_filter=self.vad_filter,
-                                          condition_on_previous_text=False)
+                                          condition_on_previous_text=False, word_timestamps=True)
         return Transcript(self.backend, self.model_name, info.language, [
-            SpeechSegment(round(s.start, 2), round(s.end, 2), s.text.strip(), round(s.avg_logprob, 4),
-                          round(s.no_speech_prob, 4), round(s.compression_ratio, 3))
-            for s in segments if s.text.strip()])
+            piece for s in segments if s.text.strip()
+            for piece in split_by_words(s.start, s.end, s.text, [(w.start, w.end, w.word) for w in s.words or []],
+                                        (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
+                                         round(s.compression_ratio, 3)))])
 
 
 @lru_cache(maxsize=2)
@@ -143,7 +165,7 @@ class OpenAIWhisperTranscriber:
         self.beam_size = beam_size
 
     def settings(self) -> dict[str, Any]:
-        return {"beam_size": self.beam_size, "fp16": False}
+        return {"beam_size": self.beam_size, "fp16": False, "word_timestamps": True}
 
     def transcribe(self, audio: Path) -> Transcript:
         import whisper
@@ -151,11 +173,13 @@ class OpenAIWhisperTranscriber:
         model = _openai_whisper_model(str(self.model_path))
         result = whisper.transcribe(model, str(audio), language="en" if self.english_only else None,
                                     fp16=False, beam_size=self.beam_size, temperature=0.0,
-                                    condition_on_previous_text=False)
+                                    condition_on_previous_text=False, word_timestamps=True)
         return Transcript(self.backend, self.model_name, result.get("language", "en"), [
-            SpeechSegment(round(s["start"], 2), round(s["end"], 2), s["text"].strip(), round(s["avg_logprob"], 4),
-                          round(s["no_speech_prob"], 4), round(s["compression_ratio"], 3))
-            for s in result["segments"] if s["text"].strip()])
+            piece for s in result["segments"] if s["text"].strip()
+            for piece in split_by_words(s["start"], s["end"], s["text"],
+                                        [(w["start"], w["end"], w["word"]) for w in s.get("words", [])],
+                                        (round(s["avg_logprob"], 4), round(s["no_speech_prob"], 4),
+                                         round(s["compression_ratio"], 3)))])
 
 
 @lru_cache(maxsize=1)

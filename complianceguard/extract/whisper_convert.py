@@ -250,6 +250,7 @@ def convert(ct2_dir: Path, out_path: Path) -> Path:
             torch.save({"dims": asdict(ModelDimensions(**dims)), "model_state_dict": state}, handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a cache entry is not secret
         os.replace(tmp, out_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -51,7 +51,7 @@ class Outcome:
 def evidence_of(mention: Mention, note: str | None = None) -> Evidence:
     return Evidence(channel=mention.channel, kind=mention.kind, text=mention.text, span=mention.span,
                     time=mention.time, term=mention.term, confidence=mention.confidence,
-                    note=note or ("; ".join(mention.disguise) or None))
+                    note=note or ("; ".join(mention.disguise) or None) or mention.context)
 
 
 def quoted(mentions: list[Mention]) -> str:

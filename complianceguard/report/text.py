@@ -19,12 +19,16 @@ def _mark(status: str) -> str:
 def _where(finding: Finding, caption: str | None) -> list[str]:
     lines = []
     for ev in finding.evidence:
-        if ev.span is not None and caption is not None:
+        if ev.channel == "caption" and ev.span is not None and caption is not None:
             start, end = ev.span.start, ev.span.end
             before = caption[max(0, start - 20):start].replace("\n", " ")
             after = caption[end:end + 20].replace("\n", " ")
             lines.append(f"at characters {start}-{end}: …{before}[{caption[start:end]}]{after}…"
                          + (f" ({ev.note})" if ev.note else ""))
+        elif ev.time is not None:
+            line = f" in \"{ev.note}\"" if ev.note and ev.note != ev.text else ""
+            lines.append(f"{ev.channel} at {ev.time.start_s:g}-{ev.time.end_s:g} s: \"{ev.text}\"{line}"
+                         + (f" (match confidence {ev.confidence:.2f})" if ev.confidence < 1 else ""))
         elif ev.channel == "metadata":
             lines.append(ev.text)
     return lines

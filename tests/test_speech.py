@@ -1,0 +1,126 @@
+"""Speech: real transcription (faster-whisper, tiny.en from the models wheel) of generated clips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from complianceguard.analyze import Analyzer
+from complianceguard.engine import Engine
+from complianceguard.extract import extract, read_media
+from complianceguard.extract.speech import FasterWhisperTranscriber, cached_transcribe
+from complianceguard.model import Segment, Submission, TimeSpan
+from complianceguard.scan import scan
+from conftest import FIXTURES
+
+MEDIA = FIXTURES / "media"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COMPLIANCEGUARD_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return FasterWhisperTranscriber()
+
+
+@pytest.fixture(scope="module")
+def speech_engine(library, transcriber):
+    return Engine(library, read_media=True, transcriber=transcriber)
+
+
+def video_post(name: str, caption: str = "#ad My morning routine", **fields) -> Submission:
+    fields.setdefault("relationship", "paid")
+    return Submission(id=name, regions=["US"], caption=caption, media=[str(MEDIA / f"{name}.mp4")], **fields)
+
+
+def speech_mentions(engine: Engine, post: Submission):
+    item = engine.evaluate(post)
+    return item, [m for m in item.mentions if m.channel == "speech"]
+
+
+@pytest.mark.parametrize("name", [p.stem.removesuffix(".truth") for p in sorted(MEDIA.glob("*.truth.json"))])
+def test_spoken_disclosures_are_heard_and_nothing_else_is_called_one(speech_engine, name):
+    truth = json.loads((MEDIA / f"{name}.truth.json").read_text())
+    item, mentions = speech_mentions(speech_engine, video_post(name))
+    labels = [m for m in mentions if m.kind == "label" and not m.negated]
+    said = [s for s in truth["speech"] if s["kind"] == "disclosure"]
+    assert bool(labels) == bool(said), (name, [(m.kind, m.text) for m in mentions])
+    for line in said:  # heard where it was said (within a second)
+        assert any(abs(m.time.start_s - line["start_s"]) < 1.0 for m in labels), (line, labels)
+
+
+def test_us_spoken_disclosure_at_the_start_passes_and_late_fails_with_the_transcript_line(speech_engine):
+    start, _ = speech_mentions(speech_engine, video_post("spoken-disclosure-start"))
+    assert start.regions["US"].verdict == "pass"
+    late, _ = speech_mentions(speech_engine, video_post("spoken-disclosure-late"))
+    finding = next(f for f in late.regions["US"].findings if f.check == "video-timing")
+    assert finding.status == "fail" and "50" in finding.message
+    evidence = finding.evidence[0]
+    assert evidence.channel == "speech" and 49.0 < evidence.time.start_s < 51.5
+    assert "sponsored by" in evidence.note.lower()
+
+
+def test_denial_spoken_in_a_video_is_a_false_denial(speech_engine):
+    item, mentions = speech_mentions(speech_engine, video_post("spoken-denial"))
+    assert [m.kind for m in mentions] == ["denial"]
+
+
+def test_video_without_audio_is_reported_not_passed(speech_engine):
+    item, _ = speech_mentions(speech_engine, video_post("no-audio-track", caption="My morning routine"))
+    coverage = [c for f in item.regions["US"].findings for c in f.coverage if c.channel == "speech"]
+    assert coverage and not coverage[0].read and "no audio track" in coverage[0].detail
+
+
+def test_non_english_content_is_not_run_through_the_english_only_model(library, transcriber):
+    post = video_post("spoken-disclosure-start", caption="Werbung | Meine Morgenroutine", language="de")
+    extraction = read_media(post, extract(post), "de", transcriber)
+    assert not [s for s in extraction.segments if s.channel == "speech"]
+    assert "English-only" in extraction.coverage["speech"].detail and not extraction.coverage["speech"].read
+
+
+def test_bad_media_is_one_error_item_and_the_batch_goes_on(tmp_path, library, transcriber):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "fake.mp4").write_text("this is not a video")
+    (tmp_path / "ok.mp4").write_bytes((MEDIA / "casual-talk.mp4").read_bytes())
+    for name in ("empty", "fake", "ok"):
+        (tmp_path / f"{name}.post.yaml").write_text(
+            f"regions: [US]\ncaption: '#ad hi'\nrelationship: paid\nmedia: [{name}.mp4]\n")
+    report = scan([tmp_path], library, transcriber=transcriber)
+    by_id = {item.id: item for item in report.items}
+    assert "empty (0 bytes)" in by_id["empty"].errors[0] and "empty.mp4" in by_id["empty"].errors[0]
+    assert "not a readable" in by_id["fake"].errors[0]
+    assert by_id["ok"].verdict != "error" and by_id["ok"].regions["US"].findings
+
+
+def test_transcripts_are_cached_by_audio_and_settings(tmp_path, transcriber):
+    from complianceguard.extract.media import extract_audio
+
+    audio = extract_audio(MEDIA / "casual-talk.mp4", tmp_path / "a.wav")
+    first = cached_transcribe(transcriber, audio)
+    calls = []
+    original = transcriber.transcribe
+    transcriber.transcribe = lambda path: calls.append(path) or original(path)
+    try:
+        assert cached_transcribe(transcriber, audio) == first and not calls
+    finally:
+        del transcriber.transcribe
+
+
+def test_asr_misspellings_match_fuzzily_with_the_score_as_confidence(library):
+    au = library.for_region("AU")
+    post = Submission(id="t", regions=["AU"], caption="")
+    heard = Segment(id="s", channel="speech", text="Paint partnership with low skincare.", confidence=1.0,
+                    time=TimeSpan(start_s=0, end_s=3))
+    mentions = Analyzer([au]).mentions([heard], au, "en", post)
+    label = next(m for m in mentions if m.kind == "label")
+    assert label.text == "Paint partnership" and 0.85 <= label.confidence < 1.0
+    casual = Segment(id="c", channel="speech", text="Today we paint the partition wall.", confidence=1.0)
+    assert not [m for m in Analyzer([au]).mentions([casual], au, "en", post) if m.kind == "label"]
