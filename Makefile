@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml requirements/no-deps.txt requirements/no-deps-support.t
 	@touch $(STAMP)
 
 demo: setup
-	$(PY) -m complianceguard scan fixtures fixtures/captions.csv --out reports --format json,csv; rc=$$?; \
+	$(PY) -m complianceguard scan fixtures fixtures/captions.csv --out reports --format json,csv,html,sarif,junit,md; rc=$$?; \
 	  echo "reports written to $(CURDIR)/reports (exit code $$rc: 0 all pass, 1 some fail, 2 some errors)"; \
 	  test $$rc -le 2
 

@@ -1,4 +1,5 @@
-"""The command line: `check` for creators, `scan` for batches, `rules` for legal teams.
+"""The command line: `check` for creators, `scan` for batches, `rules` for legal teams, `report` to
+render, sign and verify saved reports.
 
 Exit codes follow SQLFluff: 0 every item passes (or only warns), 1 something fails or is
 inconclusive, 2 an error (bad input, bad pack). Errors are one line on stderr, never a traceback.
@@ -19,11 +20,11 @@ from complianceguard import __version__
 from complianceguard.errors import ComplianceGuardError
 from complianceguard.model import Submission
 from complianceguard.packs.schema import Pack
+from complianceguard.report import DEFAULT_FORMATS, FORMATS
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 PLATFORMS = ["instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"]
 RELATIONSHIPS = ["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
-SCAN_FORMATS = ("json", "csv")
 
 
 def _fail(message: str) -> None:
@@ -124,8 +125,8 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
 @click.option("--region", "regions", multiple=True, help="Check every post for these regions instead of its own.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
               show_default=True)
-@click.option("--format", "formats", default="json,csv", show_default=True,
-              help=f"Comma-separated report formats: {', '.join(SCAN_FORMATS)}.")
+@click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
+              help=f"Comma-separated report formats: {', '.join(FORMATS)}.")
 @click.option("-q", "--quiet", is_flag=True, help="Only print where the reports are.")
 @asr_backend_option
 @asr_model_option
@@ -134,14 +135,11 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
 def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, quiet: bool,
          asr_backend: str, asr_model: str | None, packs: tuple[str, ...]) -> None:
     """Scan manifests, folders of `*.post.yaml|yml|json` and CSV files; write reports."""
-    from complianceguard.report import csv_report, json_report
+    from complianceguard.report import parse_formats, write_reports
     from complianceguard.scan import exit_code
     from complianceguard.scan import scan as run_scan
 
-    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    unknown = [f for f in wanted if f not in SCAN_FORMATS]
-    if unknown:
-        _fail(f"--format: unknown format {unknown[0]!r} (known: {', '.join(SCAN_FORMATS)})")
+    wanted = parse_formats(formats)
     library = _library(packs)
     region_list = [r.upper() for r in regions] or None
     for region in region_list or []:
@@ -160,8 +158,7 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
                "asr_model": asr_model}
     report = run_scan(list(paths), library, region_list, options, on_item=show,
                       transcriber=_transcriber(asr_backend, asr_model))
-    writers = {"json": json_report.write, "csv": csv_report.write}
-    written = [writers[f](report, out_dir) for f in wanted]
+    written = write_reports(report, out_dir, wanted, library=library)
     summary = ", ".join(f"{count} {verdict}" for verdict, count in report.summary.items()) or "no posts found"
     click.echo(f"{len(report.items)} posts: {summary}")
     for path in written:
@@ -251,6 +248,75 @@ def rules_test(paths: tuple[Path, ...]) -> None:
 def rules_schema() -> None:
     """Print the JSON Schema of the pack format."""
     click.echo(json.dumps(Pack.model_json_schema(by_alias=True), indent=2))
+
+
+@main.group("report")
+def report_group() -> None:
+    """Render, sign and verify saved reports."""
+
+
+@report_group.command("render")
+@click.argument("report_file", metavar="REPORT.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "formats", default="html", show_default=True,
+              help=f"Comma-separated formats to write: {', '.join(FORMATS)}.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write (default: the report's folder).")
+@friendly_errors
+def report_render(report_file: Path, formats: str, out_dir: Path | None) -> None:
+    """Turn a saved JSON report into other formats, without scanning again."""
+    from complianceguard.packs.loader import PackLibrary
+    from complianceguard.report import load_report, parse_formats, write_reports
+
+    wanted = parse_formats(formats)
+    report = load_report(report_file)
+    library = PackLibrary() if "sarif" in wanted else None  # rule docs, used only where pack hashes match
+    for path in write_reports(report, out_dir or report_file.parent, wanted, library=library):
+        click.echo(f"report: {path}")
+
+
+@report_group.command("keygen")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The private key to write (PEM); the public key goes next to it as .pub.")
+@click.option("--force", is_flag=True, help="Replace an existing key pair.")
+@friendly_errors
+def report_keygen(out: Path, force: bool) -> None:
+    """Make an Ed25519 key pair for signing reports."""
+    from complianceguard.report.signing import keygen
+
+    private, public, fingerprint = keygen(out, force)
+    click.echo(f"private key: {private} (keep it secret)\npublic key:  {public}\nfingerprint: {fingerprint}")
+
+
+@report_group.command("sign")
+@click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM), from `report keygen`.")
+@friendly_errors
+def report_sign(report_file: Path, key: Path) -> None:
+    """Sign the exact bytes of a report; writes REPORT.sig next to it."""
+    from complianceguard.report.signing import sign
+
+    signature, fingerprint = sign(report_file, key)
+    click.echo(f"signature: {signature} (Ed25519, key {fingerprint})")
+
+
+@report_group.command("verify")
+@click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pub", "pub", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The signer's public key (PEM).")
+@click.option("--sig", "sig", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The signature file (default: REPORT.sig).")
+@friendly_errors
+def report_verify(report_file: Path, pub: Path, sig: Path | None) -> None:
+    """Check a report against its signature: exit 0 intact, 1 altered, 2 bad input."""
+    from complianceguard.report.signing import VerificationFailed, verify
+
+    try:
+        fingerprint = verify(report_file, pub, sig)
+    except VerificationFailed as exc:
+        click.echo(f"FAILED: {exc}", err=True)
+        sys.exit(EXIT_FAIL)
+    click.echo(f"{report_file}: signature OK (Ed25519, key {fingerprint})")
 
 
 if __name__ == "__main__":

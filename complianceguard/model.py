@@ -160,7 +160,7 @@ class ItemResult(_Frozen):
 class PackRef(_Frozen):
     id: str
     version: str
-    region: str | None
+    region: str | None = None  # None for abstract packs (omitted from the JSON, like every None)
     sha256: str
     path: str
 

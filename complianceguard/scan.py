@@ -32,6 +32,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def display_path(path: str) -> str:
+    """An absolute path under the current directory, made relative to it (so two checkouts of the
+    same batch give the same report); other paths as given."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            return candidate.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path
+    return path
+
+
 def error_item(label: str, message: str) -> ItemResult:
     return ItemResult(id=label, verdict="error", source_file=label, errors=[message])
 
@@ -58,8 +70,10 @@ def scan(paths: list[Path], library: PackLibrary, regions: list[str] | None = No
         if loaded.submission is None:
             item = error_item(loaded.label, loaded.error or f"{loaded.label}: unreadable")
         else:
-            item = evaluate_safely(engine, loaded.submission)
-            for file in (loaded.label.split(":row ")[0], *loaded.submission.media):
+            submission = loaded.submission
+            submission = submission.model_copy(update={"media": [display_path(m) for m in submission.media]})
+            item = evaluate_safely(engine, submission)
+            for file in (display_path(loaded.label.split(":row ")[0]), *submission.media):
                 if file not in inputs and Path(file).is_file():
                     inputs[file] = sha256_file(Path(file))
         items.append(item)

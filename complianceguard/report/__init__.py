@@ -1,22 +1,96 @@
-"""Report writers, one module per format; all write atomically (temp file + rename)."""
+"""Report writers, one module per format; all write atomically (temp file + rename).
+
+Every format is rendered from the `Report` model alone, so a saved JSON report can be turned into
+any other format later (`complianceguard report render`) without scanning again.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from complianceguard.model import Report
+
+# Format name -> module under complianceguard.report; each module has `write(report, out_dir) -> Path`.
+FORMATS: dict[str, str] = {
+    "json": "json_report", "csv": "csv_report", "html": "html", "sarif": "sarif", "junit": "junit", "md": "markdown",
+}
+DEFAULT_FORMATS = ("json", "csv", "html", "sarif", "junit", "md")
 
 
-def atomic_write(path: Path, data: str) -> None:
-    """Write `data` to `path` so readers see the old file or the whole new one, never half."""
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so readers see the old file or the whole new one, never half.
+
+    Text is written as UTF-8 with the newlines given (no translation); `mode` is the file's
+    permission bits (0o600 for private keys).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(data)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def parse_formats(text: str) -> list[str]:
+    """'json, csv' -> ['json', 'csv']; raises InputError naming an unknown format."""
+    from complianceguard.errors import InputError
+
+    wanted = list(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise InputError(f"--format: unknown format {unknown[0]!r} (known: {', '.join(FORMATS)})")
+    if not wanted:
+        raise InputError(f"--format: no format given (known: {', '.join(FORMATS)})")
+    return wanted
+
+
+def write_reports(report: Report, out_dir: Path, formats: list[str], **options: Any) -> list[Path]:
+    """Write `report` in each format; writers are imported only when asked for.
+
+    `options` go to the writers that accept them (`library` for SARIF rule documentation).
+    """
+    from complianceguard.errors import InputError
+
+    written = []
+    for fmt in formats:
+        try:
+            module = importlib.import_module(f"complianceguard.report.{FORMATS[fmt]}")
+        except ImportError as exc:
+            raise InputError(f"--format {fmt}: this format is not available ({exc})") from exc
+        accepted = {k: v for k, v in options.items() if k in getattr(module, "WRITE_OPTIONS", ())}
+        written.append(module.write(report, out_dir, **accepted))
+    return written
+
+
+def load_report(path: Path) -> Report:
+    """A saved JSON report, validated; one-line InputError when it is not one."""
+    from pydantic import ValidationError
+
+    from complianceguard.errors import InputError
+    from complianceguard.model import REPORT_SCHEMA_VERSION, Report
+
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
+    try:
+        report = Report.model_validate_json(text)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "(document)"
+        raise InputError(f"{path}: not a complianceguard JSON report ({where}: {error['msg']})") from exc
+    if report.schema_version.split(".")[0] != REPORT_SCHEMA_VERSION.split(".")[0]:
+        raise InputError(f"{path}: report schema version {report.schema_version} is not supported "
+                         f"(this version reads {REPORT_SCHEMA_VERSION})")
+    return report

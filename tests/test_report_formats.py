@@ -1,0 +1,243 @@
+"""Report formats from a real scan: CSV rows, SARIF against the official 2.1.0 schema, JUnit parsed
+back, Markdown, signing and tamper detection, re-rendering a saved JSON report, determinism."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from junitparser import Error, Failure, JUnitXml
+
+from complianceguard.cli import main
+from complianceguard.model import Report
+from complianceguard.report import DEFAULT_FORMATS, FORMATS, load_report, write_reports
+from complianceguard.report.csv_report import report_csv
+from complianceguard.report.json_report import report_json
+from complianceguard.report.junit import report_junit
+from complianceguard.report.markdown import report_markdown
+from complianceguard.report.sarif import report_sarif
+from complianceguard.scan import NOTICE, scan
+
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+HAS_HTML = importlib.util.find_spec("complianceguard.report.html") is not None
+HOSTILE_ID = "=SUM(1+1)|<b>x</b>"
+
+POSTS = {
+    "pass.post.yaml": "id: gb-pass\nregions: [GB]\ncaption: '#ad Loving it'\nrelationship: paid\n",
+    "sp.post.yaml": "id: gb-de-sp\nregions: [GB, DE]\ncaption: 'Loving my new serum #sp'\nrelationship: paid\n",
+    "video.post.yaml": ("id: us-video\nplatform: youtube\nregions: [US]\nmedia: [clip.mp4]\nrelationship: paid\n"
+                        "caption: '#ad My morning routine with Glow Skincare'\n"),
+    "code.post.yaml": "id: gb-code\nregions: [GB]\ncaption: 'Use my code GLOW20 for 20% off, link in bio'\n",
+    "bad.post.yaml": "id: bad\nregions: [GB]\ncaption: hi\ncolour: red\n",
+    "hostile.post.json": json.dumps({"id": HOSTILE_ID, "regions": ["GB"], "relationship": "paid",
+                                     "caption": "Loving <script>alert(1)</script> it \u0007 #sp"}),
+}
+
+
+def make_batch(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name, text in POSTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "clip.mp4").write_bytes(b"not read: media reading is off in these tests")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, library) -> Report:
+    batch = make_batch(tmp_path_factory.mktemp("formats") / "batch")
+    return scan([batch], library, options={"formats": list(DEFAULT_FORMATS)}, read_media=False)
+
+
+def item_regions(report: Report):
+    return [(item, region, result) for item in report.items for region, result in item.regions.items()]
+
+
+def test_the_batch_covers_every_verdict(report):
+    verdicts = {Path(i.id).name if i.verdict == "error" else i.id: i.verdict for i in report.items}  # by file
+    assert verdicts == {"gb-pass": "pass", "gb-de-sp": "fail", "us-video": "inconclusive", "gb-code": "warn",
+                        "bad.post.yaml": "error", HOSTILE_ID: "fail"}
+
+
+def test_csv_has_one_item_region_row_per_item_and_region_plus_one_row_per_finding(report):
+    rows = list(csv.DictReader(report_csv(report).splitlines()))
+    assert {"id", "source_file", "region", "verdict", "pack", "failed_rules", "messages", "fixes", "errors",
+            "row_type", "rule", "status", "message", "evidence", "where", "source_url", "fix"} <= set(rows[0])
+    item_rows = [r for r in rows if r["row_type"] == "item-region"]
+    assert len(item_rows) == sum(max(len(item.regions), 1) for item in report.items)
+    assert {(r["id"], r["region"]) for r in item_rows if r["region"]} == {
+        (item.id if not item.id.startswith("=") else "'" + item.id, region) for item, region, _ in item_regions(report)}
+    finding_rows = [r for r in rows if r["row_type"] == "finding"]
+    assert len(finding_rows) == sum(len(result.findings) for _, _, result in item_regions(report))
+    sp = next(r for r in finding_rows if r["id"] == "gb-de-sp" and r["region"] == "GB" and r["rule"] == "GB105")
+    assert sp["status"] == "fail" and sp["evidence"] == "#sp" and sp["where"] == "caption characters 20-23"
+    assert sp["source_url"].startswith("https://") and "#ad" in sp["fix"]
+    assert all(r["id"] == "'" + HOSTILE_ID for r in rows if HOSTILE_ID in r["id"]), "formula cells are defused"
+
+
+def test_sarif_validates_against_the_official_schema(report):
+    sarif = report_sarif(report)
+    schema = json.loads(SARIF_SCHEMA.read_text("utf-8"))
+    assert schema["id"].endswith("/sarif-schema-2.1.0.json") and schema["properties"]["version"]["enum"] == ["2.1.0"]
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(sarif), key=str)
+    assert not errors, errors[0].message
+    json.dumps(sarif)  # serialisable as is
+
+    run = sarif["runs"][0]
+    bad = [(item, region, f) for item, region, result in item_regions(report) for f in result.findings
+           if f.status in ("fail", "warn", "inconclusive")]
+    assert len(run["results"]) == len(bad)
+    rules = run["tool"]["driver"]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules) == len({f.rule for _, _, f in bad})
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    levels = {(r["properties"]["item"], r["properties"]["region"], r["ruleId"]): r["level"] for r in run["results"]}
+    assert levels[("gb-de-sp", "GB", "GB105")] == "error"
+    assert levels[("us-video", "US", "US108")] == "note"
+    assert "warning" in {level for (item, _, _), level in levels.items() if item == "gb-code"}
+    sp = next(r for r in run["results"] if r["ruleId"] == "GB105" and r["properties"]["item"] == "gb-de-sp")
+    location = sp["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("sp.post.yaml")
+    assert (location["region"]["charOffset"], location["region"]["charLength"]) == (20, 3)
+    assert location["region"]["snippet"]["text"] == "#sp"
+    assert run["properties"]["notice"] == NOTICE
+    assert any("colour" in n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"])
+
+
+def test_junit_parses_back_with_the_right_failure_count(report, tmp_path):
+    path = tmp_path / "report.junit.xml"
+    path.write_text(report_junit(report), encoding="utf-8")
+    xml = JUnitXml.fromfile(str(path))
+    suites = {suite.name: suite for suite in xml}
+    assert {"GB", "DE", "US", "input errors"} == set(suites)
+    cases = [case for suite in xml for case in suite]
+    pairs = item_regions(report)
+    errors = [item for item in report.items if item.verdict == "error"]
+    assert len(cases) == len(pairs) + len(errors)
+    failing = [(item.id, region) for item, region, result in pairs if result.verdict in ("fail", "inconclusive")]
+    assert xml.failures == len(failing) == sum(isinstance(r, Failure) for case in cases for r in case.result)
+    assert xml.errors == len(errors) == sum(isinstance(r, Error) for case in cases for r in case.result)
+    by_key = {(case.classname, case.name): case for case in cases}
+    sp = by_key[("GB", "gb-de-sp")].result[0]
+    assert sp.type == "fail" and "GB105" in sp.message
+    assert by_key[("US", "us-video")].result[0].type == "inconclusive"
+    assert by_key[("GB", "gb-code")].is_passed and "GB101" in by_key[("GB", "gb-code")].system_out
+    assert by_key[("GB", HOSTILE_ID)].is_failure  # control characters did not break the XML
+    for suite in xml:
+        assert NOTICE in suite._elem.find("system-out").text
+        assert any(p.name.startswith("pack gb-asa@") for p in suite.properties())
+
+
+def test_markdown_summary(report):
+    md = report_markdown(report)
+    assert "Not legal advice" in md and NOTICE in md
+    assert "**6 posts:** 1 error, 2 fail, 1 inconclusive, 1 warn, 1 pass" in md
+    assert "| Post | Region | Verdict | Rules |" in md
+    assert "| gb-de-sp | GB | **fail** | GB101 (fail), GB105 (fail) |" in md
+    assert "| us-video | US | **inconclusive** | US108 (inconclusive) |" in md
+    assert "- GB105: " in md and "#ad" in md
+    assert "gb-pass" not in md
+    assert r"=SUM(1+1)\|\<b\>x\</b\>" in md, "the id can neither split the table nor add markup"
+    table = [line for line in md.splitlines() if line.startswith("| ")]
+    assert all(line.replace(r"\|", "").count("|") == 5 for line in table)
+    assert "## Input errors" in md and "colour" in md
+
+
+def test_sign_verify_and_tamper(report, tmp_path):
+    run = CliRunner().invoke
+    path = write_reports(report, tmp_path, ["json"])[0]
+    key = tmp_path / "keys" / "signer.pem"
+    assert run(main, ["report", "keygen", "--out", str(key)]).exit_code == 0
+    pub = key.with_suffix(".pub")
+    assert pub.is_file() and (key.stat().st_mode & 0o777) == 0o600
+    assert run(main, ["report", "keygen", "--out", str(key)]).exit_code == 2  # never overwrites a key
+    signed = run(main, ["report", "sign", str(path), "--key", str(key)])
+    assert signed.exit_code == 0, signed.output
+    sig = tmp_path / "report.json.sig"
+    assert sig.is_file()
+
+    def verify(*extra: str):
+        return run(main, ["report", "verify", str(path), "--pub", str(pub), *extra])
+
+    ok = verify()
+    assert ok.exit_code == 0 and "signature OK" in ok.output
+    original = path.read_bytes()
+    for offset in (0, len(original) // 2, len(original) - 1):
+        changed = bytearray(original)
+        changed[offset] ^= 0x01
+        path.write_bytes(bytes(changed))
+        result = verify()
+        assert result.exit_code == 1, result.output
+        assert len(result.output.strip().splitlines()) == 1 and "altered" in result.output
+    path.write_bytes(original)
+    assert verify().exit_code == 0
+
+    good_sig = sig.read_text()
+    sig.write_text(("B" if good_sig[0] != "B" else "C") + good_sig[1:])
+    assert verify().exit_code == 1
+    sig.write_text("not a signature\n")
+    assert verify().exit_code == 1
+    sig.write_text(good_sig)
+
+    other = tmp_path / "other.pem"
+    run(main, ["report", "keygen", "--out", str(other)])
+    assert run(main, ["report", "verify", str(path), "--pub", str(other.with_suffix(".pub"))]).exit_code == 1
+    bad_key = run(main, ["report", "verify", str(path), "--pub", str(key)])  # a private key is bad input
+    assert bad_key.exit_code == 2 and len(bad_key.output.strip().splitlines()) == 1
+    sig.unlink()
+    assert verify().exit_code == 2  # no signature: bad input, not a verdict
+
+
+def test_render_round_trip(report, tmp_path, library):
+    formats = [f for f in FORMATS if f != "html" or HAS_HTML]
+    direct = write_reports(report, tmp_path / "direct", formats, library=library)
+    saved = tmp_path / "direct" / "report.json"
+    assert load_report(saved) == report
+    result = CliRunner().invoke(main, ["report", "render", str(saved), "--format", ",".join(formats),
+                                       "--out", str(tmp_path / "rendered")])
+    assert result.exit_code == 0, result.output
+    for path in direct:
+        again = tmp_path / "rendered" / path.name
+        assert again.read_bytes() == path.read_bytes(), f"{path.name} differs after render"
+
+    not_a_report = tmp_path / "direct" / "report.csv"
+    bad = CliRunner().invoke(main, ["report", "render", str(not_a_report), "--format", "md"])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
+    assert "not a complianceguard JSON report" in bad.output
+    unknown = CliRunner().invoke(main, ["report", "render", str(saved), "--format", "pdf"])
+    assert unknown.exit_code == 2 and "unknown format 'pdf'" in unknown.output
+
+
+def test_same_inputs_and_packs_give_the_same_report_apart_from_the_time(tmp_path, monkeypatch, library):
+    """Two checkouts of the same batch, scanned from their own folders, give byte-identical JSON."""
+    texts = []
+    for clone in ("first", "second"):
+        make_batch(tmp_path / clone / "batch")
+        monkeypatch.chdir(tmp_path / clone)
+        report = scan([Path("batch")], library, options={"formats": ["json"]}, read_media=False)
+        assert {i["path"] for i in report.inputs} >= {"batch/video.post.yaml", "batch/clip.mp4"}
+        texts.append(report_json(report.model_copy(update={"generated_at": "-"})))
+    assert texts[0] == texts[1]
+    assert str(tmp_path) not in texts[0]
+
+
+def test_scan_writes_every_format_by_default(tmp_path, monkeypatch):
+    batch = make_batch(tmp_path / "batch")
+    for name in ("bad.post.yaml", "video.post.yaml"):  # no error item, no media to probe
+        (batch / name).unlink()
+    monkeypatch.chdir(tmp_path)
+    formats = [f for f in DEFAULT_FORMATS if f != "html" or HAS_HTML]
+    result = CliRunner().invoke(main, ["scan", "batch", "--out", "out", "--asr-backend", "none",
+                                       *([] if HAS_HTML else ["--format", ",".join(formats)])])
+    assert result.exit_code == 1, result.output  # failing items
+    names = {"json": "report.json", "csv": "report.csv", "html": "report.html", "sarif": "report.sarif",
+             "junit": "report.junit.xml", "md": "report.md"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {names[f] for f in formats}
+    assert NOTICE in (tmp_path / "out" / "report.md").read_text()
+    bogus = CliRunner().invoke(main, ["scan", "batch", "--out", "out2", "--format", "json,docx"])
+    assert bogus.exit_code == 2 and "unknown format 'docx'" in bogus.output and not (tmp_path / "out2").exists()
