@@ -119,12 +119,13 @@ def _model_identity(model: str | None) -> tuple[Path, str, bool]:
 
 
 class FasterWhisperTranscriber:
-    """The default backend: CTranslate2 int8 on CPU with Silero VAD (environment-spike.md §3:
-    60 s of audio in about 3 s on 2 cores)."""
+    """The default backend: CTranslate2 int8 on CPU with Silero VAD. One thread: on the 2-core
+    machines here it is faster than two (60 s of audio: 3.9 s vs 5.4 s, bench/speech.py setup),
+    and a batch runs one item per core anyway."""
 
     backend = "faster-whisper"
 
-    def __init__(self, model: str | None = None, compute_type: str = "int8", cpu_threads: int = 2,
+    def __init__(self, model: str | None = None, compute_type: str = "int8", cpu_threads: int = 1,
                  beam_size: int = 5, vad_filter: bool = True):
         self.model_path, self.model_name, self.english_only = _model_identity(model)
         self.compute_type, self.cpu_threads = compute_type, cpu_threads
