@@ -124,3 +124,13 @@ def test_asr_misspellings_match_fuzzily_with_the_score_as_confidence(library):
     assert label.text == "Paint partnership" and 0.85 <= label.confidence < 1.0
     casual = Segment(id="c", channel="speech", text="Today we paint the partition wall.", confidence=1.0)
     assert not [m for m in Analyzer([au]).mentions([casual], au, "en", post) if m.kind == "label"]
+
+
+def test_a_spoken_sponsor_read_without_a_disclosure_near_it_fails(speech_engine):
+    item, mentions = speech_mentions(speech_engine, video_post("sponsor-read-undisclosed"))
+    finding = next(f for f in item.regions["US"].findings if f.check == "sponsor-read-disclosed")
+    assert finding.status == "fail" and "Sponsor read at" in finding.message
+    assert finding.evidence[0].channel == "speech" and finding.evidence[0].time is not None
+    disclosed, _ = speech_mentions(speech_engine, video_post("spoken-disclosure-start"))
+    assert {f.status for f in disclosed.regions["US"].findings if f.check == "sponsor-read-disclosed"} <= {
+        "pass", "not-applicable"}

@@ -329,6 +329,28 @@ def video_timing(ctx: Context, rule: Rule) -> Outcome:
     return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s meets the timing.", evidence)
 
 
+def sponsor_read_disclosed(ctx: Context, rule: Rule) -> Outcome:
+    """A spoken sponsor read (discount code, "link in the description", the brand) needs a label
+    said or shown near it, not only somewhere else in the video."""
+    within = float(rule.params.get("within_s", 30))
+    reads = [m for m in ctx.mentions if m.kind in ("signal", "brand") and m.channel == "speech" and m.time]
+    if not reads:
+        unread = _unread(ctx, ["speech"])
+        if unread:
+            return Outcome("inconclusive", "Speech not read: " + "; ".join(c.detail for c in unread) + ".")
+        return Outcome("not-applicable", "No sponsor read heard (no code, link or brand call to action).")
+    labels = [m for m in ctx.labels(rule.scopes) if m.time]
+    for read in reads:
+        near = [m for m in labels if m.time.start_s <= read.time.end_s + within
+                and m.time.end_s >= read.time.start_s - within]
+        if not near:
+            return Outcome("fail", f"Sponsor read at {read.time.start_s:g}-{read.time.end_s:g} s "
+                           f"('{read.text}') has no disclosure within {within:g} s of it.",
+                           [evidence_of(read), *[evidence_of(m) for m in labels[:2]]])
+    return Outcome("pass", f"Each sponsor read has a disclosure within {within:g} s.",
+                   [evidence_of(m) for m in reads[:2]])
+
+
 @dataclass(frozen=True)
 class CheckKind:
     run: Callable[[Context, Rule], Outcome]
@@ -350,6 +372,7 @@ CHECKS: dict[str, CheckKind] = {
     "video-timing": CheckKind(video_timing, {
         "start_within_s": (int, float), "end_within_s": (int, float), "min_visible_s": (int, float),
         "min_fraction": (int, float), "tiers": list, "repeat_every_s": (int, float)}),
+    "sponsor-read-disclosed": CheckKind(sponsor_read_disclosed, {"within_s": (int, float)}),
 }
 
 

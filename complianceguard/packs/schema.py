@@ -26,6 +26,7 @@ CheckKind = Literal[
     "disguised-label",
     "special-label",
     "video-timing",
+    "sponsor-read-disclosed",
 ]
 MediaKind = Literal["video", "image", "audio", "none"]
 SpecialFlag = Literal["retouched", "ai_generated"]
