@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from complianceguard import __version__
 from complianceguard.errors import ComplianceGuardError

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -45,8 +46,6 @@ class SpeechSegment:
     @property
     def confidence(self) -> float:
         """exp(avg_logprob) scaled by the speech probability, in [0, 1]."""
-        import math
-
         return round(max(0.0, min(1.0, math.exp(self.avg_logprob) * (1 - self.no_speech_prob))), 3)
 
 
