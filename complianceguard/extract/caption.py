@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from complianceguard.model import CharSpan, Segment, Submission
+from complianceguard.model import Segment, Submission
 
 HASHTAG = re.compile(r"#[^\W_][\w\u00ad\u200b-\u200d\u2060\ufeff]*")
 MENTION = re.compile(r"@[\w.]+")
@@ -61,10 +61,6 @@ class CaptionLayout:
                 return i
         return None
 
-    def words_before(self, offset: int) -> int:
-        """Words and @mentions before `offset` (hashtags not counted: they are labels or tags)."""
-        return sum(1 for t in self.tokens if t.end <= offset and t.kind == "word")
-
     def hashtag_run(self, index: int) -> list[int]:
         """Indices of the block of consecutive hashtags (no words between) around token `index`."""
         start = end = index
@@ -73,11 +69,6 @@ class CaptionLayout:
         while end + 1 < len(self.tokens) and self.tokens[end + 1].kind == "hashtag":
             end += 1
         return list(range(start, end + 1))
-
-    def is_after_all_words(self, offset: int) -> bool:
-        """True when every word of the caption comes before `offset` (and there are some)."""
-        words = [t for t in self.tokens if t.kind == "word"]
-        return bool(words) and all(t.end <= offset for t in words)
 
 
 @lru_cache(maxsize=1)
@@ -135,6 +126,3 @@ def caption_segments(submission: Submission) -> list[Segment]:
         segments.append(Segment(id="metadata:paid-partnership", channel="metadata", text="paid partnership tag"))
     return segments
 
-
-def span_in_fold(span: CharSpan, layout: CaptionLayout) -> bool:
-    return span.start < layout.fold.at
