@@ -47,13 +47,13 @@ class Engine:
         regions: dict[str, RegionResult] = {}
         fixed: dict[str, str] = {}
         all_mentions: list[Mention] = []
+        with_text = frozenset(s.channel for s in extraction.segments if s.text.strip())
         for region in self.regions_for(submission):
             pack = self.pinned.get(region) or self.library.for_region(region)
             mentions = self.analyzer.mentions(extraction.segments, pack, language, submission)
             all_mentions.extend(m for m in mentions if m not in all_mentions)
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
-                          extraction.media_kinds, extraction.duration_s,
-                          frozenset(s.channel for s in extraction.segments if s.text.strip()))
+                          extraction.media_kinds, extraction.duration_s, with_text)
             result = self._region(ctx, pack)
             regions[region] = result
             if result.verdict in ("fail", "warn") and submission.caption is not None:

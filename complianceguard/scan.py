@@ -73,7 +73,7 @@ def scan(paths: list[Path], library: PackLibrary, regions: list[str] | None = No
             submission = loaded.submission
             submission = submission.model_copy(update={"media": [display_path(m) for m in submission.media]})
             item = evaluate_safely(engine, submission)
-            for file in (display_path(loaded.label.split(":row ")[0]), *submission.media):
+            for file in (display_path(loaded.file or loaded.label), *submission.media):
                 if file not in inputs and Path(file).is_file():
                     inputs[file] = sha256_file(Path(file))
         items.append(item)

@@ -51,6 +51,7 @@ class Loaded:
     label: str  # file, or file:row N
     submission: Submission | None = None
     error: str | None = None
+    file: str | None = None  # the manifest or CSV it came from
 
 
 def discover(paths: list[Path]) -> list[Path]:
@@ -90,7 +91,7 @@ def _load_manifest(file: Path, root: Path, regions_override: list[str] | None) -
     if not isinstance(data, dict):
         return Loaded(label, error=f"{file}: a manifest must be a mapping of fields (id, regions, caption ...)")
     data.setdefault("id", file.name.split(".post.")[0])
-    return _build(data, label, file.parent.resolve(), root, regions_override)
+    return _build(data, file, label, root, regions_override)
 
 
 def _load_csv(file: Path, root: Path, regions_override: list[str] | None) -> Iterator[Loaded]:
@@ -123,10 +124,10 @@ def _load_csv(file: Path, root: Path, regions_override: list[str] | None) -> Ite
                         del data[name]
                 if not data.get("id"):
                     data["id"] = f"{file.stem}-{number}"
-                yield _build(data, label, file.parent.resolve(), root, regions_override)
+                yield _build(data, file, label, root, regions_override)
 
 
-def _build(data: dict[str, Any], label: str, base: Path, root: Path,
+def _build(data: dict[str, Any], file: Path, label: str, root: Path,
            regions_override: list[str] | None) -> Loaded:
     if regions_override:
         data = {**data, "regions": regions_override}
@@ -143,11 +144,11 @@ def _build(data: dict[str, Any], label: str, base: Path, root: Path,
             message = f"{error['input']!r} is not one of: {error['ctx']['expected']}"
         return Loaded(label, error=f"{label}: field {field}: {message}")
     try:
-        media = [confine(m, base, root) for m in post.media]
+        media = [confine(m, file.parent.resolve(), root) for m in post.media]
     except InputError as exc:
         return Loaded(label, error=f"{label}: field media: {exc}")
     submission = Submission(**{**post.model_dump(), "media": media, "source_file": label})
-    return Loaded(label, submission=submission)
+    return Loaded(label, submission=submission, file=str(file))
 
 
 def confine(media: str, base: Path, root: Path) -> str:

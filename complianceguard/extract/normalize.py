@@ -108,6 +108,7 @@ def _disguised_positions(text: str) -> set[int]:
     return positions
 
 
+@lru_cache(maxsize=4096)  # the same segment is matched once per region pack
 def normalize(original: str) -> NormalizedText:
     """NFKC per character cluster, invisible characters dropped, look-alikes folded to Latin."""
     disguised = _disguised_positions(original) if not original.isascii() else set()

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 FORMATS: dict[str, str] = {
     "json": "json_report", "csv": "csv_report", "html": "html", "sarif": "sarif", "junit": "junit", "md": "markdown",
 }
-DEFAULT_FORMATS = ("json", "csv", "html", "sarif", "junit", "md")
+DEFAULT_FORMATS = tuple(FORMATS)
 
 
 def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
