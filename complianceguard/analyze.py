@@ -8,10 +8,28 @@ one region and an insufficient label in another (`#ad`: GB vs DE).
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+
+def _import_spacy_without_torch() -> None:
+    """thinc imports torch when it is installed (3-6 s per process on these machines); blank
+    rule-matching pipelines never use it, so spaCy is imported with torch hidden. Only thinc's own
+    torch flag sees the difference: torch stays importable afterwards (openai-whisper needs it)."""
+    if "torch" in sys.modules or "spacy" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError
+    try:
+        import spacy  # noqa: F401
+    finally:
+        del sys.modules["torch"]
+
+
+_import_spacy_without_torch()
 import spacy
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from rapidfuzz import fuzz
@@ -19,6 +37,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import NormalizedText, normalize
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
@@ -31,7 +50,8 @@ _BLANK_CONFIG = {"ko": {"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1
 _ALIASES = {"ja": "zh", "no": "nb"}
 MIN_LANGUAGE_PROBABILITY = 0.70  # py3langid normalised probability; below it the language is "unknown"
 NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one short word ("not an ad")
-# Speech is matched fuzzily too: ASR misspells ("Paint partnership" for "paid partnership").
+# Speech and on-screen text are matched fuzzily too: ASR misspells ("Paint partnership" for "paid
+# partnership"), OCR misreads a letter ("Werbunq") and drops accents ("publicite").
 # A word window scoring at least this (rapidfuzz ratio, 0-100) against a term of at least
 # FUZZY_MIN_CHARS letters counts, with the score as the match confidence. Shorter terms ("ad")
 # would match ordinary words ("and") and are matched exactly only.
@@ -71,8 +91,45 @@ def detect_language(text: str, candidates: tuple[str, ...]) -> tuple[str | None,
 @dataclass(frozen=True)
 class _Compiled:
     phrases: PhraseMatcher
-    patterns: Matcher
+    patterns: Matcher  # shared by every pack with the same token patterns (see _shared_matcher)
     negators: frozenset[str]
+    patterns_id: str = ""
+
+
+class _PatternSpecs:
+    """Collects Matcher patterns so that packs with the same ones share one Matcher."""
+
+    def __init__(self) -> None:
+        self.specs: list[tuple[str, list[list[dict]]]] = []
+
+    def add(self, key: str, patterns: list[list[dict]]) -> None:
+        self.specs.append((key, patterns))
+
+
+_MATCHERS: dict[tuple[str, str], Matcher] = {}
+
+
+def _shared_matcher(language: str, specs: list[tuple[str, list[list[dict]]]]) -> tuple[Matcher, str]:
+    """One Matcher per distinct pattern list: most packs only have the discount-code pattern, so a
+    caption checked for several regions runs it once (results are cached by `_pattern_matches`)."""
+    signature = json.dumps(specs, sort_keys=True, ensure_ascii=False)
+    matcher = _MATCHERS.get((language, signature))
+    if matcher is None:
+        matcher = Matcher(pipeline(language).vocab)
+        for key, patterns in specs:
+            matcher.add(key, patterns)
+        _MATCHERS[(language, signature)] = matcher
+    return matcher, signature
+
+
+@lru_cache(maxsize=256)  # the same segment is tokenised once, not once per region pack
+def _doc(language: str, text: str) -> Doc:
+    return pipeline(language).make_doc(text)
+
+
+@lru_cache(maxsize=1024)
+def _pattern_matches(language: str, signature: str, text: str) -> tuple[tuple[int, int, int], ...]:
+    return tuple(_MATCHERS[(language, signature)](_doc(language, text)))
 
 
 def _hashtag_forms(term: str) -> list[str]:
@@ -95,7 +152,7 @@ def tokenizer_language(language: str | None, text: str) -> str:
 def _compile(pack: ResolvedPack, language: str) -> _Compiled:
     nlp = pipeline(language)
     phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-    patterns = Matcher(nlp.vocab)
+    patterns = _PatternSpecs()
     negators: set[str] = set()
     for vocab_language, vocabulary in pack.pack.vocabulary.items():
         negators.update(n.lower() for n in vocabulary.negators)
@@ -121,7 +178,8 @@ def _compile(pack: ResolvedPack, language: str) -> _Compiled:
     # A discount code right after a signal word ("code GLOW20") is a commercial signal on its own.
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
                                               {"TEXT": {"REGEX": _CODE.pattern}}]])
-    return _Compiled(phrases, patterns, frozenset(negators))
+    matcher, signature = _shared_matcher(language, patterns.specs)
+    return _Compiled(phrases, matcher, frozenset(negators), signature)
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
@@ -157,6 +215,11 @@ class Analyzer:
         languages = {lang for p in packs for lang in (*p.pack.languages, *p.pack.vocabulary)}
         self.candidate_languages = tuple(sorted(languages | {"en"}))
 
+    def prepare(self, pack: ResolvedPack, language: str) -> None:
+        """Build a pack's matchers (and the language's pipeline) now: batch scans do it before
+        forking worker processes, which then inherit them instead of each building its own."""
+        _compile(pack, language)
+
     def content_language(self, submission: Submission, texts: list[str]) -> tuple[str | None, str]:
         if submission.language:
             return submission.language, "declared"
@@ -175,21 +238,23 @@ class Analyzer:
             found.extend(self._segment_mentions(segment, normalized, pack,
                                                 tokenizer_language(language, normalized.text)))
             found.extend(_brand_mentions(segment, submission))
+        # Commercial cues (commercial.py): sponsor reads and sponsored captions, as signals with why.
+        found.extend(signal_mentions(segments, found))
         return found
 
     def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,
                           language: str) -> list[Mention]:
         nlp = pipeline(language)
         compiled = _compile(pack, language)
-        doc: Doc = nlp.make_doc(normalized.text)
-        spans = [Span(doc, s, e, label=key) for key, s, e in
-                 ((nlp.vocab.strings[m], s, e) for m, s, e in (*compiled.phrases(doc), *compiled.patterns(doc)))]
+        doc: Doc = _doc(language, normalized.text)
+        matches = (*compiled.phrases(doc), *_pattern_matches(language, compiled.patterns_id, normalized.text))
+        spans = [Span(doc, s, e, label=key) for key, s, e in ((nlp.vocab.strings[m], s, e) for m, s, e in matches)]
         spans = [s for s in spans if _whole_word(normalized.text, s.start_char, s.end_char)]
         denials = [s for s in spans if s.label_.startswith("denial|")]
         others = [s for s in spans if not s.label_.startswith("denial|")
                   and not any(d.start <= s.start < d.end for d in denials)]
         scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> score
-        if segment.channel == "speech":
+        if segment.channel in ("speech", "overlay"):  # ASR misspells, OCR misreads and drops accents
             for span, score in _fuzzy_spans(doc, pack, [*denials, *others]):
                 scores[(span.start, span.end, span.label_)] = score
                 (denials if span.label_.startswith("denial|") else others).append(span)
@@ -197,6 +262,8 @@ class Analyzer:
         specials = [s for s in others if s.label_.startswith("special:")]
         others = [s for s in others if not s.label_.startswith("special:")]
         mentions = []
+        # The same words as a label (or insufficient label) and as a signal are reported as the label.
+        others.sort(key=lambda s: s.label_.startswith("signal|"))
         for span in (*filter_spans(denials), *filter_spans(others), *filter_spans(specials)):
             kind, vocab_language, term = span.label_.split("|", 2)
             kind, _, category = kind.partition(":")
@@ -209,6 +276,7 @@ class Analyzer:
                 category=category or None,
                 context=segment.text if segment.channel in ("speech", "overlay") else None,
                 disguise=normalized.disguise_notes(o_start, o_end),
+                media=segment.media, overlay=segment.overlay,
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
 
@@ -222,7 +290,7 @@ def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[
         for kind, terms in (("label", vocabulary.labels), ("denial", vocabulary.denials),
                             ("insufficient", vocabulary.insufficient)):
             for term in terms:
-                target = term.lstrip("#").lower()
+                target = _folded(term.lstrip("#"))
                 if "*" in target or len(target.replace(" ", "")) < FUZZY_MIN_CHARS:
                     continue
                 size = len(target.split())
@@ -231,10 +299,16 @@ def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[
                     start, end = window[0].i, window[-1].i + 1
                     if any(s.start < end and start < s.end for s in (*exact, *(f for f, _ in found))):
                         continue
-                    score = fuzz.ratio(" ".join(w.lower_ for w in window), target)
+                    score = fuzz.ratio(_folded(" ".join(w.text for w in window)), target)
                     if score >= FUZZY_MIN_SCORE:
                         found.append((Span(doc, start, end, label=f"{kind}|{vocab_language}|{term}"), score / 100))
     return found
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: OCR and ASR drop diacritics ("publicite", "Werbung" stays)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _brand_mentions(segment: Segment, submission: Submission) -> list[Mention]:

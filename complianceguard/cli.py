@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,17 @@ def _transcriber(backend: str, model: str | None) -> Any:
     return make_transcriber(backend, model)
 
 
+ocr_fps_option = click.option(
+    "--ocr-fps", type=click.FloatRange(min=0), default=1.0, show_default=True,
+    help="Video frames sampled per second for on-screen text (0: no OCR; on-screen text is reported unread).")
+
+
+def _ocr(fps: float) -> Any:
+    from complianceguard.extract.ocr import OcrSettings
+
+    return OcrSettings(sample_fps=fps) if fps > 0 else None
+
+
 pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(dir_okay=False),
                            help="An extra rule pack (e.g. a brand policy that `extends` a region).")
 
@@ -91,13 +103,14 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also list the rules that pass.")
 @asr_backend_option
 @asr_model_option
+@ocr_fps_option
 @pack_option
 @click.argument("media", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @friendly_errors
 def check(caption: str, regions: tuple[str, ...], platform: str, relationship: str, brand: str | None,
           brand_handles: tuple[str, ...], language: str | None, paid_partnership_tag: bool, fmt: str,
-          fix: bool, verbose: bool, asr_backend: str, asr_model: str | None, packs: tuple[str, ...],
-          media: tuple[str, ...]) -> None:
+          fix: bool, verbose: bool, asr_backend: str, asr_model: str | None, ocr_fps: float,
+          packs: tuple[str, ...], media: tuple[str, ...]) -> None:
     """Check one caption (and its media) and say what to fix."""
     from complianceguard.engine import Engine
     from complianceguard.report.json_report import item_json
@@ -111,7 +124,7 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
         brand=brand, brand_handles=list(brand_handles), paid_partnership_tag=paid_partnership_tag,
     )
     transcriber = _transcriber(asr_backend, asr_model) if media else None
-    item = Engine(library, read_media=True, transcriber=transcriber).evaluate(submission)
+    item = Engine(library, read_media=True, transcriber=transcriber, ocr=_ocr(ocr_fps)).evaluate(submission)
     if fmt == "json":
         click.echo(item_json(item))
     else:
@@ -119,50 +132,86 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
     sys.exit(exit_code([item]))
 
 
+def _default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+queue_option = click.option(
+    "--queue", metavar="URL",
+    help="Spread the scan over `complianceguard worker` processes on this queue (redis://host:port/db; "
+         "workers on other machines need the batch folder at the same path) instead of local workers.")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--region", "regions", multiple=True, help="Check every post for these regions instead of its own.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True)
+              show_default=True, help="Report folder; its scan.journal lets a re-run skip finished posts.")
 @click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
               help=f"Comma-separated report formats: {', '.join(FORMATS)}.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=_default_jobs, show_default="the cores",
+              help="Worker processes checking posts in parallel.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=600.0,
+              show_default=True, help="Seconds one post may take; past it the post is an error and the scan goes on.")
+@click.option("--fresh", is_flag=True, help="Ignore the --out folder's journal: check every post again.")
+@queue_option
 @click.option("-q", "--quiet", is_flag=True, help="Only print where the reports are.")
 @asr_backend_option
 @asr_model_option
+@ocr_fps_option
 @pack_option
 @friendly_errors
-def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, quiet: bool,
-         asr_backend: str, asr_model: str | None, packs: tuple[str, ...]) -> None:
+def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, jobs: int,
+         timeout_s: float, fresh: bool, queue: str | None, quiet: bool, asr_backend: str, asr_model: str | None,
+         ocr_fps: float, packs: tuple[str, ...]) -> None:
     """Scan manifests, folders of `*.post.yaml|yml|json` and CSV files; write reports."""
-    from complianceguard.report import parse_formats, write_reports
-    from complianceguard.scan import exit_code
-    from complianceguard.scan import scan as run_scan
+    from complianceguard.batch.work import ScanSettings
+    from complianceguard.report import parse_formats
+    from complianceguard.scan import scan_batch
 
     wanted = parse_formats(formats)
     library = _library(packs)
     region_list = [r.upper() for r in regions] or None
     for region in region_list or []:
         library.for_region(region)  # fail early, before scanning, on a region with no pack
+    if queue:
+        from complianceguard.batch.distributed import connect
 
-    def show(item: Any) -> None:
-        if quiet:
-            return
-        if item.verdict == "error":
-            click.echo(f"error: {item.errors[0]}", err=True)
-        else:
-            regions_text = " ".join(f"{r}:{v.verdict}" for r, v in item.regions.items())
-            click.echo(f"{item.verdict.upper():13} {item.id}  {regions_text}")
-
+        connect(queue)  # a bad or unreachable queue is one line now, not after reading the inputs
+    settings = ScanSettings(
+        regions=tuple(region_list) if region_list else None,
+        packs=tuple((Path(p).name, Path(p).read_text("utf-8")) for p in packs),
+        asr_backend=asr_backend, asr_model=asr_model, ocr_fps=ocr_fps or None, cwd=os.getcwd(), timeout_s=timeout_s)
     options = {"regions": region_list, "formats": wanted, "packs": list(packs), "asr_backend": asr_backend,
                "asr_model": asr_model}
-    report = run_scan(list(paths), library, region_list, options, on_item=show,
-                      transcriber=_transcriber(asr_backend, asr_model))
-    written = write_reports(report, out_dir, wanted, library=library)
-    summary = ", ".join(f"{count} {verdict}" for verdict, count in report.summary.items()) or "no posts found"
-    click.echo(f"{len(report.items)} posts: {summary}")
-    for path in written:
+    try:
+        outcome = scan_batch(list(paths), library, settings, out_dir, wanted, options, jobs=jobs, queue=queue,
+                             fresh=fresh, progress=not quiet, echo=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: finished posts are kept in {out_dir / 'scan.journal'}; run the same command "
+                   "again to go on from there", err=True)
+        sys.exit(130)
+    summary = ", ".join(f"{count} {verdict}" for verdict, count in outcome.summary.items()) or "no posts found"
+    again = f" ({outcome.reused} unchanged since the last run, not checked again)" if outcome.reused else ""
+    click.echo(f"{outcome.total} posts: {summary}{again}")
+    for path in outcome.written:
         click.echo(f"report: {path}")
-    sys.exit(exit_code(report.items))
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.option("--queue", required=True, metavar="URL", help="The queue scans submit to (redis://host:port/db).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=_default_jobs, show_default="the cores",
+              help="Worker processes on this machine.")
+@click.option("--lease", "lease_s", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds without a heartbeat after which a scan gives this worker's posts to another.")
+@click.option("--name", help="This worker's name in leases and logs (default: host:pid).")
+@friendly_errors
+def worker(queue: str, jobs: int, lease_s: float, name: str | None) -> None:
+    """Check posts for `complianceguard scan --queue` on this machine until stopped (Ctrl-C)."""
+    from complianceguard.batch.distributed import serve
+
+    serve(queue, jobs=jobs, lease_s=lease_s, name=name)
 
 
 @main.group()
@@ -316,6 +365,11 @@ def report_verify(report_file: Path, pub: Path, sig: Path | None) -> None:
         click.echo(f"FAILED: {exc}", err=True)
         sys.exit(EXIT_FAIL)
     click.echo(f"{report_file}: signature OK (Ed25519, key {fingerprint})")
+
+
+from complianceguard.api.cli import serve  # noqa: E402 - the HTTP API (complianceguard/api/)
+
+main.add_command(serve)
 
 
 if __name__ == "__main__":

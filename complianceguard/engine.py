@@ -8,9 +8,11 @@ citation and fix, and take the worst status as the region's verdict.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from complianceguard.analyze import Analyzer
-from complianceguard.extract import Extraction, extract, read_media
+from complianceguard.extract import Extraction, extract, ocr_languages, read_media
+from complianceguard.extract.ocr import OcrSettings
 from complianceguard.extract.speech import Transcriber
 from complianceguard.model import Citation, Finding, ItemResult, Mention, RegionResult, Submission, worst
 from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted
@@ -26,13 +28,22 @@ class Engine:
 
     def __init__(self, library: PackLibrary, regions: list[str] | None = None,
                  pinned: dict[str, ResolvedPack] | None = None, read_media: bool = False,
-                 transcriber: Transcriber | None = None):
+                 transcriber: Transcriber | None = None, ocr: OcrSettings | None = OcrSettings()):
         self.library = library
         self.default_regions = [r.upper() for r in regions or []]
         self.pinned = pinned or {}  # region -> pack, overriding the library's choice (pack tests)
         self.read_media = read_media  # probe media and transcribe speech (False: media stays unread)
         self.transcriber = transcriber
+        self.ocr = ocr  # on-screen text settings (None: OCR off, on-screen text stays unread)
         self.analyzer = Analyzer([p for p in library.packs if not p.pack.abstract])
+        self._packs: dict[str, ResolvedPack] = {}  # region -> pack (the library does not change)
+
+    def pack_for(self, region: str) -> ResolvedPack:
+        """The region's pack (pinned, else the library's), looked up once per region."""
+        pack = self._packs.get(region)
+        if pack is None:
+            pack = self._packs[region] = self.pinned.get(region) or self.library.for_region(region)
+        return pack
 
     def regions_for(self, submission: Submission) -> list[str]:
         return self.default_regions or [r.upper() for r in submission.regions]
@@ -43,13 +54,14 @@ class Engine:
         texts = [s.text for s in extraction.segments if s.channel != "metadata"]
         language, language_source = self.analyzer.content_language(submission, texts)
         if not given and self.read_media and submission.media:
-            extraction = read_media(submission, extraction, language, self.transcriber)
+            ocr = self.ocr and replace(self.ocr, languages=ocr_languages(self.regions_for(submission)))
+            extraction = read_media(submission, extraction, language, self.transcriber, ocr)
         regions: dict[str, RegionResult] = {}
         fixed: dict[str, str] = {}
         all_mentions: list[Mention] = []
         with_text = frozenset(s.channel for s in extraction.segments if s.text.strip())
         for region in self.regions_for(submission):
-            pack = self.pinned.get(region) or self.library.for_region(region)
+            pack = self.pack_for(region)
             mentions = self.analyzer.mentions(extraction.segments, pack, language, submission)
             all_mentions.extend(m for m in mentions if m not in all_mentions)
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
@@ -63,7 +75,7 @@ class Engine:
             source_file=submission.source_file, platform=submission.platform,
             relationship=submission.relationship, language=language, language_source=language_source,
             caption=submission.caption, segments=extraction.segments, mentions=all_mentions,
-            regions=regions, fixed_caption=fixed,
+            regions=regions, fixed_caption=fixed, frames=extraction.frames,
         )
 
     def _region(self, ctx: Context, pack: ResolvedPack) -> RegionResult:
@@ -88,17 +100,30 @@ class Engine:
         if failed:
             prefix = "Likely commercial post: " if mode == "likely" else ""
             message = f"{prefix}{rule.message} {outcome.detail}"
-        source = pack.pack.sources[rule.source.ref]
         return Finding(
             rule=rule.code, name=rule.name, check=rule.check, pack=pack.ref, status=status, severity=rule.severity,
             message=message, evidence=outcome.evidence,
             coverage=[ctx.coverage[s] for s in rule.scopes if s in ctx.coverage],
-            source=Citation(title=source.title, publisher=source.publisher, year=source.year,
-                            section=rule.source.section or source.section, url=source.url,
-                            quote=rule.source.quote, confidence=source.confidence),
+            source=_citation(pack, rule),
             confidence=rule.confidence,
             fix=rule.fix.replace("{label}", preferred_label(pack, ctx.language)) if failed else None,
         )
+
+
+_CITATIONS: dict[tuple[int, int], tuple[ResolvedPack, Rule, Citation]] = {}
+
+
+def _citation(pack: ResolvedPack, rule: Rule) -> Citation:
+    """A rule's citation, built once per pack and rule (it never changes within a batch)."""
+    cached = _CITATIONS.get((id(pack), id(rule)))
+    if cached is not None and cached[0] is pack and cached[1] is rule:
+        return cached[2]
+    source = pack.pack.sources[rule.source.ref]
+    citation = Citation(title=source.title, publisher=source.publisher, year=source.year,
+                        section=rule.source.section or source.section, url=source.url,
+                        quote=rule.source.quote, confidence=source.confidence)
+    _CITATIONS[(id(pack), id(rule))] = (pack, rule, citation)
+    return citation
 
 
 def applicability(ctx: Context, pack: ResolvedPack) -> tuple[str, str]:

@@ -58,6 +58,20 @@ class TimeSpan(_Frozen):
     end_s: float
 
 
+class OverlayInfo(_Frozen):
+    """Where on-screen text is and how visible it is: what a reviewer needs to judge prominence."""
+
+    box: list[int] = Field(description="x, y, width, height in frame pixels.")
+    frame_width: int
+    frame_height: int
+    text_height_px: int = Field(description="Height of the tallest letters, in frame pixels.")
+    height_fraction: float = Field(description="text_height_px / frame_height.")
+    contrast_ratio: float = Field(description="WCAG 2.x contrast of the text against the pixels around it (1-21).")
+    position: str = Field(description="Screen position by thirds, e.g. bottom-right.")
+    frame_s: float | None = Field(None, description="Time of the frame the reading comes from (videos).")
+    reader: str = Field(description="tesseract or rapidocr: which OCR engine gave the text.")
+
+
 class Segment(_Frozen):
     """A piece of text with provenance; every later stage points back at segments."""
 
@@ -67,6 +81,7 @@ class Segment(_Frozen):
     media: str | None = None
     time: TimeSpan | None = None
     confidence: float = 1.0
+    overlay: OverlayInfo | None = None
 
 
 class Mention(_Frozen):
@@ -85,6 +100,8 @@ class Mention(_Frozen):
     category: str | None = Field(None, description="For special labels: retouched | ai_generated.")
     context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in.")
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
+    media: str | None = None
+    overlay: OverlayInfo | None = None
 
 
 class Evidence(_Frozen):
@@ -99,6 +116,8 @@ class Evidence(_Frozen):
     term: str | None = None
     confidence: float = 1.0
     note: str | None = None
+    overlay: OverlayInfo | None = None
+    thumbnail: str | None = Field(None, description="The frame with the box drawn, beside the report.")
 
 
 class Citation(_Frozen):
@@ -155,6 +174,8 @@ class ItemResult(_Frozen):
     regions: dict[str, RegionResult] = Field(default_factory=dict)
     errors: list[str] = Field(default_factory=list)
     fixed_caption: dict[str, str] = Field(default_factory=dict)
+    frames: dict[str, int] = Field(default_factory=dict, description=(
+        "OCR work on video frames and images: in_media, sampled, ocred."))
 
 
 class PackRef(_Frozen):

@@ -1,20 +1,22 @@
 """Extraction: a submission becomes segments (text with provenance) and a record of what was read.
 
-The caption and the platform flag are always read; speech is read from video and audio files
-when a transcriber is given. On-screen text is not read in this version: media is recorded as
-*not read* for it, so rules that need it are inconclusive instead of silently passing or failing.
+The caption and the platform flag are always read; on-screen text is read from images and video
+frames (OCR) and speech from video and audio files (ASR) when media reading is on. What could not
+be read is recorded as *not read*, so rules that need it are inconclusive instead of silently
+passing or failing.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from complianceguard.extract.caption import CaptionLayout, caption_layout, caption_segments
 from complianceguard.extract.media import ExtractionError, extract_audio, probe
+from complianceguard.extract.ocr import OcrSettings, OverlayResult, OverlayText, read_overlays
 from complianceguard.extract.speech import Transcriber, cached_transcribe
-from complianceguard.model import Coverage, Segment, Submission, TimeSpan
+from complianceguard.model import Coverage, OverlayInfo, Segment, Submission, TimeSpan
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".m4v"}
@@ -28,6 +30,7 @@ class Extraction:
     layout: CaptionLayout
     media_kinds: frozenset[str] = frozenset()  # video | image | audio
     duration_s: float | None = None  # of the longest video or audio
+    frames: dict[str, int] = field(default_factory=dict)  # OCR work: in the media, sampled, OCRed
 
 
 def media_kind(path: str) -> str | None:
@@ -61,27 +64,41 @@ def extract(submission: Submission) -> Extraction:
     for media in submission.media:
         for channel in media_channels(media):
             unread.setdefault(channel, []).append(Path(media).name)
-    why = {"overlay": "on-screen text in {} (OCR is not available in this version)",
-           "speech": "speech in {} (not transcribed)"}
+    why = {"overlay": "on-screen text in {} (not OCRed)", "speech": "speech in {} (not transcribed)"}
     for channel, names in unread.items():
         coverage[channel] = Coverage(channel=channel, read=False, detail=why[channel].format(", ".join(names)))
     kinds = frozenset(k for k in map(media_kind, submission.media) if k)
     return Extraction(caption_segments(submission), coverage, layout, kinds)
 
 
+DESCRIBED_FRAME = (1080, 1920)  # a portrait phone frame, for described on-screen text sizes
+
+
 def described(submission: Submission, media: str | None, duration_s: float | None,
-              overlay: list[tuple[str, float | None, float | None]],
-              speech: list[tuple[str, float | None, float | None]]) -> Extraction:
+              overlay: list[tuple], speech: list[tuple]) -> Extraction:
     """An extraction from a *description* of what media shows and says (pack cases, API clients
-    that did their own OCR/ASR): the same segments OCR and ASR would produce, marked as read."""
+    that did their own OCR/ASR): the same segments OCR and ASR would produce, marked as read.
+
+    Each item is (text, start_s, end_s[, height_fraction, contrast]); times None mean "the whole
+    time" (an image); a height or contrast makes it measured on-screen text.
+    """
     base = extract(submission.model_copy(update={"media": []}))
     segments = list(base.segments)
     coverage = dict(base.coverage)
     for channel, items in (("overlay", overlay), ("speech", speech)):
-        for number, (text, start, end) in enumerate(items, 1):
+        for number, (text, start, end, *measured) in enumerate(items, 1):
             time = TimeSpan(start_s=start, end_s=end) if start is not None and end is not None else None
+            info = None
+            if channel == "overlay" and any(v is not None for v in measured):
+                height, contrast = (measured + [None, None])[:2]
+                width_px, height_px = DESCRIBED_FRAME
+                fraction = height if height is not None else 0.05
+                info = OverlayInfo(box=[0, 0, 0, 0], frame_width=width_px, frame_height=height_px,
+                                   text_height_px=round(fraction * height_px), height_fraction=fraction,
+                                   contrast_ratio=contrast if contrast is not None else 21.0,
+                                   position="described", reader="described")
             segments.append(Segment(id=f"{channel}:{number}", channel=channel, text=text, media="described",
-                                    time=time))
+                                    time=time, overlay=info))
     for channel in MEDIA_CHANNELS.get(media or "", ()):
         count = sum(1 for s in segments if s.channel == channel)
         what = "on-screen text" if channel == "overlay" else "speech"
@@ -90,29 +107,77 @@ def described(submission: Submission, media: str | None, duration_s: float | Non
     return Extraction(segments, coverage, base.layout, frozenset([media]) if media else frozenset(), duration_s)
 
 
-def read_media(submission: Submission, base: Extraction, language: str | None,
-               transcriber: Transcriber | None) -> Extraction:
-    """Add what the media says (speech) to a caption extraction; on-screen text stays unread.
+# Tesseract language packs a region's labels need beyond English (installed by the set-up).
+# Latin-script labels read well with "eng" when matched without accents (environment-spike.md §5.3).
+TESSERACT_LANGUAGES = {"KR": "kor", "JP": "jpn", "CN": "chi_sim"}
 
-    Speech counts as read only where every audio track was transcribed and trusted: a video with
-    no audio track, non-English speech under an English-only model, or speech below Whisper's
-    quality thresholds leaves the channel unread, so rules that need it are inconclusive.
+
+def ocr_languages(regions: list[str]) -> str:
+    extra = [TESSERACT_LANGUAGES[r] for r in dict.fromkeys(r.upper() for r in regions) if r in TESSERACT_LANGUAGES]
+    return "+".join(["eng", *extra])
+
+
+def _position(text: OverlayText) -> str:
+    x, y, w, h = text.reading.box
+    column = ("left", "centre", "right")[min(2, int(3 * (x + w / 2) / text.frame_width))]
+    row = ("top", "middle", "bottom")[min(2, int(3 * (y + h / 2) / text.frame_height))]
+    return f"{row}-{column}"
+
+
+def overlay_segments(result: OverlayResult, media: str, number: int) -> list[Segment]:
+    segments = []
+    for index, text in enumerate(result.texts, 1):
+        reading = text.reading
+        info = OverlayInfo(box=list(reading.box), frame_width=text.frame_width, frame_height=text.frame_height,
+                           text_height_px=reading.text_height_px,
+                           height_fraction=round(reading.text_height_px / text.frame_height, 4),
+                           contrast_ratio=reading.contrast, position=_position(text), frame_s=text.frame_s,
+                           reader=reading.reader)
+        time = TimeSpan(start_s=text.start_s, end_s=text.end_s) if text.start_s is not None else None
+        segments.append(Segment(id=f"overlay:{number}:{index}", channel="overlay", text=reading.text, media=media,
+                                time=time, confidence=reading.confidence, overlay=info))
+    return segments
+
+
+def read_media(submission: Submission, base: Extraction, language: str | None,
+               transcriber: Transcriber | None, ocr: OcrSettings | None = None) -> Extraction:
+    """Add what the media shows (on-screen text) and says (speech) to a caption extraction.
+
+    Speech counts as read only where every audio track was transcribed and trusted (a video with
+    no audio track says nothing, which is known): non-English speech under an English-only model,
+    or speech below Whisper's quality thresholds leaves the channel unread, so rules that need it
+    are inconclusive.
+    On-screen text counts as read where every image and video was OCRed (`ocr` None: not read).
     Raises ExtractionError (one line, naming the file) for media that cannot be decoded.
     """
     segments = list(base.segments)
     durations: list[float] = []
     heard: list[tuple[bool, str]] = []  # (read, what happened) per audio-bearing file
+    seen: list[tuple[bool, str]] = []  # the same for on-screen text
+    frames = {"in_media": 0, "sampled": 0, "ocred": 0}
     for number, media in enumerate(submission.media, 1):
         kind = media_kind(media)
         if kind is None:
             raise ExtractionError(f"{media}: unsupported media type (expected an image, video or audio file)")
         info = probe(Path(media))
+        name = Path(media).name
+        if kind in ("image", "video"):
+            if ocr is None:
+                seen.append((False, f"on-screen text in {name} (not OCRed: OCR is off)"))
+            else:
+                result = read_overlays(Path(media), kind, ocr)
+                segments.extend(overlay_segments(result, media, number))
+                for key, value in (("in_media", result.frames_total), ("sampled", result.frames_sampled),
+                                   ("ocred", result.frames_ocred)):
+                    frames[key] += value
+                what = (f"{result.frames_ocred} of {result.frames_total} frames OCRed, sampled at "
+                        f"{ocr.sample_fps:g} fps" if kind == "video" else f"{result.width}x{result.height} image")
+                seen.append((True, f"on-screen text in {name} ({what}; {len(result.texts)} text lines)"))
         if kind == "image":
             continue
         durations.extend([info.duration_s] if info.duration_s else [])
-        name = Path(media).name
         if not info.has_audio:
-            heard.append((False, f"{name} has no audio track"))
+            heard.append((True, f"{name} has no audio track (nothing is said)"))
         elif transcriber is None:
             heard.append((False, f"speech in {name} not transcribed (--asr-backend none)"))
         elif transcriber.english_only and language not in (None, "en"):
@@ -132,8 +197,10 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
             heard.append((trusted, f"speech in {name} ({transcript.backend} {transcript.model}, "
                                    f"{len(reliable)} segments{note})"))
     coverage = dict(base.coverage)
-    if heard:
-        coverage["speech"] = Coverage(channel="speech", read=all(r for r, _ in heard),
-                                      detail="; ".join(d for _, d in heard))
+    for channel, outcomes in (("overlay", seen), ("speech", heard)):
+        if outcomes:
+            coverage[channel] = Coverage(channel=channel, read=all(r for r, _ in outcomes),
+                                         detail="; ".join(d for _, d in outcomes))
     kinds = frozenset(k for k in map(media_kind, submission.media) if k)
-    return Extraction(segments, coverage, base.layout, kinds, max(durations) if durations else None)
+    return Extraction(segments, coverage, base.layout, kinds, max(durations) if durations else None,
+                      frames if frames["in_media"] else {})

@@ -8,16 +8,12 @@ Transcripts are cached by audio hash + backend + model + settings, so a re-scan 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
-
-from complianceguard.report import atomic_write
 
 # Whisper's own defaults for judging a decoded segment (openai-whisper `transcribe()` docstring):
 # below this average log-probability the decoding is unreliable ...
@@ -204,21 +200,15 @@ def make_transcriber(backend: str = "faster-whisper", model: str | None = None) 
     return BACKENDS[backend](model=model)
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("COMPLIANCEGUARD_CACHE", Path.home() / ".cache" / "complianceguard"))
+BACKEND_DISTRIBUTIONS = {"faster-whisper": "faster-whisper", "openai-whisper": "openai-whisper"}
 
 
 def cached_transcribe(transcriber: Transcriber, audio: Path) -> Transcript:
-    """Transcribe, or reuse the transcript of the same audio with the same backend, model and settings."""
-    digest = hashlib.sha256(audio.read_bytes()).hexdigest()
-    key = hashlib.sha256(json.dumps([digest, transcriber.backend, transcriber.model_name,
-                                     transcriber.settings()], sort_keys=True).encode()).hexdigest()
-    path = cache_dir() / "transcripts" / f"{key}.json"
-    if path.is_file():
-        try:
-            return Transcript.from_json(path.read_text("utf-8"))
-        except (ValueError, KeyError, TypeError):
-            path.unlink(missing_ok=True)  # a damaged cache entry is redone, not trusted
-    transcript = transcriber.transcribe(audio)
-    atomic_write(path, transcript.to_json())
-    return transcript
+    """Transcribe, or reuse the transcript of the same audio with the same backend, model, settings
+    and library version (complianceguard.cache: kind "transcript", input = the audio's SHA-256)."""
+    from complianceguard.cache import default_cache, sha256_file, tool_version
+
+    settings = {"backend": transcriber.backend, "model": transcriber.model_name, **transcriber.settings()}
+    versions = {transcriber.backend: tool_version(BACKEND_DISTRIBUTIONS.get(transcriber.backend, transcriber.backend))}
+    return default_cache().cached("transcript", sha256_file(audio), settings, versions,
+                                  lambda: transcriber.transcribe(audio), Transcript.to_json, Transcript.from_json)

@@ -52,8 +52,7 @@ def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
                 )
                 extraction = described(
                     submission, case.media, case.duration_s,
-                    [(t.text, t.start_s, t.end_s) for t in case.overlay],
-                    [(t.text, t.start_s, t.end_s) for t in case.speech],
+                    [t.as_tuple() for t in case.overlay], [t.as_tuple() for t in case.speech],
                 )
                 item = engine.evaluate(submission, extraction)
                 findings = item.regions[pack.region].findings

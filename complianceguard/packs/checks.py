@@ -51,7 +51,8 @@ class Outcome:
 def evidence_of(mention: Mention, note: str | None = None) -> Evidence:
     return Evidence(channel=mention.channel, kind=mention.kind, text=mention.text, span=mention.span,
                     time=mention.time, term=mention.term, confidence=mention.confidence,
-                    note=note or ("; ".join(mention.disguise) or None) or mention.context)
+                    note=note or ("; ".join(mention.disguise) or None) or mention.context,
+                    media=mention.media, overlay=mention.overlay)
 
 
 def quoted(mentions: list[Mention]) -> str:
@@ -119,6 +120,10 @@ def _label_in_each(ctx: Context, rule: Rule, groups: list[list[str]]) -> Outcome
 
 
 def label_placement(ctx: Context, rule: Rule) -> Outcome:
+    on_picture = [m for m in ctx.labels(rule.scopes) if m.channel == "overlay" and m.time is None]
+    if on_picture:  # a label printed on a still image is seen with the picture, before any caption
+        return Outcome("pass", f"{quoted(on_picture[:1])} is on the picture itself, seen before the caption.",
+                       [evidence_of(on_picture[0])])
     labels = [m for m in ctx.labels(rule.scopes) if m.channel == "caption" and m.span]
     if not labels:
         return Outcome("not-applicable", "No accepted label in the caption to place.")
@@ -329,6 +334,35 @@ def video_timing(ctx: Context, rule: Rule) -> Outcome:
     return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s meets the timing.", evidence)
 
 
+def label_prominence(ctx: Context, rule: Rule) -> Outcome:
+    """An on-screen label must be big enough and stand out from what is behind it."""
+    shown = [m for m in ctx.labels(rule.scopes) if m.overlay is not None]
+    if not shown:
+        return Outcome("not-applicable", "No label on screen to measure.")
+    p = rule.params
+
+    def problems(m: Mention) -> list[str]:
+        o = m.overlay
+        found = []
+        if "min_height_fraction" in p and o.height_fraction + 1e-9 < p["min_height_fraction"]:
+            found.append(f"its letters are {o.text_height_px} px high ({o.height_fraction:.1%} of the frame); "
+                         f"needs at least {p['min_height_fraction']:.1%}")
+        if "min_contrast" in p and o.contrast_ratio < p["min_contrast"]:
+            found.append(f"its contrast against the background is {o.contrast_ratio:g}:1; needs at least "
+                         f"{p['min_contrast']:g}:1")
+        return found
+
+    measured = [(m, problems(m)) for m in shown]
+    clear = [m for m, why in measured if not why]
+    if clear:
+        o = clear[0].overlay
+        return Outcome("pass", f"{quoted(clear[:1])} is {o.text_height_px} px high with contrast "
+                       f"{o.contrast_ratio:g}:1 at the {o.position}.", [evidence_of(clear[0])])
+    label, why = measured[0]
+    return Outcome("fail", f"{quoted([label])} is not clearly visible: " + "; ".join(why) + ".",
+                   [evidence_of(m, "; ".join(w)) for m, w in measured[:3]])
+
+
 def sponsor_read_disclosed(ctx: Context, rule: Rule) -> Outcome:
     """A spoken sponsor read (discount code, "link in the description", the brand) needs a label
     said or shown near it, not only somewhere else in the video."""
@@ -373,6 +407,8 @@ CHECKS: dict[str, CheckKind] = {
         "start_within_s": (int, float), "end_within_s": (int, float), "min_visible_s": (int, float),
         "min_fraction": (int, float), "tiers": list, "repeat_every_s": (int, float)}),
     "sponsor-read-disclosed": CheckKind(sponsor_read_disclosed, {"within_s": (int, float)}),
+    "label-prominence": CheckKind(label_prominence, {"min_height_fraction": (int, float),
+                                                     "min_contrast": (int, float)}),
 }
 
 

@@ -27,6 +27,7 @@ CheckKind = Literal[
     "special-label",
     "video-timing",
     "sponsor-read-disclosed",
+    "label-prominence",
 ]
 MediaKind = Literal["video", "image", "audio", "none"]
 SpecialFlag = Literal["retouched", "ai_generated"]
@@ -79,6 +80,11 @@ class DescribedText(_Strict):
     text: str
     start_s: float | None = None
     end_s: float | None = None
+    height_fraction: float | None = Field(None, gt=0, le=1, description="On-screen text: letter height / frame height.")
+    contrast: float | None = Field(None, ge=1, le=21, description="On-screen text: WCAG contrast ratio.")
+
+    def as_tuple(self) -> tuple:
+        return (self.text, self.start_s, self.end_s, self.height_fraction, self.contrast)
 
 
 class Case(_Strict):

@@ -6,11 +6,13 @@ any other format later (`complianceguard report render`) without scanning again.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from complianceguard.model import Report
@@ -42,6 +44,24 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
         raise
 
 
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """`atomic_write` for a file written piece by piece (a report too big to hold as one string):
+    readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def parse_formats(text: str) -> list[str]:
     """'json, csv' -> ['json', 'csv']; raises InputError naming an unknown format."""
     from complianceguard.errors import InputError
@@ -61,7 +81,9 @@ def write_reports(report: Report, out_dir: Path, formats: list[str], **options: 
     `options` go to the writers that accept them (`library` for SARIF rule documentation).
     """
     from complianceguard.errors import InputError
+    from complianceguard.report.thumbnails import with_thumbnails
 
+    report = with_thumbnails(report, out_dir)
     written = []
     for fmt in formats:
         try:

@@ -146,7 +146,8 @@ def excerpt(caption: str, start: int, end: int, title: str, context: int = 40) -
 def evidence_view(ev: Evidence, caption: str | None) -> dict:
     """What the template shows for one piece of evidence."""
     view: dict = {"channel": ev.channel, "kind": ev.kind, "text": ev.text, "note": ev.note, "term": ev.term,
-                  "confidence": ev.confidence, "time": None, "excerpt": None, "line": None, "media": ev.media}
+                  "confidence": ev.confidence, "time": None, "excerpt": None, "line": None, "media": ev.media,
+                  "overlay": ev.overlay, "thumbnail": ev.thumbnail}
     if ev.time is not None:
         view["time"] = f"{_secs(ev.time.start_s)} – {_secs(ev.time.end_s)}"
     if ev.channel == "caption" and ev.span is not None and caption is not None:
@@ -335,7 +336,8 @@ def _csp_hash(source: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, images: dict[str, str] | None = None) -> str:
+    """The page; `images` maps thumbnail names to data: URIs (the page fetches nothing)."""
     order = sorted(range(len(report.items)), key=lambda i: (VERDICT_RANK.get(report.items[i].verdict, 0), i))
     items = [item_view(report.items[i], i) for i in order]
     script = (TEMPLATES / "report.js").read_text("utf-8")
@@ -353,10 +355,19 @@ def render_html(report: Report) -> str:
         options=sorted((k, v) for k, v in report.options.items() if v not in (None, [], {}, "")),
         script=Markup(script),
         script_hash=_csp_hash(script),
+        images=images or {},
     )
+
+
+def thumbnail_uris(report: Report, out_dir: Path) -> dict[str, str]:
+    """The thumbnails written beside the report, as data: URIs to inline."""
+    names = {e.thumbnail for i in report.items for r in i.regions.values() for f in r.findings
+             for e in f.evidence if e.thumbnail}
+    return {name: "data:image/jpeg;base64," + base64.b64encode((out_dir / name).read_bytes()).decode("ascii")
+            for name in sorted(names) if (out_dir / name).is_file()}
 
 
 def write(report: Report, out_dir: Path) -> Path:
     path = out_dir / "report.html"
-    atomic_write(path, render_html(report))
+    atomic_write(path, render_html(report, thumbnail_uris(report, out_dir)))
     return path

@@ -1,0 +1,68 @@
+"""The project's pipeline as the API runs it: the CLI's Engine, items and reports, nothing of its own.
+
+A check answers with the item JSON that `complianceguard check --format json` prints; a job's report
+is the batch report of `complianceguard scan` for one item, so every report format renders from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from complianceguard.engine import Engine
+from complianceguard.model import ItemResult, Report, Submission
+from complianceguard.packs.loader import PackLibrary
+from complianceguard.report import FORMATS, write_reports
+from complianceguard.scan import build_report, evaluate_safely
+
+WARM_UP_CAPTION = "#ad Loving my new serum from @glowskincare, use code GLOW20 #skincare"
+
+# What each report format is served as.
+REPORT_MEDIA_TYPES = {
+    "json": "application/json", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8",
+    "sarif": "application/sarif+json", "junit": "application/xml", "md": "text/markdown; charset=utf-8",
+}
+assert set(REPORT_MEDIA_TYPES) == set(FORMATS)
+
+
+class Pipeline:
+    """Packs loaded once, an Engine that reads media: on-screen text (OCR) and speech (the chosen ASR backend)."""
+
+    def __init__(self, packs: tuple[str, ...] = (), asr_backend: str = "none", asr_model: str | None = None,
+                 ocr_fps: float = 1.0):
+        from complianceguard.extract.ocr import OcrSettings
+
+        self.library = PackLibrary(extra=[Path(p) for p in packs])
+        self.options: dict[str, Any] = {"packs": [Path(p).name for p in packs], "asr_backend": asr_backend,
+                                        "asr_model": asr_model, "ocr_fps": ocr_fps}
+        transcriber = None
+        if asr_backend != "none":
+            from complianceguard.extract.speech import make_transcriber
+
+            transcriber = make_transcriber(asr_backend, asr_model)  # the model itself loads on first use
+        ocr = OcrSettings(sample_fps=ocr_fps) if ocr_fps > 0 else None  # as `check --ocr-fps`
+        self.engine = Engine(self.library, read_media=True, transcriber=transcriber, ocr=ocr)
+
+    def warm_up(self) -> None:
+        """Compile every region's matchers and the language identifier now, not on a client's request."""
+        regions = self.library.regions()
+        self.evaluate(Submission(id="warm-up", regions=regions, caption=WARM_UP_CAPTION, relationship="paid"))
+
+    def evaluate(self, submission: Submission) -> ItemResult:
+        return evaluate_safely(self.engine, submission)
+
+    def report(self, item: ItemResult, inputs: dict[str, str], options: dict[str, Any],
+               generated_at: dt.datetime) -> Report:
+        report = build_report([item], self.library, self.engine, inputs, {**self.options, **options})
+        return report.model_copy(update={"generated_at": generated_at.isoformat(timespec="seconds")})
+
+    def write_reports(self, report: Report, folder: Path) -> dict[str, str]:
+        """Every report format into `folder` (with frame thumbnails while the media is there):
+        format -> file name."""
+        written = write_reports(report, folder, list(FORMATS), library=self.library)
+        return {fmt: path.name for fmt, path in zip(FORMATS, written, strict=True)}
+
+    def render(self, report_text: str, fmt: str, folder: Path) -> Path:
+        """One format again from the saved JSON report, when its file is gone (no thumbnails then)."""
+        return write_reports(Report.model_validate_json(report_text), folder, [fmt], library=self.library)[0]

@@ -1,0 +1,246 @@
+"""A local process pool where one item can hang or crash without taking the batch with it.
+
+concurrent.futures' ProcessPoolExecutor cannot do this: a worker that dies breaks the whole pool
+(BrokenProcessPool) and a hung task cannot be stopped. Here each worker is a forked process that
+owns a pipe and its own process group; the parent hands it a few items at a time and waits on all
+pipes and process sentinels at once (multiprocessing.connection.wait), so it always knows:
+
+- which item a worker is on (the first of its chunk not yet answered) and since when;
+- an item past its time limit: the worker's whole process group (with any ffmpeg or tesseract it
+  started) is SIGKILLed, the item gets an `error` result naming the limit, and a fresh worker takes
+  the rest of the chunk;
+- a worker that died (segfault, OOM killer, os._exit): same, with the signal or exit code.
+
+Workers are forked after the parent has built its engine, so they start warm (no re-import of
+spaCy, no pack loading). The parent must not run threads while it forks (it does not: the progress
+bar is refreshed from this loop). A worker whose parent disappears (SIGKILL) exits by itself.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any, Self
+
+MAX_CHUNK = 64  # light items per message: amortises the pipe round trip (~50 us) over many posts
+POLL_S = 0.2  # how often the loop wakes to refresh progress and check deadlines when nothing arrives
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an item has no result: it ran past its time limit or its worker died."""
+
+    reason: str
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return f"signal {code}"
+
+
+def _child(conn: Connection, handle: Callable[[Any], Any], parent: int) -> None:
+    """A worker: answer each item of each chunk in order, until told to stop or orphaned."""
+    os.setpgid(0, 0)  # its own group: a time-out kills it and whatever it started, nothing else
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the batch stops
+    while True:
+        if not conn.poll(1.0):
+            if os.getppid() != parent:
+                os._exit(0)  # the scan was killed: do not finish its work for nobody
+            continue
+        try:
+            chunk = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if chunk is None:
+            os._exit(0)
+        for index, task in chunk:
+            try:
+                result = handle(task)
+            except Exception as exc:  # noqa: BLE001 - handle() should not raise; if it does, one item fails
+                result = Failure(f"internal error ({type(exc).__name__}: {exc})")
+            try:
+                conn.send((index, result))
+            except (BrokenPipeError, OSError):
+                os._exit(0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    assigned: deque[tuple[int, Any]] = field(default_factory=deque)
+    since: float = 0.0  # when the current item started (as far as the parent can tell)
+
+
+class WorkerPool:
+    """`jobs` forked workers running `handle(task)`; see the module docstring for the guarantees."""
+
+    def __init__(self, jobs: int, handle: Callable[[Any], Any], timeout_s: float):
+        if "fork" not in multiprocessing.get_all_start_methods():
+            raise RuntimeError("the worker pool needs the fork start method (Linux, macOS)")
+        self.context = multiprocessing.get_context("fork")
+        self.handle = handle
+        self.timeout_s = timeout_s
+        self.parent = os.getpid()
+        gc.freeze()  # objects built so far stay shared with the workers, not copied by their GC
+        self.workers = [self._spawn() for _ in range(max(1, jobs))]
+
+    def _spawn(self) -> _Worker:
+        parent_end, child_end = self.context.Pipe(duplex=True)
+        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent), daemon=True)
+        process.start()
+        child_end.close()
+        return _Worker(process, parent_end)
+
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self.workers]
+
+    def run(self, tasks: list[tuple[int, Any]], on_result: Callable[[int, Any], None],
+            heavy: Callable[[Any], bool] = lambda task: False, tick: Callable[[], None] | None = None) -> None:
+        """Run every (index, task); call on_result(index, result or Failure) as each finishes.
+
+        `heavy(task)` marks tasks sent one at a time (media); light ones go in chunks that shrink
+        towards the end so the last ones spread over all workers. `tick` runs at least every
+        POLL_S seconds (progress, heartbeats).
+        """
+        retry: deque[tuple[int, Any]] = deque()  # the unanswered rest of a dead worker's chunk
+        position = 0
+
+        def next_chunk() -> list[tuple[int, Any]]:
+            nonlocal position
+            left = len(tasks) - position + len(retry)
+            size = max(1, min(MAX_CHUNK, left // (4 * len(self.workers))))
+            chunk: list[tuple[int, Any]] = []
+            while len(chunk) < size and (retry or position < len(tasks)):
+                if retry:
+                    item = retry.popleft()
+                else:
+                    item, position = tasks[position], position + 1
+                if heavy(item[1]) and chunk:
+                    retry.appendleft(item)  # goes alone, in the next chunk
+                    break
+                chunk.append(item)
+                if heavy(item[1]):
+                    break
+            return chunk
+
+        while True:
+            for worker in self.workers:
+                if not worker.assigned:
+                    chunk = next_chunk()
+                    if chunk:
+                        self._send(worker, chunk)
+            busy = [w for w in self.workers if w.assigned]
+            if not busy:
+                return
+            deadline = min(w.since for w in busy) + self.timeout_s
+            waits = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            ready = set(wait(waits, timeout=max(0.0, min(POLL_S, deadline - time.monotonic()))))
+            for worker in busy:
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    alive = self._drain(worker, on_result)
+                    if not alive or worker.process.sentinel in ready:
+                        self._replace(worker, retry, on_result, self._death(worker))
+            now = time.monotonic()
+            for worker in busy:
+                if worker.assigned and now - worker.since > self.timeout_s:
+                    self._drain(worker, on_result)  # an answer may have arrived just now
+                    if worker.assigned and time.monotonic() - worker.since > self.timeout_s:
+                        self._kill(worker)
+                        self._replace(worker, retry, on_result,
+                                      f"timed out after {self.timeout_s:g} s (the per-item time limit, --timeout)")
+            if tick:
+                tick()
+
+    def _send(self, worker: _Worker, chunk: list[tuple[int, Any]]) -> None:
+        """Hand a chunk over; a worker that died while idle is replaced first."""
+        for _ in range(2):
+            try:
+                worker.conn.send(chunk)
+                break
+            except OSError:
+                self._kill(worker)
+                worker.conn.close()
+                fresh = self._spawn()
+                worker.process, worker.conn = fresh.process, fresh.conn
+        else:
+            raise RuntimeError("cannot start a worker process")
+        worker.assigned.extend(chunk)
+        worker.since = time.monotonic()
+
+    def _drain(self, worker: _Worker, on_result: Callable[[int, Any], None]) -> bool:
+        """Take every answer waiting in the pipe; False when the worker's end is closed."""
+        try:
+            while worker.assigned and worker.conn.poll():
+                index, result = worker.conn.recv()
+                expected, _ = worker.assigned.popleft()
+                if index != expected:  # answers come in order; anything else is a broken worker
+                    raise EOFError(f"worker answered item {index}, expected {expected}")
+                worker.since = time.monotonic()
+                on_result(index, result)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _death(self, worker: _Worker) -> str:
+        worker.process.join(timeout=5)
+        code = worker.process.exitcode
+        if code is None:
+            self._kill(worker)
+            return "its worker process stopped answering"
+        if code < 0:
+            hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+            return f"its worker process crashed (killed by {_signal_name(-code)}{hint})"
+        return f"its worker process exited unexpectedly (exit code {code})"
+
+    def _replace(self, worker: _Worker, retry: deque[tuple[int, Any]],
+                 on_result: Callable[[int, Any], None], reason: str) -> None:
+        """Blame the item in progress, give the rest of the chunk back, start a fresh worker."""
+        if worker.assigned:
+            index, _ = worker.assigned.popleft()
+            on_result(index, Failure(reason))
+        retry.extendleft(reversed(worker.assigned))
+        worker.assigned.clear()
+        worker.conn.close()
+        fresh = self._spawn()
+        worker.process, worker.conn, worker.since = fresh.process, fresh.conn, 0.0
+
+    @staticmethod
+    def _kill(worker: _Worker) -> None:
+        try:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        worker.process.join(timeout=5)
+
+    def close(self) -> None:
+        """Stop every worker (politely, then by force); safe to call twice."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 2
+        for worker in self.workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                self._kill(worker)
+            worker.conn.close()
+        self.workers = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,248 @@
+"""One post's work: the unit that travels to a worker and the result that travels back.
+
+A `WorkUnit` is a raw post (a manifest's text or a CSV row, unvalidated) with a content key: the
+SHA-256 of everything about the input that its result depends on. A `UnitResult` is the checked
+item as JSON plus what the report header needs (verdict, packs used, input files and hashes), so
+the parent never re-parses items and a report of 100,000 posts streams from the journal.
+
+Results depend on the unit, the media it names (hashed by the worker, checked again on resume) and
+the scan's settings (`ScanSettings.fingerprint`): nothing else. That is what makes a journaled
+result safe to reuse and the same batch on several machines give the same report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from complianceguard import __version__
+from complianceguard.cache import sha256_file
+from complianceguard.errors import ComplianceGuardError
+from complianceguard.model import ItemResult
+from complianceguard.submission import RawPost, load_post
+
+if TYPE_CHECKING:
+    from complianceguard.engine import Engine
+    from complianceguard.packs.loader import PackLibrary
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    index: int  # position in this batch's input order
+    raw: RawPost
+    key: str  # content key: see unit_key
+
+    @property
+    def heavy(self) -> bool:
+        """Probably has media (seconds to minutes of work): dispatched one at a time."""
+        return self.raw.text is not None or bool(self.raw.row and str(self.raw.row.get("media") or "").strip())
+
+
+def unit_key(raw: RawPost) -> str:
+    """SHA-256 of the raw post as read: its label and file names, and the manifest text or CSV row."""
+    row = list(raw.row.items()) if raw.row is not None else None
+    document = [raw.label, raw.file, raw.path, raw.root, raw.number, raw.text, row, raw.error]
+    return hashlib.sha256(json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class UnitResult:
+    key: str
+    label: str
+    verdict: str
+    item_json: str  # the item as the JSON report writes it (indent 2, no nulls)
+    line: str  # what the CLI prints for this item
+    packs: list[str] = field(default_factory=list)  # region pack refs, in region order
+    source: str | None = None  # the manifest or CSV (display path), when the post loaded
+    media: list[list[str]] = field(default_factory=list)  # [display path, absolute path, sha256]
+    overlay: bool = False  # on-screen evidence: thumbnails are drawn when the report is written
+    retry: bool = False  # a time-out or crash: reported now, checked again by the next run
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the item JSON (the journal stores that as raw bytes after it)."""
+        return {"key": self.key, "label": self.label, "verdict": self.verdict, "line": self.line,
+                "packs": self.packs, "source": self.source, "media": self.media, "overlay": self.overlay,
+                "retry": self.retry}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], item_json: str) -> UnitResult:
+        return cls(item_json=item_json, **meta)
+
+
+def display_path(path: str, cwd: str | None = None) -> str:
+    """An absolute path under the scan's folder (default: the current one), made relative to it
+    (so two checkouts of the same batch give the same report); other paths as given."""
+    return _relative(path, cwd or os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _relative(path: str, cwd: str) -> str:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            return candidate.relative_to(cwd).as_posix()
+        except ValueError:
+            return path
+    return path
+
+
+def item_line(item: ItemResult) -> str:
+    if item.verdict == "error":
+        return f"error: {item.errors[0] if item.errors else item.id}"
+    regions_text = " ".join(f"{r}:{v.verdict}" for r, v in item.regions.items())
+    return f"{item.verdict.upper():13} {item.id}  {regions_text}"
+
+
+def failure_result(unit: WorkUnit, reason: str, retry: bool = True) -> UnitResult:
+    """An `error` item for a unit whose check never finished (time limit, crash, lost worker)."""
+    from complianceguard.report.json_report import item_json
+    from complianceguard.scan import error_item
+
+    item = error_item(unit.raw.label, f"{unit.raw.label}: {reason}")
+    return UnitResult(unit.key, unit.raw.label, "error", item_json(item), item_line(item), retry=retry)
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Everything a worker needs to check posts exactly as the submitting machine would.
+
+    Plain data, so it travels through a queue; `fingerprint` names the results it produces.
+    """
+
+    regions: tuple[str, ...] | None = None  # --region: check every post for these instead of its own
+    packs: tuple[tuple[str, str], ...] = ()  # --pack files: (file name, YAML text)
+    asr_backend: str = "faster-whisper"  # or "none"
+    asr_model: str | None = None
+    ocr_fps: float | None = 1.0  # None or 0: on-screen text is not read
+    read_media: bool = True
+    cwd: str = ""  # the submitter's folder: report paths are relative to it
+    timeout_s: float = 600.0  # per item, enforced by the worker pool
+
+    def fingerprint(self, library: PackLibrary) -> str:
+        """Names what results these settings give: tool version, every pack's hash, the options
+        that change a verdict. A journal or a worker with another fingerprint is not reused."""
+        document = {
+            "tool": __version__,
+            "packs": sorted((p.pack.id, p.sha256) for p in library.packs),
+            "settings": {k: v for k, v in asdict(self).items() if k not in ("packs", "timeout_s")},
+        }
+        return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def settings_library(settings: ScanSettings) -> PackLibrary:
+    """The built-in packs plus the submitter's --pack files (written to a private folder)."""
+    from complianceguard.packs.loader import PackLibrary
+
+    if not settings.packs:
+        return PackLibrary()
+    folder = Path(tempfile.mkdtemp(prefix="cg-packs-"))
+    paths = []
+    for name, text in settings.packs:
+        path = folder / Path(name).name
+        path.write_text(text, "utf-8")
+        paths.append(path)
+    return PackLibrary(extra=paths)
+
+
+def settings_engine(settings: ScanSettings, library: PackLibrary) -> Engine:
+    from complianceguard.engine import Engine
+
+    transcriber = None
+    if settings.read_media and settings.asr_backend != "none":
+        from complianceguard.extract.speech import make_transcriber
+
+        transcriber = make_transcriber(settings.asr_backend, settings.asr_model)
+    return Engine(library, list(settings.regions or []) or None, read_media=settings.read_media,
+                  transcriber=transcriber, ocr=ocr_settings(settings.ocr_fps))
+
+
+def ocr_settings(fps: float | None) -> Any:
+    if not fps:
+        return None
+    from complianceguard.extract.ocr import OcrSettings
+
+    return OcrSettings(sample_fps=fps)
+
+
+class Checker:
+    """Turns work units into results: validate the post, check it, hash the media it read.
+
+    Built once per process (the engine's matchers are compiled lazily and kept); `check` never
+    raises: any failure is that item's `error`.
+    """
+
+    def __init__(self, engine: Engine, regions: list[str] | None, cwd: str):
+        self.engine = engine
+        self.regions = list(regions) if regions else None
+        self.cwd = cwd
+
+    @classmethod
+    def from_settings(cls, settings: ScanSettings) -> Checker:
+        library = settings_library(settings)
+        return cls(settings_engine(settings, library), list(settings.regions or []) or None, settings.cwd)
+
+    def check(self, unit: WorkUnit) -> UnitResult:
+        from complianceguard.report.json_report import item_json
+        from complianceguard.scan import error_item, evaluate_safely
+
+        if self.cwd and os.getcwd() != self.cwd:
+            try:
+                os.chdir(self.cwd)  # media paths are relative to the submitter's folder
+            except OSError:
+                return failure_result(unit, f"the batch folder {self.cwd} is not reachable on worker "
+                                            f"{socket.gethostname()} (workers need the same paths)", retry=False)
+        loaded = load_post(unit.raw, self.regions)
+        if loaded.submission is None:
+            item = error_item(loaded.label, loaded.error or f"{loaded.label}: unreadable")
+            return UnitResult(unit.key, unit.raw.label, "error", item_json(item), item_line(item))
+        media = [display_path(m, self.cwd) for m in loaded.submission.media]
+        submission = loaded.submission.model_copy(update={"media": media})
+        item = evaluate_safely(self.engine, submission)
+        hashes = []
+        for shown, absolute in zip(media, loaded.submission.media):
+            try:
+                hashes.append([shown, absolute, sha256_file(Path(absolute))])
+            except OSError:
+                continue  # gone since it was checked: the report lists the inputs it could hash
+        overlay = any(e.overlay is not None for r in item.regions.values() for f in r.findings for e in f.evidence)
+        return UnitResult(unit.key, unit.raw.label, item.verdict, item_json(item), item_line(item),
+                          packs=[r.pack for r in item.regions.values()],
+                          source=display_path(loaded.file or loaded.label, self.cwd), media=hashes, overlay=overlay)
+
+    def warm_up(self, raws: Iterable[RawPost]) -> None:
+        """Build the spaCy pipelines and pack matchers these posts will need before worker
+        processes are forked (French alone takes seconds to load; forked workers inherit it
+        instead of each paying for it). Only the language of each caption is worked out here:
+        nothing of the check itself, which could hang or crash, runs in the parent."""
+        from complianceguard.analyze import detect_language, tokenizer_language
+
+        analyzer = self.engine.analyzer
+        needed: set[tuple[str, str]] = set()
+        for raw in raws:
+            submission = load_post(raw, self.regions).submission
+            if submission is None:
+                continue
+            language = submission.language or detect_language(submission.caption, analyzer.candidate_languages)[0]
+            for region in self.engine.regions_for(submission):
+                needed.add((region, tokenizer_language(language, submission.caption)))
+        for region, language in sorted(needed):
+            try:
+                analyzer.prepare(self.engine.pack_for(region), language)
+            except ComplianceGuardError:
+                continue  # an unknown region: that post's own check reports it
+
+    def safe_check(self, unit: WorkUnit) -> UnitResult:
+        try:
+            return self.check(unit)
+        except ComplianceGuardError as exc:
+            return failure_result(unit, str(exc), retry=False)
+        except Exception as exc:  # noqa: BLE001 - one broken item must not stop the batch
+            return failure_result(unit, f"internal error ({type(exc).__name__}: {exc})", retry=False)

@@ -1,0 +1,378 @@
+"""Commercial-content analysis: is a caption or transcript a sponsor read, a sponsored or affiliate
+post, and WHY.
+
+Region packs decide what counts as a *label*; this module answers a question no region changes:
+does the text itself sell something? Its cues (sponsor named, discount code, affiliate link or
+commission, gifted, "% off", "link in the description", free trial, "go to <domain>", ...) are data
+in `data/commercial.yaml`, matched with one spaCy PhraseMatcher compiled once. A
+segment's score is the sum of the weights of the distinct cues found (negated cues count nothing);
+at or above the file's threshold the segment is commercial, and the cues are the evidence.
+
+The analyzer turns the cues of commercial segments into `signal` mentions: they make an undeclared
+post "likely commercial" and mark a spoken sponsor read for the `sponsor-read-disclosed` check.
+Transcript lines are judged together with their neighbours, because ASR cuts a sponsor read into
+several lines ("use code linus" | "for 25 percent off").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import spacy
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from complianceguard.errors import ComplianceGuardError
+from complianceguard.extract.normalize import normalize
+from complianceguard.model import CharSpan, Mention, Segment
+
+CUES_FILE = "data/commercial.yaml"
+COMPUTED_CUES = ("affiliate-url", "web-address", "account-tag", "brand-hashtag")  # found in code, weighted in the YAML
+SPEECH_WINDOW_S = 15.0  # transcript lines this close (start to start) are judged together
+_HANDLE = re.compile(r"^@([A-Za-z0-9_.]{2,})$")
+
+
+class CueFileError(ComplianceGuardError):
+    """The cue file cannot be used: names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Neighbour = Literal["number", "price", "code", "handle", "url"]
+
+
+class Phrase(_Strict):
+    """A phrase that counts only next to a token of some kind ("% off" after a number)."""
+
+    text: str
+    preceded_by: Neighbour | None = None
+    followed_by: Neighbour | None = None
+
+
+class CueSpec(_Strict):
+    """One kind of evidence: its phrases, and what it weighs."""
+
+    name: str
+    weight: float = Field(gt=0)
+    negatable: bool = False
+    phrases: list[str | Phrase] = Field(default_factory=list)
+    hashtag_endings: list[str] = Field(default_factory=list, description="#GlowPartner: ends in 'partner'.")
+
+
+class Negation(_Strict):
+    window: int = Field(ge=1, le=6)
+    filler_chars: int = Field(ge=0)
+    negators: list[str]
+
+
+class CueBook(_Strict):
+    """The whole cue file, validated: a typo fails loading with one line, not a wrong score."""
+
+    version: int
+    threshold: float = Field(gt=0)
+    negation: Negation
+    cues: dict[str, CueSpec]
+    affiliate_urls: dict[str, list[str]]
+
+    @field_validator("affiliate_urls")
+    @classmethod
+    def _regexes_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for programme, patterns in value.items():
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"{programme}: {pattern!r} is not a regular expression ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _computed_cues_are_weighted(self) -> CueBook:
+        missing = [c for c in COMPUTED_CUES if c not in self.cues]
+        if missing:
+            raise ValueError(f"cues: needs an entry for the computed cue {missing[0]!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One piece of evidence, in character offsets of the analysed text."""
+
+    id: str
+    name: str
+    weight: float
+    text: str
+    start: int
+    end: int
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The verdict on one text: score, threshold and every cue seen (negated ones included)."""
+
+    score: float
+    threshold: float
+    cues: tuple[Cue, ...]
+
+    @property
+    def commercial(self) -> bool:
+        return self.score >= self.threshold
+
+    @property
+    def counted(self) -> tuple[Cue, ...]:
+        return tuple(c for c in self.cues if not c.negated)
+
+    def explain(self) -> str:
+        """One line a reviewer can check by hand: the verdict, the sum and its terms."""
+        verdict = "commercial" if self.commercial else "not commercial"
+        relation = ">=" if self.commercial else "<"
+        seen: dict[str, Cue] = {}
+        for cue in self.counted:
+            seen.setdefault(cue.id, cue)
+        terms = "; ".join(f"{c.name} '{c.text}' +{c.weight:g}" for c in seen.values())
+        negated = "; ".join(f"'{c.text}'" for c in self.cues if c.negated)
+        return (f"{verdict} (cue score {self.score:g} {relation} threshold {self.threshold:g})"
+                + (f": {terms}" if terms else "") + (f"; negated, not counted: {negated}" if negated else ""))
+
+
+def load_cues(text: str, source: str = CUES_FILE) -> CueBook:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CueFileError(f"{source}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    try:
+        return CueBook.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise CueFileError(f"{source}: field {where}: {first['msg']}") from None
+
+
+def _forms(phrase: str) -> list[str]:
+    """The phrase, and its hashtag form with the spaces removed ("link in bio" -> #linkinbio)."""
+    if phrase.startswith(("#", "@")) or not phrase[0].isalnum():
+        return [phrase]
+    return [phrase, "#" + re.sub(r"[\s\-]+", "", phrase)]
+
+
+class CommercialAnalyzer:
+    """Compiles a cue book once; `assess` then costs one tokenisation, one PhraseMatcher pass and
+    a look at the neighbours of what it found.
+
+    Every cue is a phrase (spaCy's token Matcher costs about ten times more per caption here, and
+    the caption pipeline has to run thousands of posts a second); conditions on a neighbouring
+    token ("% off" after a number) are checked only where a phrase matched.
+    """
+
+    def __init__(self, book: CueBook):
+        self.book = book
+        # One English tokenizer for all cues: they are Latin-script phrases, hashtags and web
+        # addresses, which spaCy's Latin-language tokenizers split the same way.
+        self.nlp = spacy.blank("en")
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        grouped: dict[str, list[str]] = {}
+        for cue_id, spec in book.cues.items():
+            for phrase in spec.phrases:
+                phrase = phrase if isinstance(phrase, Phrase) else Phrase(text=phrase)
+                key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
+                grouped.setdefault(key, []).extend(_forms(phrase.text))
+        for key, forms in grouped.items():
+            self.matcher.add(key, [self.nlp.make_doc(f) for f in dict.fromkeys(forms)])
+        self.endings = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_endings))
+                             for cue_id, spec in book.cues.items() if spec.hashtag_endings)
+        self.weights = {cue_id: spec.weight for cue_id, spec in book.cues.items()}
+        self.negators = frozenset(n.lower() for n in book.negation.negators)
+        self.affiliate_urls = [(programme, re.compile(p, re.IGNORECASE))
+                               for programme, patterns in book.affiliate_urls.items() for p in patterns]
+        self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
+
+    def assess(self, text: str) -> Assessment:
+        doc = self.nlp.make_doc(text)
+        found = []
+        for match, start, end in self.matcher(doc):
+            cue_id, before, after = self.nlp.vocab.strings[match].split("|")
+            if (not before or _is(before, doc, start - 1)) and (not after or _is(after, doc, end)):
+                # the neighbour is part of the evidence: "20 % off", "$ 10 off", "code GLOW20"
+                start -= (2 if before == "price" else 1) if before else 0
+                found.append((cue_id, start, end + (1 if after else 0)))
+        found += self._token_cues(doc, text)
+        cues = []
+        for cue_id, start, end in self._without_overlaps(found):
+            spec = self.book.cues[cue_id]
+            span = doc[start:end]
+            name = spec.name
+            if cue_id == "affiliate-url":
+                name += f" ({self._programme(span.text)})"
+            cues.append(Cue(cue_id, name, spec.weight, span.text, span.start_char, span.end_char,
+                            negated=spec.negatable and self._negated(doc, start)))
+        distinct = {c.id: c.weight for c in cues if not c.negated}
+        return Assessment(round(sum(distinct.values()), 3), self.book.threshold, tuple(cues))
+
+    def _without_overlaps(self, found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """Where matches overlap, the heavier cue (then the longer match) keeps the words."""
+        weight = self.weights
+        kept: list[tuple[str, int, int]] = []
+        taken: set[int] = set()
+        for cue_id, start, end in sorted(set(found), key=lambda f: (-weight[f[0]], f[1] - f[2], f[1])):
+            if not taken.intersection(range(start, end)):
+                kept.append((cue_id, start, end))
+                taken.update(range(start, end))
+        return sorted(kept, key=lambda f: f[1])
+
+    def _negated(self, doc: Doc, start: int) -> bool:
+        """A negator a few short words before the cue: "not sponsored", "not an affiliate link"."""
+        negation = self.book.negation
+        for index in range(start - 1, max(start - 1 - negation.window, -1), -1):
+            token = doc[index]
+            if token.lower_ in self.negators:
+                return True
+            if (token.is_punct and token.text != "-") or len(token.text) > negation.filler_chars:
+                return False
+        return False
+
+    def _token_cues(self, doc: Doc, text: str) -> list[tuple[str, int, int]]:
+        """The computed cues: web addresses (affiliate or not), tagged accounts, brand-partner
+        hashtags (#GlowPartner) and a brand handle with its campaign hashtag.
+
+        Found with regular expressions on the text and mapped onto tokens: walking every token
+        from Python costs more than the whole PhraseMatcher pass.
+        """
+        found: list[tuple[str, int, int]] = []
+
+        def tokens(start: int, end: int) -> tuple[int, int] | None:
+            span = doc.char_span(start, end, alignment_mode="expand")
+            return (span.start, span.end) if span is not None and len(span) else None
+
+        if "/" in text or "www." in text:
+            for match in _WORD.finditer(text):
+                word = match.group().strip("()[]<>.,;:!?\"'")
+                if not (_SCHEME.match(word) or ("/" in word and "." in word.split("/", 1)[0])):
+                    continue
+                where = tokens(match.start(), match.end())
+                if where:
+                    found.append(("web-address", *where))
+                    if self.any_affiliate_url.search(word):
+                        found.append(("affiliate-url", *where))
+        handles = [(m.start(), m.end(), re.sub(r"[^a-z0-9]", "", m.group(1).lower()))
+                   for m in _HANDLE_IN_TEXT.finditer(text) if m.start() == 0 or not text[m.start() - 1].isalnum()]
+        for start, end, _ in handles:
+            where = tokens(start, end)
+            if where:
+                found.append(("account-tag", *where))
+        if "#" not in text:
+            return found
+        hashtags = [(m.start(), m.end(), m.group(1).lower()) for m in _HASHTAG.finditer(text)]
+        for start, end, tag in hashtags:
+            for cue_id, endings in self.endings:
+                if any(tag.endswith(e) and len(tag) >= len(e) + 3 for e in endings) and tokens(start, end):
+                    found.append((cue_id, *tokens(start, end)))
+        for start, end, tag in hashtags:
+            for h_start, h_end, name in handles:
+                if len(name) >= 4 and (name in tag or (len(tag) >= 5 and tag in name)):
+                    for where in (tokens(h_start, h_end), tokens(start, end)):
+                        if where:
+                            found.append(("brand-hashtag", *where))
+                    break
+        return found
+
+    def _programme(self, url: str) -> str | None:
+        return next((programme for programme, pattern in self.affiliate_urls if pattern.search(url)), None)
+
+
+_CURRENCY = frozenset("$£€¥₹")
+_SCHEME = re.compile(r"(?:https?://|www\.)\S", re.IGNORECASE)
+_WORD = re.compile(r"\S+")  # a web address is one whitespace-free word: with a scheme or www., or host.tld/path
+_HASHTAG = re.compile(r"#([^\W_][\w]{3,})")
+_HANDLE_IN_TEXT = re.compile(r"@([A-Za-z0-9_.]{2,})")
+_CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]{4,20}$|^[A-Z]{4,20}$")
+
+
+def _is(kind: str, doc: Doc, index: int) -> bool:
+    """Whether the token at `index` is of a neighbour kind (see the cue file's header)."""
+    if index < 0 or index >= len(doc):
+        return False
+    token = doc[index]
+    if kind == "number":
+        return token.like_num
+    if kind == "price":
+        return token.like_num and index > 0 and doc[index - 1].text in _CURRENCY
+    if kind == "code":
+        return bool(_CODE.match(token.text))
+    if kind == "handle":
+        return bool(_HANDLE.match(token.text))
+    return token.like_url  # "url"
+
+
+@lru_cache(maxsize=1)
+def default_analyzer() -> CommercialAnalyzer:
+    text = resources.files("complianceguard").joinpath(CUES_FILE).read_text("utf-8")
+    return CommercialAnalyzer(load_cues(text))
+
+
+@lru_cache(maxsize=2048)  # the same segment is looked at once per region pack
+def assess(text: str) -> Assessment:
+    """The commercial assessment of one text (caption, transcript line or on-screen text)."""
+    return default_analyzer().assess(normalize(text).text)
+
+
+def signal_mentions(segments: list[Segment], already: list[Mention]) -> list[Mention]:
+    """The cues of commercial segments, as `signal` mentions carrying the assessment as context.
+
+    A cue the pack already reported as a signal (overlapping span, same segment) is not repeated.
+    Negated cues and the cues of segments that do not reach the threshold give no mention.
+    """
+    taken = [(m.segment, m.span) for m in already if m.kind == "signal" and m.span]
+    found: list[Mention] = []
+    for segment, text, offset, assessment in _assessed(segments):
+        if not assessment.commercial:
+            continue
+        normalized = normalize(segment.text)
+        where = f' in "{segment.text}"' if segment.channel in ("speech", "overlay") else ""
+        context = assessment.explain() + where
+        for cue in assessment.counted:
+            start, end = max(cue.start - offset, 0), min(cue.end - offset, len(normalized.text))
+            if start >= end:
+                continue  # a neighbouring transcript line's cue: that line reports it
+            o_start, o_end = normalized.to_original(start, end)
+            if any(s == segment.id and span.start < o_end and o_start < span.end for s, span in taken):
+                continue
+            found.append(Mention(
+                kind="signal", term=f"commercial cue: {cue.name}", language="xx", segment=segment.id,
+                channel=segment.channel, text=segment.text[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
+                time=segment.time, confidence=segment.confidence, context=context,
+                media=segment.media, overlay=segment.overlay))
+    return found
+
+
+def _assessed(segments: list[Segment]):
+    """(segment, analysed text, offset of the segment in it, assessment) for each text segment.
+
+    A transcript line is analysed together with the lines of the same media spoken within
+    SPEECH_WINDOW_S of it, so a sponsor read split over lines is still one read.
+    """
+    speech = [s for s in segments if s.channel == "speech" and s.text.strip()]
+    for segment in segments:
+        if segment.channel in ("metadata", "speech") or not segment.text.strip():
+            continue
+        yield segment, segment.text, 0, assess(segment.text)
+    for index, segment in enumerate(speech):
+        window = [(i, s) for i, s in enumerate(speech) if s.media == segment.media and _near(s, segment, i, index)]
+        before = [normalize(s.text).text for i, s in window if i < index]
+        after = [normalize(s.text).text for i, s in window if i > index]
+        offset = sum(len(t) + 1 for t in before)
+        text = " ".join([*before, normalize(segment.text).text, *after])
+        yield segment, text, offset, default_analyzer().assess(text)
+
+
+def _near(other: Segment, segment: Segment, other_index: int, index: int) -> bool:
+    if other.time and segment.time:
+        return abs(other.time.start_s - segment.time.start_s) <= SPEECH_WINDOW_S
+    return abs(other_index - index) <= 1

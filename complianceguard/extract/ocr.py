@@ -1,0 +1,528 @@
+"""On-screen text: find text lines first, then read them, then follow them through time.
+
+Why this shape (measured in shared/research/environment-spike.md, section 5): full-frame Tesseract
+misses coloured, small and low-contrast overlays because its page-layout analysis is built for
+documents; PP-OCR's text *detector* (shipped as ONNX inside rapidocr-onnxruntime) finds them, and
+Tesseract reads the detected crops well. RapidOCR's own recogniser is a second reader for crops
+Tesseract reads with low confidence.
+
+Video frames are decoded sequentially (per-frame seeking in H.264 is ~10x slower) and sampled at
+`sample_fps`; a sample whose tiles did not change since the last OCRed one reuses its reading (a
+whole-frame difference would hide a small label appearing). The same text followed across samples
+becomes one on-screen interval, whose ends are refined by re-reading only the label's box in the
+frames between two samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+from rapidfuzz import fuzz
+
+from complianceguard.cache import default_cache, sha256_file, tool_version
+from complianceguard.extract.media import ExtractionError
+
+# Debian's Tesseract uses OpenMP; with its default thread count one frame took 6x longer on these
+# 2 cores (environment-spike.md §5.2). Parallelism belongs to processes, not to OpenMP.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+OCR_VERSION = "1"  # bump when readings change for the same settings (part of cache keys)
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """Frame sampling and reading settings; every field is part of the OCR cache key."""
+
+    sample_fps: float = 1.0  # spike: 1 fps + boundary refinement gives exact intervals for labels >= 1 s
+    detect_width: int = 640  # frames are downscaled to this width for the detector (cost ~ pixels)
+    tile_grid: tuple[int, int] = (16, 9)  # a sample is "unchanged" only when every tile is
+    tile_change: float = 6.0  # mean absolute grey difference (0-255) that makes a tile "changed"
+    languages: str = "eng"  # Tesseract languages, e.g. "eng+kor" when a Korean pack is in play
+    second_reader_below: float = 0.70  # Tesseract confidence under which RapidOCR's recogniser reads too
+    min_confidence: float = 0.50  # readings below this are dropped as noise
+    min_height_px: int = 8  # detected boxes lower than this are not text a viewer can read
+    refine: bool = True  # refine interval ends between samples
+    refine_every_s: float = 0.12  # resolution of that refinement (frames kept between samples)
+
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One text line read in one frame, with how visible it is."""
+
+    text: str
+    box: tuple[int, int, int, int]  # x, y, width, height in frame pixels
+    confidence: float  # 0-1
+    reader: str  # tesseract | rapidocr
+    text_height_px: int  # height of the ink, not of the detector's padded box
+    contrast: float  # WCAG 2.x contrast ratio of the text against its local background (1-21)
+
+
+@dataclass(frozen=True)
+class OverlayText:
+    """A text line on screen: still images have no interval; video text has [start_s, end_s)."""
+
+    reading: Reading
+    frame_width: int
+    frame_height: int
+    start_s: float | None = None
+    end_s: float | None = None
+    frame_s: float | None = None  # the frame the reading (and a thumbnail) comes from
+
+
+@dataclass(frozen=True)
+class OverlayResult:
+    texts: list[OverlayText]
+    frames_total: int
+    frames_sampled: int
+    frames_ocred: int
+    width: int
+    height: int
+    duration_s: float | None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- reading one frame
+
+
+@lru_cache(maxsize=1)
+def _rapidocr():
+    """PP-OCR detector and recogniser from the rapidocr wheel (offline), one thread each."""
+    from rapidocr_onnxruntime import RapidOCR  # imported late: onnxruntime start-up is ~0.5 s
+
+    # limit_type "max" keeps our downscaled frames as they are ("min" upscales them to 736 px).
+    return RapidOCR(det_limit_type="max", intra_op_num_threads=1, inter_op_num_threads=1, print_verbose=False)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or spacing: OCR drops diacritics ("publicite") and spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"[\s.,:;!|'\"`]+", "", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def detect_lines(frame: np.ndarray, settings: OcrSettings) -> list[tuple[int, int, int, int]]:
+    """Text-line boxes (x, y, w, h) in frame pixels, padded a little for the readers."""
+    height, width = frame.shape[:2]
+    scale = min(1.0, settings.detect_width / width)
+    small = cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA) \
+        if scale < 1 else frame
+    boxes, _ = _rapidocr().text_det(small)
+    found = []
+    for quad in boxes if boxes is not None else []:
+        x0, y0 = (quad.min(axis=0) / scale).astype(int)
+        x1, y1 = (quad.max(axis=0) / scale).astype(int)
+        pad = max(2, (y1 - y0) // 8)
+        x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
+        x1, y1 = min(width, x1 + pad), min(height, y1 + pad)
+        # Taller than a quarter of the frame: a shape or a texture, not a line of text.
+        if settings.min_height_px <= y1 - y0 <= height / 4 and x1 - x0 >= 4:
+            found.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    return found
+
+
+def _text_mask(crop: np.ndarray) -> np.ndarray:
+    """True where the crop's ink is: Otsu on the most contrasted channel; text is the minority class."""
+    channels = [crop[..., i] for i in range(3)] + [cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)]
+    channel = max(channels, key=lambda c: float(c.std()))
+    _, binary = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = binary > 0
+    return ~mask if mask.mean() > 0.5 else mask
+
+
+def _relative_luminance(bgr: np.ndarray) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour (given as B, G, R 0-255)."""
+    srgb = np.asarray(bgr, dtype=float)[::-1] / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2])
+
+
+def prominence(crop: np.ndarray) -> tuple[int, float]:
+    """(text height in px, WCAG contrast ratio of the ink against what surrounds it).
+
+    The height is that of the tallest letters (ascenders), not the detector's padded box. The
+    background is the ring of pixels just around the ink, so an outline counts as the background
+    it gives the letters, as a viewer sees it.
+    """
+    mask = _text_mask(crop)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    rows, cols = mask.shape
+    letters = [stats[i] for i in range(1, count)
+               if stats[i][cv2.CC_STAT_AREA] >= 4 and stats[i][cv2.CC_STAT_TOP] > 0
+               and stats[i][cv2.CC_STAT_TOP] + stats[i][cv2.CC_STAT_HEIGHT] < rows]
+    heights = [int(s[cv2.CC_STAT_HEIGHT]) for s in letters]
+    height = int(np.percentile(heights, 90)) if heights else 0
+    kernel = np.ones((3, 3), np.uint8)
+    ink_u8 = mask.astype(np.uint8)
+    ink = cv2.erode(ink_u8, kernel).astype(bool)  # away from anti-aliased edges
+    if not ink.any():
+        ink = mask
+    ring = cv2.dilate(ink_u8, kernel, iterations=3).astype(bool) & ~cv2.dilate(ink_u8, kernel).astype(bool)
+    if not ink.any() or not ring.any():
+        return height, 1.0
+    lighter, darker = sorted((_relative_luminance(np.median(crop[ink], axis=0)),
+                              _relative_luminance(np.median(crop[ring], axis=0))), reverse=True)
+    return height, round((lighter + 0.05) / (darker + 0.05), 2)
+
+
+def _for_tesseract(crop: np.ndarray) -> np.ndarray:
+    """Dark text on white, about 48 px high, padded: what Tesseract reads best."""
+    mask = _text_mask(crop)
+    binary = np.where(mask, 0, 255).astype(np.uint8)
+    scale = max(1.0, 48 / max(1, crop.shape[0]))
+    binary = cv2.resize(binary, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    _, binary = cv2.threshold(binary, 127, 255, cv2.THRESH_BINARY)
+    return cv2.copyMakeBorder(binary, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+
+
+def _tesseract_mosaic(crops: list[np.ndarray], languages: str) -> list[tuple[str, float]]:
+    """Read many crops with one Tesseract call: stack them into one page, one line each."""
+    prepared = [_for_tesseract(c) for c in crops]
+    width = max(p.shape[1] for p in prepared)
+    rows, spans, y = [], [], 0
+    for p in prepared:
+        padded = cv2.copyMakeBorder(p, 0, 16, 0, width - p.shape[1], cv2.BORDER_CONSTANT, value=255)
+        rows.append(padded)
+        spans.append((y, y + p.shape[0]))
+        y += padded.shape[0]
+    data = pytesseract.image_to_data(np.vstack(rows), lang=languages, config="--psm 6",
+                                     output_type=pytesseract.Output.DICT)
+    words: list[list[tuple[int, str, float]]] = [[] for _ in crops]
+    for text, conf, top, left, height in zip(data["text"], data["conf"], data["top"], data["left"],
+                                             data["height"]):
+        if not text.strip() or float(conf) < 0:
+            continue
+        middle = top + height / 2
+        index = next((i for i, (a, b) in enumerate(spans) if a <= middle < b), None)
+        if index is not None:
+            words[index].append((left, text, float(conf) / 100))
+    results = []
+    for found in words:
+        found.sort()
+        text = " ".join(w for _, w, _ in found)
+        results.append((text, float(np.mean([c for _, _, c in found])) if found else 0.0))
+    return results
+
+
+def rapid_read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    """RapidOCR's recogniser alone on crops (about 30 ms a crop); no detection."""
+    results, _ = _rapidocr().text_rec(crops)
+    return [(text, float(score)) for text, score in results]
+
+
+_WORDLIKE = re.compile(r"[^\W\d_]{2,}|[#@][^\W_]+|[^\x00-\x7f]")  # two letters, a tag, or a non-Latin letter
+
+
+def read_boxes(frame: np.ndarray, boxes: list[tuple[int, int, int, int]], settings: OcrSettings) -> list[Reading | None]:
+    """Read each box: Tesseract on all crops in one call, RapidOCR's recogniser where Tesseract is
+    unsure; None for a box with nothing readable in it (texture, a shape)."""
+    if not boxes:
+        return []
+    crops = [frame[y:y + h, x:x + w] for x, y, w, h in boxes]
+    readings = [(text, conf, "tesseract") for text, conf in _tesseract_mosaic(crops, settings.languages)]
+    # Short words ("#ad") give Tesseract little context, so it misreads them with high confidence.
+    unsure = [i for i, (text, conf, _) in enumerate(readings)
+              if conf < settings.second_reader_below or len(re.sub(r"\W", "", text)) <= 4]
+    if unsure:
+        for i, (text, conf) in zip(unsure, rapid_read([crops[i] for i in unsure])):
+            if conf > readings[i][1]:
+                readings[i] = (text, conf, "rapidocr")
+    found: list[Reading | None] = []
+    for box, crop, (text, conf, reader) in zip(boxes, crops, readings):
+        text = " ".join(text.split())
+        if conf < settings.min_confidence or not _WORDLIKE.search(text):
+            found.append(None)
+            continue
+        height, contrast = prominence(crop)
+        found.append(Reading(text, box, round(conf, 3), reader, height, contrast))
+    return found
+
+
+def read_frame(frame: np.ndarray, settings: OcrSettings) -> list[Reading]:
+    """Every text line in one frame."""
+    return [r for r in read_boxes(frame, detect_lines(frame, settings), settings) if r is not None]
+
+
+# ---------------------------------------------------------------- images
+
+
+def read_image(path: Path, settings: OcrSettings = OcrSettings()) -> OverlayResult:
+    started = time.perf_counter()
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise ExtractionError(f"{path}: cannot decode the image (corrupt, truncated or not an image)")
+    height, width = frame.shape[:2]
+    texts = [OverlayText(r, width, height) for r in read_frame(frame, settings)]
+    return OverlayResult(texts, 1, 1, 1, width, height, None, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- video
+
+TRUNCATED_BELOW = 0.9  # decoding fewer of the frames the container announces: the file was cut
+INK_SAME = 24.0  # mean grey difference on a text's own pixels below which it is the same text
+INK_GONE = 72.0  # ... above which the text is gone; in between, the crop is re-read
+
+
+@dataclass
+class _Track:
+    """One text line followed across samples, with the frames it appears and disappears at."""
+
+    reading: Reading  # the most confident reading so far
+    best_frame: int
+    last_sample: int
+    start_frame: int
+    reference: np.ndarray  # the grey crop of the last sample where it was seen
+    ink: np.ndarray  # where its letters are in that crop
+    end_frame: int | None = None  # first frame it is gone (tentative while one missed sample is bridged)
+    missed: int = 0
+
+
+def _grey(crop: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.int16)
+
+
+def _ink_difference(track: _Track, frame: np.ndarray) -> float:
+    """How different the track's own letter pixels look in `frame` (its box crop)."""
+    x, y, w, h = track.reading.box
+    crop = _grey(frame[y:y + h, x:x + w])
+    if crop.shape != track.reference.shape or not track.ink.any():
+        return 255.0
+    return float(np.abs(crop[track.ink] - track.reference[track.ink]).mean())
+
+
+def _present(track: _Track, frame: np.ndarray) -> bool:
+    """Is the track's text in `frame`? Its letters' pixels decide when clear; otherwise re-read the box."""
+    difference = _ink_difference(track, frame)
+    if difference < INK_SAME:
+        return True
+    if difference > INK_GONE:
+        return False
+    x, y, w, h = track.reading.box
+    text, score = rapid_read([frame[y:y + h, x:x + w]])[0]
+    return score >= 0.5 and _same_text(text, track.reading.text)
+
+
+def _first_where(frames: list[np.ndarray], track: _Track, present: bool) -> int:
+    """Bisect: index of the first frame where the text is `present` (len(frames) if none)."""
+    lo, hi = 0, len(frames)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _present(track, frames[mid]) == present:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _same_text(a: str, b: str) -> bool:
+    return fuzz.ratio(fold(a), fold(b)) >= 75
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = min(ax + aw, bx + bw) - max(ax, bx)
+    h = min(ay + ah, by + bh) - max(ay, by)
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / min(aw * ah, bw * bh)
+
+
+def _changed(previous: np.ndarray | None, current: np.ndarray, settings: OcrSettings) -> bool:
+    """True when any tile of the small grey frame changed (a global difference hides small labels)."""
+    if previous is None:
+        return True
+    cols, rows = settings.tile_grid
+    diff = cv2.absdiff(previous, current).astype(np.float32)
+    tiles = diff.reshape(rows, diff.shape[0] // rows, cols, diff.shape[1] // cols).mean(axis=(1, 3))
+    return bool(tiles.max() > settings.tile_change)
+
+
+def _open(path: Path) -> tuple[cv2.VideoCapture, float]:
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ExtractionError(f"{path}: cannot open the video (corrupt, truncated or not a video)")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+    if not 0 < fps <= 1000:
+        raise ExtractionError(f"{path}: the video has no usable frame rate")
+    return capture, fps
+
+
+class _Reader:
+    """Reads one video's samples in order, following each text line and refining its ends in the
+    frames buffered since the previous sample (no seeking: H.264 seeks cost ~0.6 s each)."""
+
+    def __init__(self, settings: OcrSettings):
+        self.settings = settings
+        self.active: list[_Track] = []
+        self.done: list[_Track] = []
+        self.ocred = 0
+
+    def sample(self, index: int, frame: np.ndarray, between: list[tuple[int, np.ndarray]], number: int,
+               boxes: list[tuple[int, int, int, int]] | None) -> None:
+        """Take one sample: `boxes` are its detected lines, None when no tile changed since the
+        last read sample; `between` holds (index, frame) pairs buffered since the previous sample."""
+        if boxes is not None:
+            readings = self._read(frame, boxes)
+            self.ocred += 1
+        else:  # nothing moved anywhere: the same texts, still there
+            readings = [t.reading for t in self.active if t.last_sample == number - 1]
+        seen: set[int] = set()
+        for reading in readings:
+            track = next((t for t in self.active if id(t) not in seen and _overlap(t.reading.box, reading.box) > 0.5
+                          and _same_text(t.reading.text, reading.text)), None)
+            x, y, w, h = reading.box
+            if track is None:
+                track = _Track(reading, index, number, index, np.zeros(0), np.zeros(0, bool))
+                self._set_reference(track, frame)
+                if self.settings.refine and between:
+                    position = _first_where([f for _, f in between], track, present=True)
+                    track.start_frame = between[position][0] if position < len(between) else index
+                self.active.append(track)
+            else:
+                if reading.confidence > track.reading.confidence:
+                    track.reading, track.best_frame = reading, index
+                track.last_sample, track.end_frame, track.missed = number, None, 0
+                self._set_reference(track, frame)
+            seen.add(id(track))
+        for track in [t for t in self.active if id(t) not in seen]:
+            if track.missed == 0:  # first miss: where did it go? (undone if it is back next sample)
+                gone = [*between, (index, frame)] if self.settings.refine else [(index, frame)]
+                position = _first_where([f for _, f in gone], track, present=False)
+                track.end_frame = gone[position][0] if position < len(gone) else index + 1
+            track.missed += 1
+            if track.missed > 1:  # a second miss in a row: it is gone
+                self.active.remove(track)
+                self.done.append(track)
+
+    def finish(self, frames: int, tail: list[tuple[int, np.ndarray]]) -> list[_Track]:
+        """Close every track at the end of the video, refining ends in the frames after the last sample."""
+        for track in self.active:
+            if track.end_frame is None:
+                position = _first_where([f for _, f in tail], track, present=False) if tail else 0
+                track.end_frame = tail[position][0] if position < len(tail) else frames
+        tracks = self.done + self.active
+        return sorted(tracks, key=lambda t: (t.start_frame, t.reading.box[1], t.reading.box[0]))
+
+    def _read(self, frame: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[Reading]:
+        """Re-use the reading of a line whose letters did not change; read the rest."""
+        readings: list[Reading | None] = [None] * len(boxes)
+        unread = []
+        for i, box in enumerate(boxes):
+            track = next((t for t in self.active if t.missed == 0 and _overlap(t.reading.box, box) > 0.8), None)
+            if track is not None and _ink_difference(track, frame) < INK_SAME:
+                readings[i] = track.reading
+            else:
+                unread.append(i)
+        for i, reading in zip(unread, read_boxes(frame, [boxes[i] for i in unread], self.settings)):
+            readings[i] = reading
+        return [r for r in readings if r is not None]
+
+    @staticmethod
+    def _set_reference(track: _Track, frame: np.ndarray) -> None:
+        x, y, w, h = track.reading.box
+        crop = frame[y:y + h, x:x + w]
+        track.reference, track.ink = _grey(crop), _text_mask(crop)
+
+
+def read_video(path: Path, settings: OcrSettings = OcrSettings()) -> OverlayResult:
+    """Sample, dedupe, read and track a video's on-screen text into intervals.
+
+    Decoding (OpenCV) and text detection (onnxruntime) both release the GIL, so a sample's lines
+    are detected in a second thread while the next second of video is decoded; samples are then
+    taken in order. Frames between samples are kept every `refine_every_s` to refine interval ends.
+    """
+    started = time.perf_counter()
+    capture, fps = _open(path)
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # from the container's index
+    step = max(1, round(fps / settings.sample_fps))
+    stride = max(1, round(fps * settings.refine_every_s))
+    cols, rows = settings.tile_grid
+    reader = _Reader(settings)
+    between: list[tuple[int, np.ndarray]] = []  # kept frames since the last sample
+    pending = None  # the previous sample, waiting for its detection
+    previous_small = None
+    index = samples = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cg-detect") as detector:
+        try:
+            while capture.grab():
+                sample = index % step == 0
+                if sample or (settings.refine and index % stride == 0):
+                    ok, frame = capture.retrieve()
+                    if not ok:
+                        break
+                    if not sample:
+                        between.append((index, frame))
+                    else:
+                        small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (cols * 8, rows * 8),
+                                           interpolation=cv2.INTER_AREA)
+                        detection = None
+                        if _changed(previous_small, small, settings):
+                            previous_small = small
+                            detection = detector.submit(detect_lines, frame, settings)
+                        if pending is not None:
+                            _take(reader, *pending)
+                        pending = (index, frame, between, samples, detection)
+                        samples += 1
+                        between = []
+                index += 1
+            if pending is not None:
+                _take(reader, *pending)
+        finally:
+            capture.release()
+    if index == 0:
+        raise ExtractionError(f"{path}: no frame could be decoded (corrupt or truncated video)")
+    if expected and index < TRUNCATED_BELOW * expected:
+        raise ExtractionError(f"{path}: truncated or corrupt video: only {index} of its {expected} frames "
+                              f"could be decoded")
+    texts = [OverlayText(t.reading, width, height, start_s=round(t.start_frame / fps, 3),
+                         end_s=round(t.end_frame / fps, 3), frame_s=round(t.best_frame / fps, 3))
+             for t in reader.finish(index, between) if t.end_frame > t.start_frame]
+    return OverlayResult(texts, index, samples, reader.ocred, width, height, round(index / fps, 3),
+                         time.perf_counter() - started)
+
+
+def _take(reader: _Reader, index: int, frame: np.ndarray, between: list, number: int, detection) -> None:
+    reader.sample(index, frame, between, number, detection.result() if detection is not None else None)
+
+
+@lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
+    return {"ocr": OCR_VERSION, "rapidocr-onnxruntime": tool_version("rapidocr-onnxruntime"),
+            "tesseract": str(pytesseract.get_tesseract_version()), "opencv": cv2.__version__}
+
+
+def _encode(result: OverlayResult) -> str:
+    return json.dumps(asdict(result))
+
+
+def _decode(text: str) -> OverlayResult:
+    data = json.loads(text)
+    texts = [OverlayText(**{**t, "reading": Reading(**{**t["reading"], "box": tuple(t["reading"]["box"])})})
+             for t in data.pop("texts")]
+    return OverlayResult(texts=texts, **data)
+
+
+def read_overlays(path: Path, kind: str, settings: OcrSettings = OcrSettings()) -> OverlayResult:
+    """On-screen text of an image or a video file, from the content-addressed cache when the same
+    bytes were read with the same settings and versions before (a re-scan does no OCR)."""
+    def compute() -> OverlayResult:
+        return read_image(path, settings) if kind == "image" else read_video(path, settings)
+
+    if not path.is_file():
+        raise ExtractionError(f"{path}: no such file")
+    return default_cache().cached("ocr", sha256_file(path), {"kind": kind, **asdict(settings)}, _versions(),
+                                  compute, _encode, _decode)
