@@ -30,12 +30,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from complianceguard.engine import Engine  # noqa: E402
-from complianceguard.model import ItemResult, Submission  # noqa: E402
-from complianceguard.packs.loader import PackLibrary  # noqa: E402
+from complianceguard.engine import Engine
+from complianceguard.model import ItemResult, Submission
+from complianceguard.packs.loader import PackLibrary
 
 # Plain keyword baselines: case-insensitive substrings, no negation, no context.
 DISCLOSURE_KEYWORDS = ("affiliate", "commission", "sponsor", "#ad", "disclosure", "disclaimer")
+# The dataset labels affiliate disclosures only ("sponsored by X" is "none" there). This lens keeps the
+# engine's disclosure mentions whose matched pack term is about affiliate links or commissions.
+AFFILIATE_TERMS = ("affiliat", "commission", "associate", "qualifying purchases", "advertising fees", "support",
+                   "shopping", "purchases", "cost to you", "get paid", "pennies", "amazon")
 COMMERCIAL_KEYWORDS = ("code", "% off", "discount", "link in bio", "shop", "sponsor", "partner", "gifted",
                        "giveaway", "#ad")
 
@@ -64,8 +68,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         sys.exit(f"{path}: cannot read ({exc.strerror}); pass --data-dir")
 
 
-def disclosures(item: ItemResult) -> list[str]:
-    return [m.text for m in item.mentions if m.channel == "caption" and m.kind in ("label", "insufficient")
+def disclosures(item: ItemResult) -> list[tuple[str, str]]:
+    """(text, pack term) of each label or insufficient label found in the description."""
+    return [(m.text, m.term) for m in item.mentions if m.channel == "caption" and m.kind in ("label", "insufficient")
             and not m.negated and not m.disguise]
 
 
@@ -76,7 +81,7 @@ def youtube(engine: Engine, folder: Path, examples: int) -> None:
     for s in sentences:
         by_video[s["id"]].append(s["sentence"])
     truth = [i["disclosure_present"] == "1" for i in items]
-    found: list[list[str]] = []
+    found: list[list[tuple[str, str]]] = []
     accepted: list[bool] = []
     started = time.perf_counter()
     for i in items:
@@ -88,11 +93,13 @@ def youtube(engine: Engine, folder: Path, examples: int) -> None:
                             for m in item.mentions))
     elapsed = time.perf_counter() - started
     predicted = [bool(f) for f in found]
+    affiliate = [any(any(w in term.lower() for w in AFFILIATE_TERMS) for _, term in f) for f in found]
     keyword = [any(k in "\n".join(by_video[i["id"]]).lower() for k in DISCLOSURE_KEYWORDS) for i in items]
     print(f"1. youtube-affiliate-disclosures: {len(items)} videos, {sum(truth)} disclose "
           f"({sum(truth) / len(items):.2%}); engine {elapsed / len(items) * 1000:.1f} ms per description")
     print(row("engine, label or insufficient label (US)", scores(predicted, truth)))
     print(row("engine, accepted label only (US)", scores(accepted, truth)))
+    print(row("engine, affiliate/commission terms only", scores(affiliate, truth)))
     print(row("keyword baseline " + "/".join(DISCLOSURE_KEYWORDS[:3]) + "/...", scores(keyword, truth)))
     print("  target F1 >= 0.90; published keyword baseline F1 0.64")
     kinds = ("has_affiliate_link_disclosure", "has_explanation_disclosure", "has_channel_support_disclosure")
@@ -101,7 +108,7 @@ def youtube(engine: Engine, folder: Path, examples: int) -> None:
         hit = sum(predicted[n] for n in rows)
         print(f"  recall on videos with {kind.removeprefix('has_').removesuffix('_disclosure')} disclosures: "
               f"{hit}/{len(rows)} = {hit / len(rows):.3f}")
-    terms = collections.Counter(t.lower() for n, f in enumerate(found) if not truth[n] for t in set(f))
+    terms = collections.Counter(t.lower() for n, f in enumerate(found) if not truth[n] for t in {t for t, _ in f})
     print("  false positives by matched text:", ", ".join(f"{t!r} {c}" for t, c in terms.most_common(10)) or "none")
     _examples("false negative", [(i["id"], by_video[i["id"]]) for n, i in enumerate(items)
                                  if truth[n] and not predicted[n]], examples, lambda lines: " | ".join(lines)[:300])

@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from complianceguard.analyze import Analyzer  # noqa: E402
-from complianceguard.model import Mention, Segment, Submission, TimeSpan  # noqa: E402
-from complianceguard.packs.loader import PackLibrary  # noqa: E402
+from complianceguard.analyze import Analyzer
+from complianceguard.model import Mention, Segment, Submission, TimeSpan
+from complianceguard.packs.loader import PackLibrary
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "sponsor-read-snippets" / "data.csv"
 # Plain keyword baseline: case-insensitive substrings, no negation, no context.

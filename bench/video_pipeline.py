@@ -20,7 +20,6 @@ Timings are wall-clock on whatever else the machine runs: the load average is pr
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -31,11 +30,12 @@ from pathlib import Path
 import cv2
 import pytesseract
 
-sys.path[:0] = [str(Path(__file__).resolve().parent)]
-import ocr as ocr_bench  # noqa: E402  (bench/ocr.py: media cache, truth matching, cold cache; puts ROOT on sys.path)
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "fixtures"), str(ROOT / "bench")]
 
-import make_media  # noqa: E402  (fixtures/make_media.py: espeak-ng speech tracks)
 import make_overlays as fx  # noqa: E402
+import ocr as ocr_bench  # noqa: E402  (bench/ocr.py: the media cache, truth matching, cold cache)
+
 from complianceguard.engine import Engine  # noqa: E402
 from complianceguard.extract import described, ocr_languages  # noqa: E402
 from complianceguard.extract.speech import make_transcriber  # noqa: E402
@@ -77,18 +77,6 @@ VIDEOS: tuple[fx.VideoSpec, ...] = (
             (12.0, "The first shoe is light and fast, with a firm heel and a wide toe box.", "casual"),
             (45.0, "Thanks to Acme for sponsoring this video.", "disclosure"))),
 )
-
-
-def generated(spec: fx.VideoSpec) -> ocr_bench.Case:
-    """The video with its speech track, drawn once into the benchmark media cache."""
-    sources = Path(fx.__file__).read_bytes() + Path(make_media.__file__).read_bytes()
-    digest = hashlib.sha256(repr(spec).encode() + sources).hexdigest()[:10]
-    path = ocr_bench.GENERATED / f"{Path(spec.name).stem}-{digest}{Path(spec.name).suffix}"
-    if not path.with_name(path.name + ".truth.json").is_file():
-        ocr_bench.GENERATED.mkdir(parents=True, exist_ok=True)
-        print(f"drawing {path} (once)", flush=True)
-        fx.render_video(spec, path)
-    return ocr_bench.load_case(path)
 
 
 # --- the naive pipeline -------------------------------------------------------------------------
@@ -199,7 +187,7 @@ def on_screen(run: Run) -> tuple[int, int, int, list[str]]:
 
 def warm_up(project: Engine, naive: Engine) -> None:
     """Load every model before anything is timed (faster-whisper, RapidOCR, openai-whisper, spaCy)."""
-    short = ocr_bench.ROOT / "fixtures" / "media" / "spoken-disclosure-start.mp4"
+    short = ROOT / "fixtures" / "media" / "spoken-disclosure-start.mp4"
     post = Submission(id="warm", platform="youtube", regions=REGIONS, language="en", media=[str(short)],
                       relationship="paid")
     project.evaluate(post)
@@ -208,7 +196,7 @@ def warm_up(project: Engine, naive: Engine) -> None:
 
 
 def main() -> None:
-    cases = [generated(spec) for spec in VIDEOS]
+    cases = [ocr_bench.generated(spec) for spec in VIDEOS]
     library = PackLibrary()
     # As `complianceguard scan` builds it: the default backend and model, OCR with default settings.
     project = Engine(library, read_media=True, transcriber=make_transcriber("faster-whisper", None))

@@ -239,7 +239,7 @@ class Analyzer:
                                                 tokenizer_language(language, normalized.text)))
             found.extend(_brand_mentions(segment, submission))
         # Commercial cues (commercial.py): sponsor reads and sponsored captions, as signals with why.
-        found.extend(signal_mentions(segments, found))
+        found.extend(signal_mentions(segments, found, lambda text: _doc(tokenizer_language(language, text), text)))
         return found
 
     def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,

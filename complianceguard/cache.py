@@ -43,12 +43,25 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks (videos do not fit in memory twice)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (videos do not fit in memory twice).
+
+    Remembered in this process while the file's identity and change time stay the same, because
+    one post's video is hashed by each extractor that caches its work and by the report."""
+    stat = os.stat(path)
+    identity = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    digest = _HASHES.get(identity)
+    if digest is None:
+        hasher = hashlib.sha256()
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+        digest = _HASHES[identity] = hasher.hexdigest()
+        if len(_HASHES) > 4096:
+            _HASHES.pop(next(iter(_HASHES)))
+    return digest
+
+
+_HASHES: dict[tuple[object, ...], str] = {}
 
 
 @lru_cache(maxsize=None)

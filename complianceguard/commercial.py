@@ -4,9 +4,10 @@ post, and WHY.
 Region packs decide what counts as a *label*; this module answers a question no region changes:
 does the text itself sell something? Its cues (sponsor named, discount code, affiliate link or
 commission, gifted, "% off", "link in the description", free trial, "go to <domain>", ...) are data
-in `data/commercial.yaml`, matched with one spaCy PhraseMatcher compiled once. A
-segment's score is the sum of the weights of the distinct cues found (negated cues count nothing);
-at or above the file's threshold the segment is commercial, and the cues are the evidence.
+in `data/commercial.yaml`, matched with one spaCy PhraseMatcher (compiled once per tokenizer
+vocabulary, so the analyzer's tokens are reused). A segment's score is the sum of the weights of
+the distinct cues found (negated cues count nothing); at or above the file's threshold the
+segment is commercial, and the cues are the evidence.
 
 The analyzer turns the cues of commercial segments into `signal` mentions: they make an undeclared
 post "likely commercial" and mark a spoken sponsor read for the `sponsor-read-disclosed` check.
@@ -17,6 +18,7 @@ several lines ("use code linus" | "for 25 percent off").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -24,9 +26,17 @@ from typing import Literal
 
 import spacy
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
 from complianceguard.errors import ComplianceGuardError
 from complianceguard.extract.normalize import normalize
@@ -145,7 +155,7 @@ class Assessment:
 
 def load_cues(text: str, source: str = CUES_FILE) -> CueBook:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when available
     except yaml.YAMLError as exc:
         raise CueFileError(f"{source}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
     try:
@@ -164,8 +174,8 @@ def _forms(phrase: str) -> list[str]:
 
 
 class CommercialAnalyzer:
-    """Compiles a cue book once; `assess` then costs one tokenisation, one PhraseMatcher pass and
-    a look at the neighbours of what it found.
+    """Compiles a cue book once; `assess` then costs one PhraseMatcher pass and a look at the
+    neighbours of what it found (plus a tokenisation, unless the caller has the tokens already).
 
     Every cue is a phrase (spaCy's token Matcher costs about ten times more per caption here, and
     the caption pipeline has to run thousands of posts a second); conditions on a neighbouring
@@ -174,18 +184,19 @@ class CommercialAnalyzer:
 
     def __init__(self, book: CueBook):
         self.book = book
-        # One English tokenizer for all cues: they are Latin-script phrases, hashtags and web
-        # addresses, which spaCy's Latin-language tokenizers split the same way.
+        # Cue phrases are tokenised once, in English: they are Latin-script phrases, hashtags and
+        # web addresses, which spaCy's Latin-language tokenizers split the same way. A matcher is
+        # compiled per vocabulary, so the analyzer's own tokens (any language) can be matched.
         self.nlp = spacy.blank("en")
-        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         grouped: dict[str, list[str]] = {}
         for cue_id, spec in book.cues.items():
             for phrase in spec.phrases:
                 phrase = phrase if isinstance(phrase, Phrase) else Phrase(text=phrase)
                 key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
                 grouped.setdefault(key, []).extend(_forms(phrase.text))
-        for key, forms in grouped.items():
-            self.matcher.add(key, [self.nlp.make_doc(f) for f in dict.fromkeys(forms)])
+        self.phrase_words = {key: [[t.text for t in self.nlp.make_doc(f)] for f in dict.fromkeys(forms)]
+                             for key, forms in grouped.items()}
+        self.matchers: dict[int, tuple[Vocab, PhraseMatcher]] = {}
         self.endings = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_endings))
                              for cue_id, spec in book.cues.items() if spec.hashtag_endings)
         self.weights = {cue_id: spec.weight for cue_id, spec in book.cues.items()}
@@ -194,11 +205,22 @@ class CommercialAnalyzer:
                                for programme, patterns in book.affiliate_urls.items() for p in patterns]
         self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
 
-    def assess(self, text: str) -> Assessment:
-        doc = self.nlp.make_doc(text)
+    def matcher(self, vocab: Vocab) -> PhraseMatcher:
+        """The cue phrases compiled for a spaCy vocabulary (once per vocabulary)."""
+        known = self.matchers.get(id(vocab))
+        if known is None or known[0] is not vocab:
+            matcher = PhraseMatcher(vocab, attr="LOWER")
+            for key, phrases in self.phrase_words.items():
+                matcher.add(key, [Doc(vocab, words=words) for words in phrases])
+            known = self.matchers[id(vocab)] = (vocab, matcher)
+        return known[1]
+
+    def assess(self, text: str, doc: Doc | None = None) -> Assessment:
+        """The assessment of `text`; `doc` is its tokens when the caller has them already."""
+        doc = doc if doc is not None else self.nlp.make_doc(text)
         found = []
-        for match, start, end in self.matcher(doc):
-            cue_id, before, after = self.nlp.vocab.strings[match].split("|")
+        for match, start, end in self.matcher(doc.vocab)(doc):
+            cue_id, before, after = doc.vocab.strings[match].split("|")
             if (not before or _is(before, doc, start - 1)) and (not after or _is(after, doc, end)):
                 # the neighbour is part of the evidence: "20 % off", "$ 10 off", "code GLOW20"
                 start -= (2 if before == "price" else 1) if before else 0
@@ -217,11 +239,18 @@ class CommercialAnalyzer:
         return Assessment(round(sum(distinct.values()), 3), self.book.threshold, tuple(cues))
 
     def _without_overlaps(self, found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-        """Where matches overlap, the heavier cue (then the longer match) keeps the words."""
+        """Overlapping matches of one cue become one ("use my code" + "code GLOW20"); where cues
+        overlap, the heavier cue (then the longer match) keeps the words."""
+        merged: list[tuple[str, int, int]] = []
+        for cue_id, start, end in sorted(set(found), key=lambda f: (f[0], f[1])):
+            if merged and merged[-1][0] == cue_id and start < merged[-1][2]:
+                merged[-1] = (cue_id, merged[-1][1], max(end, merged[-1][2]))
+            else:
+                merged.append((cue_id, start, end))
         weight = self.weights
         kept: list[tuple[str, int, int]] = []
         taken: set[int] = set()
-        for cue_id, start, end in sorted(set(found), key=lambda f: (-weight[f[0]], f[1] - f[2], f[1])):
+        for cue_id, start, end in sorted(merged, key=lambda f: (-weight[f[0]], f[1] - f[2], f[1])):
             if not taken.intersection(range(start, end)):
                 kept.append((cue_id, start, end))
                 taken.update(range(start, end))
@@ -323,15 +352,17 @@ def assess(text: str) -> Assessment:
     return default_analyzer().assess(normalize(text).text)
 
 
-def signal_mentions(segments: list[Segment], already: list[Mention]) -> list[Mention]:
+def signal_mentions(segments: list[Segment], already: list[Mention],
+                    tokenize: Callable[[str], Doc] | None = None) -> list[Mention]:
     """The cues of commercial segments, as `signal` mentions carrying the assessment as context.
 
     A cue the pack already reported as a signal (overlapping span, same segment) is not repeated.
     Negated cues and the cues of segments that do not reach the threshold give no mention.
+    `tokenize` gives the tokens of a normalised text (the analyzer passes its cached ones).
     """
     taken = [(m.segment, m.span) for m in already if m.kind == "signal" and m.span]
     found: list[Mention] = []
-    for segment, text, offset, assessment in _assessed(segments):
+    for segment, text, offset, assessment in _assessed(segments, tokenize):
         if not assessment.commercial:
             continue
         normalized = normalize(segment.text)
@@ -352,7 +383,8 @@ def signal_mentions(segments: list[Segment], already: list[Mention]) -> list[Men
     return found
 
 
-def _assessed(segments: list[Segment]):
+def _assessed(segments: list[Segment], tokenize: Callable[[str], Doc] | None
+              ) -> Iterator[tuple[Segment, str, int, Assessment]]:
     """(segment, analysed text, offset of the segment in it, assessment) for each text segment.
 
     A transcript line is analysed together with the lines of the same media spoken within
@@ -362,7 +394,11 @@ def _assessed(segments: list[Segment]):
     for segment in segments:
         if segment.channel in ("metadata", "speech") or not segment.text.strip():
             continue
-        yield segment, segment.text, 0, assess(segment.text)
+        if tokenize is None:
+            yield segment, segment.text, 0, assess(segment.text)
+            continue
+        text = normalize(segment.text).text
+        yield segment, segment.text, 0, default_analyzer().assess(text, tokenize(text))
     for index, segment in enumerate(speech):
         window = [(i, s) for i, s in enumerate(speech) if s.media == segment.media and _near(s, segment, i, index)]
         before = [normalize(s.text).text for i, s in window if i < index]

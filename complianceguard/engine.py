@@ -37,6 +37,7 @@ class Engine:
         self.ocr = ocr  # on-screen text settings (None: OCR off, on-screen text stays unread)
         self.analyzer = Analyzer([p for p in library.packs if not p.pack.abstract])
         self._packs: dict[str, ResolvedPack] = {}  # region -> pack (the library does not change)
+        self._citations: dict[tuple[int, int], Citation] = {}  # (id(pack), id(rule)) -> citation
 
     def pack_for(self, region: str) -> ResolvedPack:
         """The region's pack (pinned, else the library's), looked up once per region."""
@@ -90,6 +91,19 @@ class Engine:
                     "(see the pack's not_found), so no pass is claimed")
         return RegionResult(verdict=verdict, pack=pack.ref, applicability=why, findings=findings)
 
+    def _citation(self, pack: ResolvedPack, rule: Rule) -> Citation:
+        """A rule's citation in a pack, built once. Keyed by both: a pack that `extends` another
+        shares its rules but may redefine the sources they cite (the engine keeps both alive)."""
+        key = (id(pack), id(rule))
+        citation = self._citations.get(key)
+        if citation is None:
+            source = pack.pack.sources[rule.source.ref]
+            citation = self._citations[key] = Citation(
+                title=source.title, publisher=source.publisher, year=source.year,
+                section=rule.source.section or source.section, url=source.url, quote=rule.source.quote,
+                confidence=source.confidence)
+        return citation
+
     def _finding(self, ctx: Context, pack: ResolvedPack, rule: Rule, mode: str, why: str) -> Finding:
         outcome = _rule_applies(ctx, rule, mode, why) or CHECKS[rule.check].run(ctx, rule)
         status = outcome.status
@@ -104,26 +118,10 @@ class Engine:
             rule=rule.code, name=rule.name, check=rule.check, pack=pack.ref, status=status, severity=rule.severity,
             message=message, evidence=outcome.evidence,
             coverage=[ctx.coverage[s] for s in rule.scopes if s in ctx.coverage],
-            source=_citation(pack, rule),
+            source=self._citation(pack, rule),
             confidence=rule.confidence,
             fix=rule.fix.replace("{label}", preferred_label(pack, ctx.language)) if failed else None,
         )
-
-
-_CITATIONS: dict[tuple[int, int], tuple[ResolvedPack, Rule, Citation]] = {}
-
-
-def _citation(pack: ResolvedPack, rule: Rule) -> Citation:
-    """A rule's citation, built once per pack and rule (it never changes within a batch)."""
-    cached = _CITATIONS.get((id(pack), id(rule)))
-    if cached is not None and cached[0] is pack and cached[1] is rule:
-        return cached[2]
-    source = pack.pack.sources[rule.source.ref]
-    citation = Citation(title=source.title, publisher=source.publisher, year=source.year,
-                        section=rule.source.section or source.section, url=source.url,
-                        quote=rule.source.quote, confidence=source.confidence)
-    _CITATIONS[(id(pack), id(rule))] = (pack, rule, citation)
-    return citation
 
 
 def applicability(ctx: Context, pack: ResolvedPack) -> tuple[str, str]:

@@ -13,7 +13,6 @@ Two ways in, one pipeline (complianceguard/batch):
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 NOTICE = ("complianceguard reports what it found against the rule packs named here; it is not legal advice. "
           "Rule confidence marks say how directly each rule rests on official text.")
 _ENGINE_DEFAULT: Any = object()
-WARM_UP_POSTS = 200  # captions checked before forking, so workers start with their matchers built
+WARM_UP_POSTS = 200  # posts whose languages and regions are prepared before the workers are forked
 
 
 def display_path(path: str) -> str:
@@ -185,54 +184,52 @@ def scan_batch(paths: list[Path], library: PackLibrary, settings: ScanSettings, 
     from complianceguard.batch.progress import Progress
     from complianceguard.batch.work import settings_engine
 
-    pool = None
-    if queue is None:  # fork the workers first, while this process is small and has no threads
-        checker = Checker(engine or settings_engine(settings, library), list(settings.regions or []) or None,
-                          settings.cwd)
-        checker.warm_up(itertools.islice(read_posts(paths), WARM_UP_POSTS))
-        pool = WorkerPool(jobs, checker.safe_check, settings.timeout_s)
-    try:
-        units = plan(paths)
-        if fresh:
-            (out_dir / JOURNAL_NAME).unlink(missing_ok=True)
-        with Journal(out_dir, settings.fingerprint(library)) as journal:
-            todo = _unfinished(units, journal)
-            bar = Progress(len(units), progress, done=len(units) - len(todo))
-            reused = len(units) - len(todo)
+    units = plan(paths)
+    if fresh:
+        (out_dir / JOURNAL_NAME).unlink(missing_ok=True)
+    with Journal(out_dir, settings.fingerprint(library)) as journal:
+        todo = _unfinished(units, journal)
+        reused = len(units) - len(todo)
+        pool = None
+        if todo and queue is None:
+            checker = Checker(engine or settings_engine(settings, library), list(settings.regions or []) or None,
+                              settings.cwd)
+            checker.warm_up(u.raw for u in todo[:WARM_UP_POSTS])
+            pool = WorkerPool(jobs, checker.safe_check, settings.timeout_s, close_in_workers=journal.fds())
+        bar = Progress(len(units), progress, done=reused)
 
-            def finished(unit: WorkUnit, result: UnitResult) -> None:
-                journal.append(result)
-                if echo:
-                    bar.print(result.line, error=result.verdict == "error")
-                bar.advance(result.verdict)
-                if on_result:
-                    on_result(result)
+        def finished(unit: WorkUnit, result: UnitResult) -> None:
+            journal.append(result)
+            if echo:
+                bar.print(result.line, error=result.verdict == "error")
+            bar.advance(result.verdict)
+            if on_result:
+                on_result(result)
 
-            try:
-                if pool is not None:
-                    by_index = {u.index: u for u in todo}
+        try:
+            if pool is not None:
+                by_index = {u.index: u for u in todo}
 
-                    def answered(index: int, result: UnitResult | Failure) -> None:
-                        unit = by_index.pop(index)
-                        if isinstance(result, Failure):
-                            result = failure_result(unit, result.reason)
-                        finished(unit, result)
+                def answered(index: int, result: UnitResult | Failure) -> None:
+                    unit = by_index.pop(index)
+                    if isinstance(result, Failure):
+                        result = failure_result(unit, result.reason)
+                    finished(unit, result)
 
-                    pool.run([(u.index, u) for u in todo], answered, heavy=lambda u: u.heavy, tick=bar.tick)
-                elif todo:
-                    from complianceguard.batch.distributed import submit
+                pool.run([(u.index, u) for u in todo], answered, heavy=lambda u: u.heavy, tick=bar.tick)
+            elif todo:
+                from complianceguard.batch.distributed import submit
 
-                    submit(queue, settings, library, todo, finished, tick=bar.tick,
-                           warn=lambda message: bar.print(f"warning: {message}", error=True))
-            finally:
-                bar.close()
-            results = _in_order(units, journal)
-            header = report_header(results(), library, options)
-            written = write_batch_reports(header, results, out_dir, formats, library)
-            return BatchOutcome(len(units), reused, header.summary, written)
-    finally:
-        if pool is not None:
-            pool.close()
+                submit(queue, settings, library, todo, finished, tick=bar.tick,
+                       warn=lambda message: bar.print(f"warning: {message}", error=True))
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.close()
+        results = _in_order(units, journal)
+        header = report_header(results(), library, options)
+        written = write_batch_reports(header, results, out_dir, formats, library)
+        return BatchOutcome(len(units), reused, header.summary, written)
 
 
 def _unfinished(units: list[WorkUnit], journal: Any) -> list[WorkUnit]:

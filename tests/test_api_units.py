@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from complianceguard.api.auth import ApiKey, KeyRing, RateLimiter, hash_key, load_keys, parse_env_keys
-from complianceguard.api.store import IdempotencyConflict, Owner, Store
+from complianceguard.api.auth import (
+    ApiKey,
+    KeyRing,
+    RateLimiter,
+    hash_key,
+    load_keys,
+    parse_env_keys,
+)
+from complianceguard.api.store import IdempotencyConflict, Owner, Store, now
 from complianceguard.api.uploads import recognise
 from complianceguard.api.webhooks import backoff, sign, verify
 from complianceguard.errors import InputError
@@ -70,7 +77,7 @@ def test_a_webhook_is_sent_by_one_worker_and_an_interrupted_attempt_is_resent(st
     add(store)
     store.claim("j1", A, max_attempts=3)
     store.finish("j1", A, "pass", "{}", "{}", None, None)
-    job, attempt = store.begin_delivery("j1", A)
+    _, attempt = store.begin_delivery("j1", A)
     assert attempt == 1 and store.begin_delivery("j1", B) is None
     assert store.release_orphans(lambda owner: False) == ([], ["j1"])  # the server died mid-attempt
     assert [d.outcome for d in store.deliveries("j1")] == ["interrupted"]
@@ -188,3 +195,15 @@ def test_webhook_signature_is_hmac_sha256_of_the_body() -> None:
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n, 2.0) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0] and backoff(30, 2.0) == 3600.0
+
+
+def test_work_waiting_long_is_found_for_a_spare_task(store: Store) -> None:
+    add(store, "j1")
+    add(store, "j2")
+    store.claim("j2", A, max_attempts=3)
+    store.finish("j2", A, "pass", "{}", "{}", None, None)
+    assert store.waiting_since(now(-60)) == ([], []), "nothing has waited a minute yet"
+    assert store.waiting_since(now(+1)) == (["j1"], ["j2"])
+    _, attempt = store.begin_delivery("j2", A)
+    store.end_delivery("j2", attempt, False, 500, "HTTP 500", max_attempts=3)
+    assert store.waiting_since(now(+1)) == (["j1"], []), "a retried webhook has its scheduled task"

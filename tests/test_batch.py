@@ -132,7 +132,7 @@ def journal_records(path: Path) -> int:
 
 
 def test_a_scan_killed_with_sigkill_resumes_and_reports_as_if_never_stopped(tmp_path):
-    posts = captions_csv(tmp_path / "posts.csv", 2000)
+    posts = captions_csv(tmp_path / "posts.csv", 1200)
     env = {**os.environ, "COMPLIANCEGUARD_CACHE": str(tmp_path / "cache")}
 
     def command(out: str) -> list[str]:
@@ -146,13 +146,13 @@ def test_a_scan_killed_with_sigkill_resumes_and_reports_as_if_never_stopped(tmp_
                                     stderr=subprocess.PIPE)
     journal = tmp_path / "resumed" / JOURNAL_NAME
     deadline = time.monotonic() + 300
-    while journal_records(journal) < 200 and scan_process.poll() is None and time.monotonic() < deadline:
+    while journal_records(journal) < 100 and scan_process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     workers = psutil.Process(scan_process.pid).children()
     done_before = journal_records(journal)
     scan_process.send_signal(signal.SIGKILL)
     scan_process.wait()
-    assert 200 <= done_before < 2000, "the kill did not land mid-batch"
+    assert 100 <= done_before < 1200, "the kill did not land mid-batch"
     assert not (tmp_path / "resumed" / "report.json").exists()
     assert len(workers) == 2
     gone, alive = psutil.wait_procs(workers, timeout=10)
@@ -160,7 +160,7 @@ def test_a_scan_killed_with_sigkill_resumes_and_reports_as_if_never_stopped(tmp_
 
     resumed = subprocess.run(command("resumed"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 1, resumed.stderr
-    reused = int(resumed.stdout.split("(")[1].split()[0])  # "2000 posts: ... (N unchanged since the last run ...)"
+    reused = int(resumed.stdout.split("(")[1].split()[0])  # "1200 posts: ... (N unchanged since the last run ...)"
     assert reused >= done_before
     assert report_without_time(tmp_path / "resumed") == report_without_time(tmp_path / "whole")
     assert (tmp_path / "resumed" / "report.csv").read_text() == (tmp_path / "whole" / "report.csv").read_text()

@@ -237,7 +237,7 @@ def test_scan_writes_every_format_by_default(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output  # failing items
     names = {"json": "report.json", "csv": "report.csv", "html": "report.html", "sarif": "report.sarif",
              "junit": "report.junit.xml", "md": "report.md"}
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {names[f] for f in formats}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {names[f] for f in formats} | {"scan.journal"}
     assert NOTICE in (tmp_path / "out" / "report.md").read_text()
     bogus = CliRunner().invoke(main, ["scan", "batch", "--out", "out2", "--format", "json,docx"])
     assert bogus.exit_code == 2 and "unknown format 'docx'" in bogus.output and not (tmp_path / "out2").exists()

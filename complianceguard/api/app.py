@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from complianceguard import __version__
 from complianceguard.api.auth import ApiKey, KeyRing, RateLimiter
 from complianceguard.api.gate import Gate
-from complianceguard.api.pipeline import REPORT_MEDIA_TYPES, Pipeline
+from complianceguard.api.pipeline import REPORT_MEDIA_TYPES, Pipeline, report_media_type
 from complianceguard.api.schemas import (
     JobAccepted,
     JobOut,
@@ -51,6 +51,7 @@ from complianceguard.api.uploads import (
 )
 from complianceguard.model import ItemResult, Submission
 from complianceguard.queue import make_huey
+from complianceguard.report import FORMATS
 from complianceguard.report.json_report import item_json
 
 log = logging.getLogger("complianceguard.api")
@@ -59,6 +60,7 @@ T = TypeVar("T")
 CHECK_KINDS = frozenset({"image"})
 JOB_KINDS = frozenset({"image", "video", "audio"})
 MAX_IDEMPOTENCY_KEY = 255
+ReportFormat = Literal[tuple(FORMATS)]  # type: ignore[valid-type]  # every format the report package has
 
 
 class ApiError(Exception):
@@ -222,7 +224,7 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
             try:
                 await blocking(queue.evaluate, job.id)
             except Exception:
-                log.exception("job %s: stored but not enqueued; it runs when serve next starts", job.id)
+                log.exception("job %s: stored but not enqueued; the supervisor enqueues it within a minute", job.id)
         else:
             shutil.rmtree(folder, ignore_errors=True)
         body = JobAccepted(id=job.id, url=f"/v1/jobs/{job.id}", state=job.state)
@@ -245,8 +247,7 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
              responses={200: {"content": {t.split(";")[0]: {} for t in REPORT_MEDIA_TYPES.values()}},
                         **problems(401, 403, 404, 409, 422, 429)})
     async def get_report(request: Request, job_id: str,
-                         format: Annotated[Literal["json", "html", "sarif", "junit", "csv", "md"],
-                                           Query(description="Report format.")] = "json") -> Response:
+                         format: Annotated[ReportFormat, Query(description="Report format.")] = "json") -> Response:
         job = await blocking(store.job, job_id, request.state.api_key.name)
         if job is None:
             raise ApiError(404, f"no job {job_id}")
@@ -258,7 +259,7 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
         path = folder / (job.report_files or {}).get(format, "missing")
         if not path.is_file():
             path = await blocking(pipeline.render, job.report, format, folder)
-        return FileResponse(path, media_type=REPORT_MEDIA_TYPES[format])
+        return FileResponse(path, media_type=report_media_type(format))
 
     # -- packs and rules --
 

@@ -18,12 +18,15 @@ from complianceguard.scan import build_report, evaluate_safely
 
 WARM_UP_CAPTION = "#ad Loving my new serum from @glowskincare, use code GLOW20 #skincare"
 
-# What each report format is served as.
+# What each report format is served as (a format added to the report package later: octet-stream).
 REPORT_MEDIA_TYPES = {
     "json": "application/json", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8",
     "sarif": "application/sarif+json", "junit": "application/xml", "md": "text/markdown; charset=utf-8",
 }
-assert set(REPORT_MEDIA_TYPES) == set(FORMATS)
+
+
+def report_media_type(fmt: str) -> str:
+    return REPORT_MEDIA_TYPES.get(fmt, "application/octet-stream")
 
 
 class Pipeline:

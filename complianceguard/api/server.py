@@ -58,7 +58,8 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def lock_data_dir(settings: Settings) -> IO[Any]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """One server per data directory; a new one is private to its owner (drafts are confidential)."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle = (settings.data_dir / "serve.lock").open("a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -138,7 +139,7 @@ class Supervisor:
             self.queue.evaluate(job_id)
         for job_id in set(pending) - self.nudged:
             self.queue.deliver(job_id)
-        self.nudged.update(queued, pending)
+        self.nudged = set(queued) | set(pending)  # forget what has moved on
 
     def start(self) -> None:
         self.sock = bind(self.settings)
@@ -243,7 +244,8 @@ def run_worker(settings: Settings) -> None:
     from complianceguard.queue import make_huey
 
     os.chdir(settings.data_dir)  # media paths in results are relative to the data directory
-    pipeline = Pipeline(settings.packs, settings.asr_backend, settings.asr_model, settings.ocr_fps)  # before forking
+    pipeline = Pipeline(settings.packs, settings.asr_backend, settings.asr_model, settings.ocr_fps)
+    pipeline.warm_up()  # before forking: every worker process starts with the matchers compiled
     runner = JobRunner(settings, Store(settings.jobs_db), pipeline, KeyRing(settings.keys_file))
     huey = make_huey(settings.queue, QUEUE_NAME)
     JobQueue(huey, runner)

@@ -37,7 +37,8 @@ log = logging.getLogger("complianceguard.api")
 def owner_alive(owner: Owner) -> bool:
     """Is the process that claimed a job still the one running under that pid?"""
     try:
-        return abs(psutil.Process(owner.pid).create_time() - owner.started) < 0.01
+        process = psutil.Process(owner.pid)
+        return abs(process.create_time() - owner.started) < 0.01 and process.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False
 

@@ -66,7 +66,7 @@ def connect(url: str) -> Huey:
     huey = scan_huey(url)
     try:
         huey.pending_count()
-    except Exception as exc:  # redis.ConnectionError, sqlite3.Error ...: all mean "not usable"
+    except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, sqlite3.Error ...: "not usable"
         raise ComplianceGuardError(f"{url}: cannot reach the queue ({str(exc).splitlines()[0]})") from None
     return huey
 
@@ -85,7 +85,7 @@ def _scan_chunk(batch: str, chunk: int, attempt: int, settings: ScanSettings, fi
         raise RuntimeError("scan chunks run in `complianceguard worker` processes")
     try:
         return _RUNTIME.run_chunk(batch, chunk, attempt, settings, fingerprint, units)
-    except Exception as exc:  # noqa: BLE001 - answered per post, so the scan does not wait forever
+    except Exception as exc:  # answered per post, so the scan does not wait forever
         log.exception("chunk %d of scan %s failed", chunk, batch[:8])
         reason = f"worker {_RUNTIME.name} failed ({type(exc).__name__}: {exc})"
         return {"worker": _RUNTIME.name, "results": [asdict(failure_result(u, reason)) for u in units]}

@@ -123,6 +123,10 @@ class Journal:
         entry = self.entries.get(key)
         return entry[0] if entry else None
 
+    def fds(self) -> list[int]:
+        """Its open file descriptors: forked workers close them, so the lock is the scan's alone."""
+        return [f.fileno() for f in (self._handle, self._reader) if f is not None]
+
     def close(self) -> None:
         if self._handle is not None:
             self._sync()

@@ -13,7 +13,8 @@ pipes and process sentinels at once (multiprocessing.connection.wait), so it alw
 
 Workers are forked after the parent has built its engine, so they start warm (no re-import of
 spaCy, no pack loading). The parent must not run threads while it forks (it does not: the progress
-bar is refreshed from this loop). A worker whose parent disappears (SIGKILL) exits by itself.
+bar is refreshed from this loop). A worker whose parent disappears (SIGKILL) exits by itself, and
+closes the parent files it is told to (the scan's journal, whose lock must die with the scan).
 """
 
 from __future__ import annotations
@@ -47,9 +48,14 @@ def _signal_name(code: int) -> str:
         return f"signal {code}"
 
 
-def _child(conn: Connection, handle: Callable[[Any], Any], parent: int) -> None:
+def _child(conn: Connection, handle: Callable[[Any], Any], parent: int, close: tuple[int, ...]) -> None:
     """A worker: answer each item of each chunk in order, until told to stop or orphaned."""
     os.setpgid(0, 0)  # its own group: a time-out kills it and whatever it started, nothing else
+    for fd in close:  # the parent's files (its journal and lock) are not the worker's
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the batch stops
     while True:
         if not conn.poll(1.0):
@@ -86,19 +92,22 @@ class _Worker:
 class WorkerPool:
     """`jobs` forked workers running `handle(task)`; see the module docstring for the guarantees."""
 
-    def __init__(self, jobs: int, handle: Callable[[Any], Any], timeout_s: float):
+    def __init__(self, jobs: int, handle: Callable[[Any], Any], timeout_s: float,
+                 close_in_workers: list[int] | None = None):
         if "fork" not in multiprocessing.get_all_start_methods():
             raise RuntimeError("the worker pool needs the fork start method (Linux, macOS)")
         self.context = multiprocessing.get_context("fork")
         self.handle = handle
         self.timeout_s = timeout_s
+        self.close_in_workers = tuple(close_in_workers or ())
         self.parent = os.getpid()
         gc.freeze()  # objects built so far stay shared with the workers, not copied by their GC
         self.workers = [self._spawn() for _ in range(max(1, jobs))]
 
     def _spawn(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
-        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent), daemon=True)
+        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent,
+                                                            self.close_in_workers), daemon=True)
         process.start()
         child_end.close()
         return _Worker(process, parent_end)

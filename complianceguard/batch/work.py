@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from complianceguard import __version__
-from complianceguard.cache import sha256_file
+from complianceguard.cache import cache_root, sha256_file
 from complianceguard.errors import ComplianceGuardError
 from complianceguard.model import ItemResult
 from complianceguard.submission import RawPost, load_post
@@ -138,16 +138,22 @@ class ScanSettings:
 
 
 def settings_library(settings: ScanSettings) -> PackLibrary:
-    """The built-in packs plus the submitter's --pack files (written to a private folder)."""
+    """The built-in packs plus the submitter's --pack files (written once, by content, under the cache)."""
     from complianceguard.packs.loader import PackLibrary
 
     if not settings.packs:
         return PackLibrary()
-    folder = Path(tempfile.mkdtemp(prefix="cg-packs-"))
+    digest = hashlib.sha256(json.dumps(settings.packs).encode("utf-8")).hexdigest()[:16]
+    folder = cache_root() / "packs" / digest  # content-addressed: every process of every scan reuses it
     paths = []
     for name, text in settings.packs:
         path = folder / Path(name).name
-        path.write_text(text, "utf-8")
+        if not path.is_file() or path.read_text("utf-8") != text:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
         paths.append(path)
     return PackLibrary(extra=paths)
 
@@ -212,7 +218,8 @@ class Checker:
                 hashes.append([shown, absolute, sha256_file(Path(absolute))])
             except OSError:
                 continue  # gone since it was checked: the report lists the inputs it could hash
-        overlay = any(e.overlay is not None for r in item.regions.values() for f in r.findings for e in f.evidence)
+        overlay = any(s.channel == "overlay" for s in item.segments) and any(
+            e.overlay is not None for r in item.regions.values() for f in r.findings for e in f.evidence)
         return UnitResult(unit.key, unit.raw.label, item.verdict, item_json(item), item_line(item),
                           packs=[r.pack for r in item.regions.values()],
                           source=display_path(loaded.file or loaded.label, self.cwd), media=hashes, overlay=overlay)

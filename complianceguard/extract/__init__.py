@@ -8,14 +8,13 @@ passing or failing.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from complianceguard.extract.caption import CaptionLayout, caption_layout, caption_segments
-from complianceguard.extract.media import ExtractionError, extract_audio, probe
+from complianceguard.extract.media import ExtractionError, probe
 from complianceguard.extract.ocr import OcrSettings, OverlayResult, OverlayText, read_overlays
-from complianceguard.extract.speech import Transcriber, cached_transcribe
+from complianceguard.extract.speech import Transcriber, transcribe_media
 from complianceguard.model import Coverage, OverlayInfo, Segment, Submission, TimeSpan
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -184,8 +183,7 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
             heard.append((False, f"speech in {name} not transcribed: the content is in {language} and the "
                                  f"model {transcriber.model_name} is English-only (see --asr-model)"))
         else:
-            with tempfile.TemporaryDirectory(prefix="cg-audio-") as tmp:
-                transcript = cached_transcribe(transcriber, extract_audio(Path(media), Path(tmp) / "audio.wav"))
+            transcript = transcribe_media(transcriber, Path(media))  # cached by the file's bytes
             reliable = [seg for seg in transcript.segments if seg.reliable]
             for index, seg in enumerate(reliable, 1):
                 segments.append(Segment(id=f"speech:{number}:{index}", channel="speech", text=seg.text,

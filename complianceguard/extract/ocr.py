@@ -45,7 +45,7 @@ class OcrSettings:
     """Frame sampling and reading settings; every field is part of the OCR cache key."""
 
     sample_fps: float = 1.0  # spike: 1 fps + boundary refinement gives exact intervals for labels >= 1 s
-    detect_width: int = 640  # frames are downscaled to this width for the detector (cost ~ pixels)
+    detect_width: int = 512  # frames are downscaled to this width for the detector (cost ~ pixels)
     tile_grid: tuple[int, int] = (16, 9)  # a sample is "unchanged" only when every tile is
     tile_change: float = 6.0  # mean absolute grey difference (0-255) that makes a tile "changed"
     languages: str = "eng"  # Tesseract languages, e.g. "eng+kor" when a Korean pack is in play
@@ -53,7 +53,7 @@ class OcrSettings:
     min_confidence: float = 0.50  # readings below this are dropped as noise
     min_height_px: int = 8  # detected boxes lower than this are not text a viewer can read
     refine: bool = True  # refine interval ends between samples
-    refine_every_s: float = 0.12  # resolution of that refinement (frames kept between samples)
+    refine_every_s: float = 0.2  # resolution of that refinement (frames kept between samples)
 
 
 

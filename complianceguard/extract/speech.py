@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from complianceguard.cache import tool_version
+
 # Whisper's own defaults for judging a decoded segment (openai-whisper `transcribe()` docstring):
 # below this average log-probability the decoding is unreliable ...
 LOGPROB_THRESHOLD = -1.0
@@ -203,12 +205,48 @@ def make_transcriber(backend: str = "faster-whisper", model: str | None = None) 
 BACKEND_DISTRIBUTIONS = {"faster-whisper": "faster-whisper", "openai-whisper": "openai-whisper"}
 
 
+def _transcript_key(transcriber: Transcriber) -> tuple[dict[str, Any], dict[str, str]]:
+    settings = {"backend": transcriber.backend, "model": transcriber.model_name, **transcriber.settings()}
+    versions = {transcriber.backend: tool_version(BACKEND_DISTRIBUTIONS.get(transcriber.backend, transcriber.backend))}
+    return settings, versions
+
+
+def transcribe_media(transcriber: Transcriber, media: Path) -> Transcript:
+    """The transcript of a video's or audio file's sound, cached by the file's own bytes and how its
+    sound is decoded (ffmpeg version, 16 kHz mono): a re-scan neither decodes the audio nor runs ASR."""
+    import tempfile
+
+    from complianceguard.cache import default_cache, sha256_file
+    from complianceguard.extract.media import SAMPLE_RATE, extract_audio
+
+    settings, versions = _transcript_key(transcriber)
+    settings = {**settings, "audio": f"ffmpeg {SAMPLE_RATE} Hz mono s16le"}
+
+    def compute() -> Transcript:
+        with tempfile.TemporaryDirectory(prefix="cg-audio-") as tmp:
+            return transcriber.transcribe(extract_audio(media, Path(tmp) / "audio.wav"))
+
+    return default_cache().cached("transcript-of-media", sha256_file(media), settings,
+                                  {**versions, "ffmpeg": _ffmpeg_version()}, compute,
+                                  Transcript.to_json, Transcript.from_json)
+
+
+@lru_cache(maxsize=1)
+def _ffmpeg_version() -> str:
+    import subprocess
+
+    try:
+        result = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (result.stdout.splitlines() or ["unknown"])[0]
+
+
 def cached_transcribe(transcriber: Transcriber, audio: Path) -> Transcript:
     """Transcribe, or reuse the transcript of the same audio with the same backend, model, settings
     and library version (complianceguard.cache: kind "transcript", input = the audio's SHA-256)."""
-    from complianceguard.cache import default_cache, sha256_file, tool_version
+    from complianceguard.cache import default_cache, sha256_file
 
-    settings = {"backend": transcriber.backend, "model": transcriber.model_name, **transcriber.settings()}
-    versions = {transcriber.backend: tool_version(BACKEND_DISTRIBUTIONS.get(transcriber.backend, transcriber.backend))}
+    settings, versions = _transcript_key(transcriber)
     return default_cache().cached("transcript", sha256_file(audio), settings, versions,
                                   lambda: transcriber.transcribe(audio), Transcript.to_json, Transcript.from_json)

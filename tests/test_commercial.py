@@ -1,0 +1,209 @@
+"""Commercial-content analysis: cues, negation, scoring, evidence, and how the engine uses them.
+
+Every example is hand-written (no dataset rows): sponsor reads as auto-captions write them (no
+punctuation), affiliate notes as video descriptions write them, sponsored captions.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import finding
+
+from complianceguard.analyze import Analyzer
+from complianceguard.commercial import (
+    CueFileError,
+    assess,
+    default_analyzer,
+    load_cues,
+    signal_mentions,
+)
+from complianceguard.extract import described
+from complianceguard.model import Segment, Submission, TimeSpan
+
+# One hand-written example per cue in data/commercial.yaml: (text, the cue it must show).
+CUE_EXAMPLES = [
+    ("this video is sponsored by glow skincare", "sponsor"),
+    ("so excited to have partnered with @glowskin on this", "partnership"),
+    ("we teamed up with the glow team for this one", "collaboration"),
+    ("use code RUN15 at checkout", "discount-code"),
+    ("I earn a small commission if you buy through the links below", "affiliate"),
+    ("thanks to our sponsor for making this possible", "sponsor"),
+    ("i want to thank my sponsor", "sponsor"),
+    ("a few sponsors reached out this year", "sponsor-word"),
+    ("the affiliate network pays monthly", "affiliate-word"),
+    ("Desk lamp: https://amzn.to/3AbCdEf", "affiliate-url"),
+    ("this serum was kindly gifted by the brand", "gifted"),
+    ("thank you @glowhotel for having me this weekend", "hosted"),
+    ("just go to glow dot com slash anna", "vanity-url"),
+    ("get 20 percent off your first box", "discount"),
+    ("grab it at the link in the description", "link-cta"),
+    ("head over to glow dot com to see more", "visit-site"),
+    ("more recipes on www.example.org", "web-address"),
+    ("they have a 30 day free trial", "trial-offer"),
+    ("it is free to download on ios and android", "signup"),
+    ("the app makes it super easy to plan meals", "product-pitch"),
+    ("our merch store is finally open", "self-promotion"),
+    ("the jacket is available now in stores", "shop-cta"),
+    ("their new collection drops friday", "product-launch"),
+    ("I am obsessed with this cleanser", "endorsement"),
+    ("it is giveaway time on the channel", "giveaway"),
+    ("speaking of long days", "segue"),
+    ("brunch with @lucy_m today", "account-tag"),
+    ("the softest hoodie from @glowwear #glowwearcrew", "brand-hashtag"),
+]
+
+
+def cue_ids(text: str) -> set[str]:
+    return {c.id for c in assess(text).counted}
+
+
+@pytest.mark.parametrize(("text", "cue"), CUE_EXAMPLES)
+def test_each_cue_is_found(text, cue):
+    assert cue in cue_ids(text)
+
+
+def test_every_cue_in_the_file_has_an_example():
+    assert set(default_analyzer().book.cues) == {cue for _, cue in CUE_EXAMPLES}
+
+
+def test_a_spoken_sponsor_read_without_punctuation_is_commercial_with_its_evidence():
+    said = "and you can use offer code anna for 25 percent off at the link below"
+    result = assess(said)
+    assert result.commercial and result.score == pytest.approx(2.2)
+    evidence = {c.id: said[c.start:c.end] for c in result.counted}
+    assert evidence == {"discount-code": "offer code", "discount": "25 percent off", "link-cta": "link below"}
+    assert result.explain() == ("commercial (cue score 2.2 >= threshold 1): discount code 'offer code' +1; "
+                                "discount or deal '25 percent off' +0.6; link call to action 'link below' +0.6")
+
+
+def test_ordinary_talk_scores_nothing():
+    for text in ("good morning everyone today we are making a simple pasta salad",
+                 "Sunday hike with the dog, the light was unreal #nature",
+                 "the code below sorts the list in place", "only 20 % of people finish the course"):
+        result = assess(text)
+        assert not result.commercial and result.score == 0, text
+
+
+def test_one_hint_is_not_enough_two_are():
+    assert not assess("links to my other videos are in the description below").commercial
+    assert assess("start your free trial with the link in the description").commercial
+
+
+def test_a_cue_counts_once_however_often_it_is_said():
+    once = assess("link below")
+    thrice = assess("link below link below and again the link below")
+    assert once.score == thrice.score == 0.6 and len(thrice.counted) == 3
+
+
+@pytest.mark.parametrize("text", [
+    "this video is not sponsored",
+    "FTC: this is not a sponsored video",
+    "that is not an affiliate link, I just like the shop",
+    "no promo code needed, it is free for everyone",
+    "this video isn't sponsored by anyone",
+    "nobody gifted by anyone here",
+])
+def test_negated_cues_count_nothing_and_are_reported(text):
+    result = assess(text)
+    assert not result.commercial and result.score == 0
+    assert result.cues and all(c.negated for c in result.cues if c.id in ("sponsor", "sponsor-word", "affiliate",
+                                                                           "discount-code", "gifted"))
+    assert "negated, not counted" in result.explain()
+
+
+def test_a_negator_far_from_the_cue_does_not_negate_it():
+    assert assess("not only is this sponsored by glow but they sent extra").commercial
+
+
+def test_neighbour_conditions():
+    assert "discount" in cue_ids("save with $10 off today")
+    assert "discount" not in cue_ids("we paid 10 off and on all year")  # no currency before the number
+    assert "discount-code" in cue_ids("code GLOW20 works all week")
+    assert "discount-code" not in cue_ids("the code glow is lowercase")  # not a code-like token
+    assert "hosted" in cue_ids("thanks @glowhotel")
+    assert "hosted" not in cue_ids("thanks everyone")
+
+
+def test_hashtags():
+    assert "link-cta" in cue_ids("new post up #linkinbio")
+    assert "sponsor" in cue_ids("morning routine #GlowPartner")
+    assert not assess("I paid for this myself #notsponsored").commercial
+
+
+def test_affiliate_web_addresses_need_the_programme_tracking():
+    tagged = assess("Lamp: https://www.amazon.com/dp/B00X?tag=anna-20")
+    assert tagged.commercial and "affiliate web address (amazon-associates)" in tagged.explain()
+    untagged = assess("Lamp: https://www.amazon.com/dp/B00X")
+    assert not untagged.commercial and "affiliate-url" not in {c.id for c in untagged.cues}
+
+
+def test_cue_offsets_point_into_the_original_text_of_a_segment():
+    caption = "Ｕse my code GLOW20 and swipe up"  # a full-width U: NFKC folds it, evidence keeps it
+    segment = Segment(id="caption", channel="caption", text=caption)
+    mentions = signal_mentions([segment], [])
+    assert [m.text for m in mentions] == ["Ｕse my code GLOW20", "swipe up"]
+    assert all(caption[m.span.start:m.span.end] == m.text for m in mentions)
+    assert mentions[0].kind == "signal" and mentions[0].term == "commercial cue: discount code"
+    assert mentions[0].context.startswith("commercial (cue score 1.6 >= threshold 1)")
+
+
+def test_segments_below_the_threshold_give_no_mentions():
+    segment = Segment(id="caption", channel="caption", text="links to my other videos are below")
+    assert signal_mentions([segment], []) == []
+
+
+def test_a_sponsor_read_split_over_transcript_lines_is_one_read():
+    lines = [Segment(id="speech:1", channel="speech", text="and you can start your free trial", media="v.mp4",
+                     time=TimeSpan(start_s=40, end_s=43)),
+             Segment(id="speech:2", channel="speech", text="with the link in the description", media="v.mp4",
+                     time=TimeSpan(start_s=43, end_s=46)),
+             Segment(id="speech:3", channel="speech", text="with the link in the description", media="v.mp4",
+                     time=TimeSpan(start_s=200, end_s=203))]
+    assert not assess(lines[0].text).commercial and not assess(lines[1].text).commercial
+    found = signal_mentions(lines, [])
+    assert {(m.segment, m.text) for m in found} == {("speech:1", "free trial"),
+                                                   ("speech:2", "link in the description")}
+    assert found[0].context.endswith('in "and you can start your free trial"')
+
+
+def test_pack_signals_are_not_repeated_as_cues(library):
+    gb = library.for_region("GB")
+    caption = "Use my code GLOW20 for 20% off, link in bio"
+    post = Submission(id="t", regions=["GB"], caption=caption)
+    found = Analyzer([gb]).mentions([Segment(id="caption", channel="caption", text=caption)], gb, "en", post)
+    signals = sorted((m.span.start, m.text) for m in found if m.kind == "signal")
+    assert signals == [(0, "Use my code"), (caption.index("20%"), "20% off"), (caption.index("link"), "link in bio")]
+    assert [m.term for m in found if m.text == "20% off"] == ["commercial cue: discount or deal"]
+
+
+def test_an_undeclared_post_with_cues_is_likely_commercial_and_says_why(check):
+    item = check("Get 20% off your first order with the link in the description", "US", relationship="unknown")
+    assert "likely commercial ('20% off your first', 'link in the description')" in item.regions["US"].applicability
+    casual = check("Sunday hike with the dog, the light was unreal", "US", relationship="unknown")
+    assert casual.regions["US"].applicability.startswith("relationship not declared and no commercial signals")
+
+
+def test_a_spoken_sponsor_read_without_a_disclosure_fails_with_the_cues_as_evidence(engine):
+    post = Submission(id="t", regions=["US"], caption="#ad my week", relationship="paid")
+    said = [("and you can start your free trial", 40.0, 43.0), ("with the link in the description", 43.0, 46.0)]
+    item = engine.evaluate(post, described(post, "video", 60, [], said))
+    result = finding(item, "US", "US109")
+    assert result.status == "fail" and "Sponsor read at 40-43 s ('free trial')" in result.message
+    assert result.evidence[0].note.startswith("commercial (cue score 1.2 >= threshold 1): free trial")
+    disclosed = said + [("this part is sponsored by glow", 38.0, 40.0)]
+    item = engine.evaluate(post, described(post, "video", 60, [], disclosed))
+    assert finding(item, "US", "US109").status == "pass"
+
+
+def test_a_bad_cue_file_is_one_clear_line():
+    with pytest.raises(CueFileError, match=r"^commercial\.yaml: field threshold: Input should be greater than 0$"):
+        load_cues("version: 1\nthreshold: 0\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
+                  "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
+    with pytest.raises(CueFileError, match=r"^commercial\.yaml: field affiliate_urls: .*'x\(' is not a regular"):
+        load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
+                  "cues: {}\naffiliate_urls: {shop: ['x(']}\n", "commercial.yaml")
+    with pytest.raises(CueFileError, match=r"^commercial\.yaml: invalid YAML"):
+        load_cues("cues: [", "commercial.yaml")
+    with pytest.raises(CueFileError, match=r"needs an entry for the computed cue 'affiliate-url'"):
+        load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
+                  "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
