@@ -209,9 +209,9 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
 @friendly_errors
 def worker(queue: str, jobs: int, lease_s: float, name: str | None) -> None:
     """Check posts for `complianceguard scan --queue` on this machine until stopped (Ctrl-C)."""
-    from complianceguard.batch.distributed import serve
+    from complianceguard.batch.distributed import serve as serve_scans
 
-    serve(queue, jobs=jobs, lease_s=lease_s, name=name)
+    serve_scans(queue, jobs=jobs, lease_s=lease_s, name=name)
 
 
 @main.group()

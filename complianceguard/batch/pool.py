@@ -102,12 +102,19 @@ class WorkerPool:
         self.close_in_workers = tuple(close_in_workers or ())
         self.parent = os.getpid()
         gc.freeze()  # objects built so far stay shared with the workers, not copied by their GC
-        self.workers = [self._spawn() for _ in range(max(1, jobs))]
+        self.workers: list[_Worker] = []
+        for _ in range(max(1, jobs)):
+            self.workers.append(self._spawn())
 
     def _spawn(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
-        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent,
-                                                            self.close_in_workers), daemon=True)
+        # A forked worker holds copies of the parent's pipe ends (its own and the other workers'):
+        # it closes them, so that when the parent dies every worker's pipe has no reader left and
+        # a worker blocked sending a result gets EPIPE and exits instead of waiting forever.
+        others = [w.conn.fileno() for w in self.workers if not w.conn.closed]
+        close = (*self.close_in_workers, parent_end.fileno(), *others)
+        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent, close),
+                                       daemon=True)
         process.start()
         child_end.close()
         return _Worker(process, parent_end)
