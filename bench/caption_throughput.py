@@ -67,7 +67,8 @@ REGIONS_BY_LANGUAGE = {
 }
 OTHER_REGIONS = ["EU", "PL", "SE", "DK", "NO", "FI", "CZ", "JP", "KR", "CN"]
 TAGS = ["#skincare", "#glow", "#ootd", "#running", "#foodie", "#travel", "#beauty", "#fitness", "#style", "#tech"]
-BRANDS = [("Glow Skincare", "@glowskincare"), ("Acme Run", "@acmerun"), ("Lip Co", "@lipco"), ("Nordic Tea", "@nordictea")]
+BRANDS = [("Glow Skincare", "@glowskincare"), ("Acme Run", "@acmerun"), ("Lip Co", "@lipco"),
+          ("Nordic Tea", "@nordictea")]
 PLATFORMS = ["instagram", "instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x"]
 RELATIONSHIPS = ["paid", "paid", "gifted", "affiliate", "unknown", "unknown", "none", "employee", "own-brand"]
 FIELDS = ["id", "platform", "regions", "caption", "relationship", "brand", "brand_handles", "paid_partnership_tag"]

@@ -280,7 +280,7 @@ def write_batch_reports(header: Report, results: Callable[[], Iterable[UnitResul
     others = [f for f in formats if f != "json"]
     if others:
         report = header.model_copy(update={"items": [ItemResult.model_validate_json(r.item_json) for r in results()]})
-        written.update(zip(others, write_reports(report, out_dir, others, library=library)))
+        written.update(zip(others, write_reports(report, out_dir, others, library=library), strict=True))
     return [written[f] for f in formats]
 
 

@@ -113,7 +113,8 @@ def test_a_changed_caption_rechecks_only_that_post(tmp_path, library):
     batch = tmp_path / "batch"
     batch.mkdir()
     for number in range(6):
-        (batch / f"p{number}.post.yaml").write_text(f"regions: [GB]\ncaption: '#ad post {number}'\nrelationship: paid\n")
+        manifest = f"regions: [GB]\ncaption: '#ad post {number}'\nrelationship: paid\n"
+        (batch / f"p{number}.post.yaml").write_text(manifest)
     settings = ScanSettings(asr_backend="none", read_media=False, cwd=str(tmp_path))
     first = scan_batch([batch], library, settings, tmp_path / "out", ["json"], {}, jobs=2)
     assert first.reused == 0 and first.summary == {"pass": 6}

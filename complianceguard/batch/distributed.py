@@ -122,8 +122,8 @@ def _warm_up() -> None:
     from complianceguard.analyze import Analyzer, pipeline
     from complianceguard.packs.loader import PackLibrary
 
-    library = PackLibrary()
-    for language in (*Analyzer([p for p in library.packs if not p.pack.abstract]).candidate_languages, "xx", "zh", "ko"):
+    analyzer = Analyzer([p for p in PackLibrary().packs if not p.pack.abstract])
+    for language in (*analyzer.candidate_languages, "xx", "zh", "ko"):  # + the by-script fallbacks
         pipeline(language)
 
 

@@ -213,7 +213,7 @@ class Checker:
         submission = loaded.submission.model_copy(update={"media": media})
         item = evaluate_safely(self.engine, submission)
         hashes = []
-        for shown, absolute in zip(media, loaded.submission.media):
+        for shown, absolute in zip(media, loaded.submission.media, strict=True):
             try:
                 hashes.append([shown, absolute, sha256_file(Path(absolute))])
             except OSError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from complianceguard.errors import ComplianceGuardError
@@ -29,11 +30,36 @@ class MediaInfo:
     has_audio: bool
 
 
+@lru_cache(maxsize=1)
+def ffprobe_version() -> str:
+    try:
+        result = subprocess.run(["ffprobe", "-version"], capture_output=True, text=True, timeout=30, check=False)
+    except FileNotFoundError:
+        raise ExtractionError("ffprobe is not installed (run `make` to set up)") from None
+    return (result.stdout.splitlines() or ["unknown"])[0]
+
+
 def probe(path: Path) -> MediaInfo:
+    """What the file holds; a file probed before (same bytes, same ffprobe) comes from the cache,
+    so a re-scan of unchanged media runs no ffprobe."""
     if not path.is_file():
         raise ExtractionError(f"{path}: no such media file")
     if path.stat().st_size == 0:
         raise ExtractionError(f"{path}: the file is empty (0 bytes)")
+    from complianceguard.cache import default_cache, sha256_file
+
+    def encode(info: MediaInfo) -> str:
+        return json.dumps([info.duration_s, info.has_video, info.has_audio])
+
+    def decode(text: str) -> MediaInfo:
+        duration, has_video, has_audio = json.loads(text)
+        return MediaInfo(path, duration, bool(has_video), bool(has_audio))
+
+    return default_cache().cached("probe", sha256_file(path), {}, {"ffprobe": ffprobe_version()},
+                                  lambda: _run_ffprobe(path), encode, decode)
+
+
+def _run_ffprobe(path: Path) -> MediaInfo:
     command = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)

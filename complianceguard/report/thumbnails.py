@@ -7,6 +7,7 @@ names) and each overlay evidence points at its file; the HTML report embeds them
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -32,7 +33,25 @@ def _frame(media: Path, frame_s: float | None) -> np.ndarray | None:
 
 
 def render(media: Path, frame_s: float | None, box: list[int]) -> bytes | None:
-    """A JPEG of the frame at `frame_s` (an image: the image) with `box` drawn; None if unreadable."""
+    """A JPEG of the frame at `frame_s` (an image: the image) with `box` drawn; None if unreadable.
+    Kept in the content-addressed cache, so a re-scan of unchanged media decodes no frame."""
+    from complianceguard.cache import default_cache, sha256_file
+
+    settings = {"frame_s": frame_s, "box": list(box), "width": THUMBNAIL_WIDTH, "colour": list(BOX_COLOUR)}
+    drawn = default_cache().cached("thumbnail", sha256_file(media), settings, {"opencv": cv2.__version__},
+                                   lambda: _draw(media, frame_s, box), _to_text, _from_text)
+    return drawn or None
+
+
+def _to_text(image: bytes | None) -> str:
+    return base64.b64encode(image or b"").decode("ascii")
+
+
+def _from_text(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _draw(media: Path, frame_s: float | None, box: list[int]) -> bytes | None:
     frame = _frame(media, frame_s)
     if frame is None:
         return None
@@ -44,6 +63,13 @@ def render(media: Path, frame_s: float | None, box: list[int]) -> bytes | None:
         frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return encoded.tobytes() if ok else None
+
+
+def _same_file(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def thumbnail_name(evidence: Evidence) -> str:
@@ -64,7 +90,7 @@ def with_thumbnails(report: Report, out_dir: Path) -> Report:
         if name not in rendered:
             media = Path(evidence.media)
             image = render(media, evidence.overlay.frame_s, evidence.overlay.box) if media.is_file() else None
-            if image is not None:
+            if image is not None and not _same_file(out_dir / name, image):
                 atomic_write(out_dir / name, image)
             rendered[name] = image is not None or (out_dir / name).is_file()
         return evidence.model_copy(update={"thumbnail": name}) if rendered[name] else evidence
