@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # a truncated file is one error line, not FFmpeg's chatter
+import cv2  # noqa: E402
 import numpy as np
 import pytesseract
 from rapidfuzz import fuzz
