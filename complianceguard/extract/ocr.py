@@ -38,7 +38,7 @@ from complianceguard.extract.media import ExtractionError
 # 2 cores (environment-spike.md §5.2). Parallelism belongs to processes, not to OpenMP.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-OCR_VERSION = "1"  # bump when readings change for the same settings (part of cache keys)
+OCR_VERSION = "2"  # bump when readings change for the same settings (part of cache keys)
 
 
 @dataclass(frozen=True)
