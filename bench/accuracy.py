@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from complianceguard.engine import Engine
 from complianceguard.model import ItemResult, Submission
-from complianceguard.packs.loader import PackLibrary
+from complianceguard.packs.loader import PackLibrary  # noqa: E402
+from metrics import row, scores  # noqa: E402  (bench/metrics.py)
 
 # Plain keyword baselines: case-insensitive substrings, no negation, no context.
 DISCLOSURE_KEYWORDS = ("affiliate", "commission", "sponsor", "#ad", "disclosure", "disclaimer")
@@ -42,22 +43,6 @@ AFFILIATE_TERMS = ("affiliat", "commission", "associate", "qualifying purchases"
                    "shopping", "purchases", "cost to you", "get paid", "pennies", "amazon")
 COMMERCIAL_KEYWORDS = ("code", "% off", "discount", "link in bio", "shop", "sponsor", "partner", "gifted",
                        "giveaway", "#ad")
-
-
-def scores(predicted: list[bool], truth: list[bool]) -> dict[str, float]:
-    tp = sum(p and t for p, t in zip(predicted, truth))
-    fp = sum(p and not t for p, t in zip(predicted, truth))
-    fn = sum(t and not p for p, t in zip(predicted, truth))
-    tn = len(truth) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1}
-
-
-def row(name: str, s: dict[str, float]) -> str:
-    return (f"  {name:<44} P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}   "
-            f"(TP {s['tp']}, FP {s['fp']}, FN {s['fn']}, TN {s['tn']})")
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

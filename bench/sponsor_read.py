@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from complianceguard.analyze import Analyzer
 from complianceguard.model import Mention, Segment, Submission, TimeSpan
-from complianceguard.packs.loader import PackLibrary
+from complianceguard.packs.loader import PackLibrary  # noqa: E402
+from metrics import row, scores  # noqa: E402  (bench/metrics.py)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "sponsor-read-snippets" / "data.csv"
 # Plain keyword baseline: case-insensitive substrings, no negation, no context.
@@ -43,22 +44,6 @@ MISS_BUCKETS = (
     ("creator's own merch/Patreon/other channel", ("patreon", "merch", "store", "other channel", "second channel",
                                                    "other video")),
 )
-
-
-def scores(predicted: list[bool], truth: list[bool]) -> dict[str, float]:
-    tp = sum(p and t for p, t in zip(predicted, truth))
-    fp = sum(p and not t for p, t in zip(predicted, truth))
-    fn = sum(t and not p for p, t in zip(predicted, truth))
-    tn = len(truth) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1}
-
-
-def row(name: str, s: dict[str, float]) -> str:
-    return (f"  {name:<40} P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}   "
-            f"(TP {s['tp']}, FP {s['fp']}, FN {s['fn']}, TN {s['tn']})")
 
 
 def load(path: Path) -> list[tuple[str, bool]]:
@@ -107,8 +92,8 @@ def main() -> None:
     keyword = [any(k in text.lower() for k in KEYWORDS) for text, _ in rows]
     print(f"sponsor-read snippets: {len(rows)} snippets, {sum(truth)} sponsored reads; "
           f"{'exact-match' if args.quick else 'speech'} analysis {elapsed / len(rows) * 1000:.2f} ms per snippet")
-    print(row("speech analysis (commercial signal)", scores(predicted, truth)))
-    print(row("keyword baseline " + "/".join(KEYWORDS[:3]) + "/...", scores(keyword, truth)))
+    print(row("speech analysis (commercial signal)", scores(predicted, truth), width=40))
+    print(row("keyword baseline " + "/".join(KEYWORDS[:3]) + "/...", scores(keyword, truth), width=40))
     print("  target F1 >= 0.90; the issue's keyword baseline F1 0.75")
     cues = collections.Counter(m.term.removeprefix("commercial cue: ") for n, f in enumerate(found) if truth[n]
                                for m in {m.term: m for m in f}.values())

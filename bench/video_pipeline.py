@@ -134,7 +134,8 @@ def run_naive(engine: Engine, case: ocr_bench.Case) -> Run:
     started, cpu = time.perf_counter(), ocr_bench.cpu_seconds()
     speech = naive_speech(case.path)
     asr_s = time.perf_counter() - started
-    overlay, frames = naive_overlay(case.path, ocr_languages(REGIONS))
+    languages = [code for region in REGIONS for code in engine.pack_for(region).pack.languages]
+    overlay, frames = naive_overlay(case.path, ocr_languages(languages))
     ocr_s = time.perf_counter() - started - asr_s
     item = engine.evaluate(post, described(post, "video", case.truth["duration_s"], overlay, speech))
     seconds = time.perf_counter() - started

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -38,7 +37,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from complianceguard.commercial import signal_mentions
-from complianceguard.extract.normalize import NormalizedText, normalize
+from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
 
@@ -290,7 +289,7 @@ def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[
         for kind, terms in (("label", vocabulary.labels), ("denial", vocabulary.denials),
                             ("insufficient", vocabulary.insufficient)):
             for term in terms:
-                target = _folded(term.lstrip("#"))
+                target = without_accents(term.lstrip("#"))
                 if "*" in target or len(target.replace(" ", "")) < FUZZY_MIN_CHARS:
                     continue
                 size = len(target.split())
@@ -299,16 +298,10 @@ def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[
                     start, end = window[0].i, window[-1].i + 1
                     if any(s.start < end and start < s.end for s in (*exact, *(f for f, _ in found))):
                         continue
-                    score = fuzz.ratio(_folded(" ".join(w.text for w in window)), target)
+                    score = fuzz.ratio(without_accents(" ".join(w.text for w in window)), target)
                     if score >= FUZZY_MIN_SCORE:
                         found.append((Span(doc, start, end, label=f"{kind}|{vocab_language}|{term}"), score / 100))
     return found
-
-
-def _folded(text: str) -> str:
-    """Lower case without accents: OCR and ASR drop diacritics ("publicite", "Werbung" stays)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _brand_mentions(segment: Segment, submission: Submission) -> list[Mention]:

@@ -55,7 +55,8 @@ class Engine:
         texts = [s.text for s in extraction.segments if s.channel != "metadata"]
         language, language_source = self.analyzer.content_language(submission, texts)
         if not given and self.read_media and submission.media:
-            ocr = self.ocr and replace(self.ocr, languages=ocr_languages(self.regions_for(submission)))
+            languages = [code for r in self.regions_for(submission) for code in self.pack_for(r).pack.languages]
+            ocr = self.ocr and replace(self.ocr, languages=ocr_languages(languages))
             extraction = read_media(submission, extraction, language, self.transcriber, ocr)
         regions: dict[str, RegionResult] = {}
         fixed: dict[str, str] = {}

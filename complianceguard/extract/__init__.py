@@ -106,13 +106,14 @@ def described(submission: Submission, media: str | None, duration_s: float | Non
     return Extraction(segments, coverage, base.layout, frozenset([media]) if media else frozenset(), duration_s)
 
 
-# Tesseract language packs a region's labels need beyond English (installed by the set-up).
-# Latin-script labels read well with "eng" when matched without accents (environment-spike.md §5.3).
-TESSERACT_LANGUAGES = {"KR": "kor", "JP": "jpn", "CN": "chi_sim"}
+# Tesseract language packs for pack languages in other scripts (installed by the set-up). Latin-script
+# labels read well with "eng" when matched without accents (environment-spike.md §5.3).
+TESSERACT_LANGUAGES = {"ko": "kor", "ja": "jpn", "zh": "chi_sim"}
 
 
-def ocr_languages(regions: list[str]) -> str:
-    extra = [TESSERACT_LANGUAGES[r] for r in dict.fromkeys(r.upper() for r in regions) if r in TESSERACT_LANGUAGES]
+def ocr_languages(languages: list[str]) -> str:
+    """Tesseract's language string for the languages of the packs in play, e.g. "eng+kor"."""
+    extra = [TESSERACT_LANGUAGES[code] for code in dict.fromkeys(languages) if code in TESSERACT_LANGUAGES]
     return "+".join(["eng", *extra])
 
 

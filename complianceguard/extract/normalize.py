@@ -52,6 +52,12 @@ class NormalizedText:
         return notes
 
 
+def without_accents(text: str) -> str:
+    """Lower case without diacritics: OCR and ASR drop them ("publicite" for "publicité")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def describe_char(char: str) -> str:
     name = unicodedata.name(char, "UNNAMED")
     if char in INVISIBLE:

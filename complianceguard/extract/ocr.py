@@ -19,9 +19,8 @@ import json
 import os
 import re
 import time
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from rapidfuzz import fuzz
 
 from complianceguard.cache import default_cache, sha256_file, tool_version
 from complianceguard.extract.media import ExtractionError
+from complianceguard.extract.normalize import without_accents
 
 # Debian's Tesseract uses OpenMP; with its default thread count one frame took 6x longer on these
 # 2 cores (environment-spike.md §5.2). Parallelism belongs to processes, not to OpenMP.
@@ -92,7 +92,6 @@ class OverlayResult:
     height: int
     duration_s: float | None
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- reading one frame
@@ -109,8 +108,7 @@ def _rapidocr():
 
 def fold(text: str) -> str:
     """Lower case without accents or spacing: OCR drops diacritics ("publicite") and spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return re.sub(r"[\s.,:;!|'\"`]+", "", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return re.sub(r"[\s.,:;!|'\"`]+", "", without_accents(text))
 
 
 def detect_lines(frame: np.ndarray, settings: OcrSettings) -> list[tuple[int, int, int, int]]:
