@@ -1,12 +1,16 @@
 """Accuracy on real public data (issue: batch at scale, benchmark 5). Prints its figures; run with
 `.venv/bin/python bench/accuracy.py` (optionally `--data-dir DIR`, `--examples N`).
 
-1. youtube-affiliate-disclosures: item-level disclosure precision / recall / F1. Each video's
-   description (its sentences, one per line) goes through the real engine for the US pack as an
-   affiliate post; the video counts as disclosing when the analyzer finds an accepted or an
-   insufficient label that is not negated (the dataset's "disclosure" includes bare "affiliate
-   link" notes, which the US pack reports as insufficient). Target F1 >= 0.90; the dataset's
-   published keyword baseline reaches 0.64.
+1. youtube-affiliate-disclosures: item-level affiliate-disclosure precision / recall / F1. Each
+   video's description (its sentences, one per line) goes through the real engine for the US pack
+   as an affiliate post; the video counts as disclosing when the analyzer finds an accepted or an
+   insufficient label, not negated, whose pack term is not a sponsorship, advertising, gift or
+   partnership label (the dataset labels affiliate disclosures only: bare "affiliate link" notes,
+   which the US pack reports as insufficient, commission explanations and channel-support notes;
+   "sponsored by X" is "none" there). The rows below it count any label, and accepted labels only.
+   Target F1 >= 0.90; the dataset's published keyword baseline reaches 0.64. Its labels are silver
+   (rebuilt from cluster ids): some "Click link: <url>" lines count as disclosures, and some real
+   commission notes do not.
 2. instagram-sponsored-captions, real captions only (`synthetic` False; the sponsored ones had
    their disclosure markers stripped): "likely commercial" precision / recall / F1. Each caption
    goes through the real engine for the US pack with the relationship undeclared; it is likely
@@ -37,10 +41,14 @@ from metrics import row, scores  # noqa: E402  (bench/metrics.py)
 
 # Plain keyword baselines: case-insensitive substrings, no negation, no context.
 DISCLOSURE_KEYWORDS = ("affiliate", "commission", "sponsor", "#ad", "disclosure", "disclaimer")
-# The dataset labels affiliate disclosures only ("sponsored by X" is "none" there). This lens keeps the
-# engine's disclosure mentions whose matched pack term is about affiliate links or commissions.
-AFFILIATE_TERMS = ("affiliat", "commission", "associate", "qualifying purchases", "advertising fees", "support",
-                   "shopping", "purchases", "cost to you", "get paid", "pennies", "amazon")
+# The dataset labels affiliate disclosures only (affiliate link notes, commission explanations and
+# "buying through this link supports the channel"); "sponsored by X", "#ad", gifts and collabs are
+# "none" there. The headline lens therefore drops the engine's disclosure mentions whose matched pack
+# term is a sponsorship, advertising, gift or partnership label, and keeps every other one (the US
+# pack's other labels all explain an affiliate link, a commission or channel support).
+SPONSORSHIP_TERMS = frozenset({"ad", "advertisement", "sponsored", "for sponsoring", "#*partner", "#*ambassador",
+                               "free product", "free products", "sp", "spon", "collab", "#partner", "ambassador",
+                               "#thanks", "#ad"})
 COMMERCIAL_KEYWORDS = ("code", "% off", "discount", "link in bio", "shop", "sponsor", "partner", "gifted",
                        "giveaway", "#ad")
 
@@ -78,25 +86,26 @@ def youtube(engine: Engine, folder: Path, examples: int) -> None:
                             for m in item.mentions))
     elapsed = time.perf_counter() - started
     predicted = [bool(f) for f in found]
-    affiliate = [any(any(w in term.lower() for w in AFFILIATE_TERMS) for _, term in f) for f in found]
+    affiliate = [any(term.lower() not in SPONSORSHIP_TERMS for _, term in f) for f in found]
     keyword = [any(k in "\n".join(by_video[i["id"]]).lower() for k in DISCLOSURE_KEYWORDS) for i in items]
     print(f"1. youtube-affiliate-disclosures: {len(items)} videos, {sum(truth)} disclose "
           f"({sum(truth) / len(items):.2%}); engine {elapsed / len(items) * 1000:.1f} ms per description")
-    print(row("engine, label or insufficient label (US)", scores(predicted, truth)))
-    print(row("engine, accepted label only (US)", scores(accepted, truth)))
-    print(row("engine, affiliate/commission terms only", scores(affiliate, truth)))
+    print(row("engine, affiliate disclosure (US)", scores(affiliate, truth)))
+    print(row("  any label or insufficient label", scores(predicted, truth)))
+    print(row("  accepted label only", scores(accepted, truth)))
     print(row("keyword baseline " + "/".join(DISCLOSURE_KEYWORDS[:3]) + "/...", scores(keyword, truth)))
     print("  target F1 >= 0.90; published keyword baseline F1 0.64")
     kinds = ("has_affiliate_link_disclosure", "has_explanation_disclosure", "has_channel_support_disclosure")
     for kind in kinds:
         rows = [n for n, i in enumerate(items) if i[kind] == "1"]
-        hit = sum(predicted[n] for n in rows)
+        hit = sum(affiliate[n] for n in rows)
         print(f"  recall on videos with {kind.removeprefix('has_').removesuffix('_disclosure')} disclosures: "
               f"{hit}/{len(rows)} = {hit / len(rows):.3f}")
-    terms = collections.Counter(t.lower() for n, f in enumerate(found) if not truth[n] for t in {t for t, _ in f})
+    terms = collections.Counter(t.lower() for n, f in enumerate(found) if affiliate[n] and not truth[n]
+                                for t in {t for t, term in f if term.lower() not in SPONSORSHIP_TERMS})
     print("  false positives by matched text:", ", ".join(f"{t!r} {c}" for t, c in terms.most_common(10)) or "none")
     _examples("false negative", [(i["id"], by_video[i["id"]]) for n, i in enumerate(items)
-                                 if truth[n] and not predicted[n]], examples, lambda lines: " | ".join(lines)[:300])
+                                 if truth[n] and not affiliate[n]], examples, lambda lines: " | ".join(lines)[:300])
 
 
 def instagram(engine: Engine, folder: Path, examples: int) -> None:

@@ -9,6 +9,11 @@ they reach the threshold in data/commercial.yaml) - exactly what the `sponsor-re
 treats as a read. Printed beside a plain keyword baseline (documented below) run in the same
 script. Target F1 >= 0.90; the issue's keyword baseline reaches 0.75.
 
+Scope: the dataset (SponsorBlock-like) also labels the creator's self-promotion and like/subscribe/
+outro reminders as sponsored. Self-promotion (own merch, shop, Patreon, memberships) is commercial
+speech and is counted (its cue says "self-promotion"); like/subscribe reminders sell nothing and are
+deliberately not, so they remain the largest group of false negatives (see the buckets printed).
+
 The full speech path spends most of its time (about 0.1-0.3 s per 140-word snippet on 2 cores)
 in the analyzer's fuzzy search for misspelt labels, which adds labels and denials but never a
 signal. `--quick` analyses each snippet as exact-matched text instead: the same signals, minutes
