@@ -146,7 +146,7 @@ def main() -> None:
         summary = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
         if "json" in args.format:
             with (out / "report.json").open() as handle:
-                count = sum(1 for line in handle if line.startswith('      "id": "post-'))
+                count = sum(1 for line in handle if line.startswith('    {"id":"post-'))  # one item per line
             if count != args.items:
                 sys.exit(f"the report holds {count} items, expected {args.items}")
         size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())

@@ -352,6 +352,11 @@ def assess(text: str) -> Assessment:
     return default_analyzer().assess(normalize(text).text)
 
 
+@lru_cache(maxsize=1024)  # a caption checked for several regions is assessed once (its Doc is cached too)
+def _assess_tokens(text: str, doc: Doc) -> Assessment:
+    return default_analyzer().assess(text, doc)
+
+
 def signal_mentions(segments: list[Segment], already: list[Mention],
                     tokenize: Callable[[str], Doc] | None = None) -> list[Mention]:
     """The cues of commercial segments, as `signal` mentions carrying the assessment as context.
@@ -398,7 +403,7 @@ def _assessed(segments: list[Segment], tokenize: Callable[[str], Doc] | None
             yield segment, segment.text, 0, assess(segment.text)
             continue
         text = normalize(segment.text).text
-        yield segment, segment.text, 0, default_analyzer().assess(text, tokenize(text))
+        yield segment, segment.text, 0, _assess_tokens(text, tokenize(text))
     for index, segment in enumerate(speech):
         window = [(i, s) for i, s in enumerate(speech) if s.media == segment.media and _near(s, segment, i, index)]
         before = [normalize(s.text).text for i, s in window if i < index]

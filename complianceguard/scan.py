@@ -292,7 +292,7 @@ def _with_thumbnails(result: UnitResult, header: Report, out_dir: Path) -> str:
         from complianceguard.report.thumbnails import with_thumbnails
     except ImportError:
         return result.item_json
-    from complianceguard.report.json_report import item_json
+    from complianceguard.report.json_report import item_record
 
     one = header.model_copy(update={"items": [ItemResult.model_validate_json(result.item_json)]})
-    return item_json(with_thumbnails(one, out_dir).items[0])
+    return item_record(with_thumbnails(one, out_dir).items[0])

@@ -46,3 +46,16 @@ def test_combining_accents_map_back_to_the_whole_cluster():
     n = normalize(original)
     assert n.text.startswith("Publicité")
     assert original[slice(*n.to_original(0, 9))] == "Publicite\u0301"
+
+
+def test_the_fast_path_gives_what_the_per_character_fold_gives():
+    """Texts with nothing to fold skip the per-character loop; the result must be the same."""
+    from complianceguard.extract.normalize import _fold
+
+    texts = ["#ad Loving it", "Werbung für größere Gläser", "Publicité : très belle", "광고 새로운 세럼 #광고",
+             "広告 新しいセラム", "Реклама: новая сыворотка", "e\u0301te\u0301 #publicite\u0301", "ﬁne ½ price",
+             "café\u200b", "#\u0430d", "", "Ad | @brand #gifted ✨🔥", "İstanbul ǅ ß ﬀ"]
+    for text in texts:
+        fast = normalize(text)
+        slow = _fold(text, set(fast.disguised_at))
+        assert fast == slow, text

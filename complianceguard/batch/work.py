@@ -58,7 +58,7 @@ class UnitResult:
     key: str
     label: str
     verdict: str
-    item_json: str  # the item as the JSON report writes it (indent 2, no nulls)
+    item_json: str  # the item as the JSON report writes it (json_report.item_record: one line, no nulls)
     line: str  # what the CLI prints for this item
     packs: list[str] = field(default_factory=list)  # region pack refs, in region order
     source: str | None = None  # the manifest or CSV (display path), when the post loaded
@@ -103,11 +103,11 @@ def item_line(item: ItemResult) -> str:
 
 def failure_result(unit: WorkUnit, reason: str, retry: bool = True) -> UnitResult:
     """An `error` item for a unit whose check never finished (time limit, crash, lost worker)."""
-    from complianceguard.report.json_report import item_json
+    from complianceguard.report.json_report import item_record
     from complianceguard.scan import error_item
 
     item = error_item(unit.raw.label, f"{unit.raw.label}: {reason}")
-    return UnitResult(unit.key, unit.raw.label, "error", item_json(item), item_line(item), retry=retry)
+    return UnitResult(unit.key, unit.raw.label, "error", item_record(item), item_line(item), retry=retry)
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ class Checker:
         return cls(settings_engine(settings, library), list(settings.regions or []) or None, settings.cwd)
 
     def check(self, unit: WorkUnit) -> UnitResult:
-        from complianceguard.report.json_report import item_json
+        from complianceguard.report.json_report import item_record
         from complianceguard.scan import error_item, evaluate_safely
 
         if self.cwd and os.getcwd() != self.cwd:
@@ -208,7 +208,7 @@ class Checker:
         loaded = load_post(unit.raw, self.regions)
         if loaded.submission is None:
             item = error_item(loaded.label, loaded.error or f"{loaded.label}: unreadable")
-            return UnitResult(unit.key, unit.raw.label, "error", item_json(item), item_line(item))
+            return UnitResult(unit.key, unit.raw.label, "error", item_record(item), item_line(item))
         media = [display_path(m, self.cwd) for m in loaded.submission.media]
         submission = loaded.submission.model_copy(update={"media": media})
         item = evaluate_safely(self.engine, submission)
@@ -220,7 +220,7 @@ class Checker:
                 continue  # gone since it was checked: the report lists the inputs it could hash
         overlay = any(s.channel == "overlay" for s in item.segments) and any(
             e.overlay is not None for r in item.regions.values() for f in r.findings for e in f.evidence)
-        return UnitResult(unit.key, unit.raw.label, item.verdict, item_json(item), item_line(item),
+        return UnitResult(unit.key, unit.raw.label, item.verdict, item_record(item), item_line(item),
                           packs=[r.pack for r in item.regions.values()],
                           source=display_path(loaded.file or loaded.label, self.cwd), media=hashes, overlay=overlay)
 

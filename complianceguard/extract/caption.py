@@ -97,14 +97,15 @@ def fold_for(platform: str, caption: str) -> Fold:
 
 
 def tokenize_layout(caption: str) -> tuple[Token, ...]:
+    """Hashtags, mentions, and the words outside them, in caption order."""
     tokens: list[Token] = []
-    taken: list[tuple[int, int]] = []
+    inside = bytearray(len(caption))  # 1 where a hashtag or mention covers the character
     for kind, pattern in (("hashtag", HASHTAG), ("mention", MENTION)):
         for m in pattern.finditer(caption):
             tokens.append(Token(kind, m.start(), m.end(), m.group()))
-            taken.append((m.start(), m.end()))
+            inside[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in WORD.finditer(caption):
-        if not any(s <= m.start() < e for s, e in taken):
+        if not inside[m.start()]:
             tokens.append(Token("word", m.start(), m.end(), m.group()))
     return tuple(sorted(tokens, key=lambda t: t.start))
 

@@ -94,8 +94,7 @@ def _disguised_positions(text: str) -> set[int]:
     it has a Latin look-alike in a mostly Latin text: `#аd` (Cyrillic a) or `ѕр` (all Cyrillic).
     Whole words in Cyrillic, Greek and other scripts are left alone.
     """
-    letters = [c for c in text if c.isalpha()]
-    mostly_latin = sum(_is_latin(c) for c in letters) * 2 > len(letters)
+    mostly_latin: bool | None = None  # worked out only for a word that needs it (most texts have none)
     positions: set[int] = set()
     for match in _WORD.finditer(text):
         word = match.group()
@@ -108,6 +107,9 @@ def _disguised_positions(text: str) -> set[int]:
         alpha = [c for c in word if c.isalpha()]
         has_latin = any(_is_latin(c) for c in alpha)
         all_lookalike = bool(alpha) and len(lookalikes) == len(alpha)
+        if lookalikes and not has_latin and all_lookalike and mostly_latin is None:
+            letters = [c for c in text if c.isalpha()]
+            mostly_latin = sum(_is_latin(c) for c in letters) * 2 > len(letters)
         if lookalikes and (has_latin or (all_lookalike and mostly_latin)):
             positions.update(match.start() + i for i in lookalikes)
         positions.update(match.start() + i for i in invisible)
@@ -118,6 +120,14 @@ def _disguised_positions(text: str) -> set[int]:
 def normalize(original: str) -> NormalizedText:
     """NFKC per character cluster, invisible characters dropped, look-alikes folded to Latin."""
     disguised = _disguised_positions(original) if not original.isascii() else set()
+    if not disguised and unicodedata.is_normalized("NFKC", original) and not INVISIBLE.intersection(original):
+        # Nothing to fold (most captions): the text maps onto itself, without the per-character loop.
+        return NormalizedText(original, original, tuple(range(len(original))))
+    return _fold(original, disguised)
+
+
+def _fold(original: str, disguised: set[int]) -> NormalizedText:
+    """The per-character fold: NFKC each character, skip invisible ones, map look-alikes."""
     out: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(original):
