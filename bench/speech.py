@@ -1,5 +1,7 @@
 """Speech benchmarks (issue: speech). Prints its figures; run with `.venv/bin/python bench/speech.py`.
 
+Run one part with `--part detection` or `--part backends`.
+
 1. Spoken-disclosure detection on generated speech (espeak-ng, two voices): recall over clips that
    say a disclosure, and how many clips that do not (casual talk, denials, sponsor reads without a
    disclosure, silence) are wrongly reported as disclosing. Target: recall >= 0.95, none wrong.
@@ -19,8 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from complianceguard.analyze import Analyzer  # noqa: E402
+from complianceguard.extract import speech_segments  # noqa: E402
 from complianceguard.extract.speech import FasterWhisperTranscriber, OpenAIWhisperTranscriber  # noqa: E402
-from complianceguard.model import Segment, Submission, TimeSpan  # noqa: E402
+from complianceguard.model import Submission  # noqa: E402
 from complianceguard.packs.loader import PackLibrary  # noqa: E402
 
 DISCLOSURES = [
@@ -62,8 +65,8 @@ def speak(text: str, voice: str, out: Path, pad_to: float | None = None) -> Path
     if text:
         subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "-w", str(raw), text], check=True)
     else:
-        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(raw), "trim", "0", "4"], check=True)
-    command = ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)]
+        subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", str(raw), "trim", "0", "4"], check=True)
+    command = ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)]
     if pad_to:
         length = float(subprocess.run(["soxi", "-D", str(raw)], capture_output=True, text=True).stdout)
         command += ["pad", "0", str(max(pad_to - length, 0))]
@@ -80,13 +83,15 @@ def detection(work: Path) -> None:
 
     def discloses(audio: Path) -> tuple[bool, str]:
         transcript = transcriber.transcribe(audio)
-        segments = [Segment(id=f"s{i}", channel="speech", text=s.text, time=TimeSpan(start_s=s.start_s, end_s=s.end_s),
-                            confidence=s.confidence) for i, s in enumerate(transcript.segments) if s.reliable]
+        segments = speech_segments(transcript, str(audio), 1)  # as the scan makes them
+        text = " ".join(s.text for s in segments if not s.tentative)
+        # Readings verified by rescoring (keyword_verify.py) are tentative segments: in a report they make
+        # a missing spoken label inconclusive ("possibly said ... listen to confirm"), never a pass.
+        text += "".join(f" [{s.tentative}]" for s in segments if s.tentative)
         mentions = analyzer.mentions(segments, pack, "en", post)
-        text = " ".join(s.text for s in segments)
         return any(m.kind == "label" and not m.negated for m in mentions), text
 
-    hits, total, wrong, negatives = 0, 0, [], 0
+    hits, total, wrong, negatives, rescored = 0, 0, [], 0, 0
     for voice in VOICES:
         for index, sentence in enumerate(DISCLOSURES):
             found, heard = discloses(speak(sentence, voice, work / f"d{voice}{index}.wav"))
@@ -94,12 +99,16 @@ def detection(work: Path) -> None:
             hits += found
             if not found:
                 print(f"  missed ({voice}): {sentence!r} heard as {heard!r}")
+            elif "[verified by rescoring" in heard:
+                rescored += 1
+                print(f"  found only by rescoring ({voice}): {sentence!r}: {heard}")
         for index, (kind, sentence) in enumerate(NEGATIVES):
             found, heard = discloses(speak(sentence, voice, work / f"n{voice}{index}.wav"))
             negatives += 1
             if found:
                 wrong.append((kind, voice, heard))
-    print(f"spoken-disclosure recall: {hits}/{total} = {hits / total:.3f} (target >= 0.95)")
+    print(f"spoken-disclosure recall: {hits}/{total} = {hits / total:.3f} (target >= 0.95; "
+          f"{rescored} of them only by a reading verified by rescoring)")
     print(f"clips without a disclosure reported as disclosing: {len(wrong)}/{negatives} (target 0)")
     for kind, voice, heard in wrong:
         print(f"  false disclosure ({kind}, {voice}): {heard!r}")
@@ -124,7 +133,15 @@ def backends(work: Path) -> None:
     print(f"faster-whisper target <= 5 s for 60 s: {'met' if results['faster-whisper'][0] <= 5 else 'NOT met'}")
 
 
+PARTS = {"detection": detection, "backends": backends}
+
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=[*PARTS, "all"], default="all", help="run one part only (default: both)")
+    chosen = parser.parse_args().part
     with tempfile.TemporaryDirectory() as tmp:
-        detection(Path(tmp))
-        backends(Path(tmp))
+        for name, part in PARTS.items():
+            if chosen in (name, "all"):
+                part(Path(tmp))

@@ -273,9 +273,9 @@ class Analyzer:
                 time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
-                context=segment.text if segment.channel in ("speech", "overlay") else None,
+                context=(segment.tentative or segment.text) if segment.channel in ("speech", "overlay") else None,
                 disguise=normalized.disguise_notes(o_start, o_end),
-                media=segment.media, overlay=segment.overlay,
+                media=segment.media, overlay=segment.overlay, tentative=segment.tentative is not None,
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
 

@@ -15,7 +15,7 @@ from complianceguard.extract import Extraction, extract, ocr_languages, read_med
 from complianceguard.extract.ocr import OcrSettings
 from complianceguard.extract.speech import Transcriber
 from complianceguard.model import Citation, Finding, ItemResult, Mention, RegionResult, Submission, worst
-from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted
+from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted, unless_possibly_said
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
 
@@ -106,7 +106,9 @@ class Engine:
         return citation
 
     def _finding(self, ctx: Context, pack: ResolvedPack, rule: Rule, mode: str, why: str) -> Finding:
-        outcome = _rule_applies(ctx, rule, mode, why) or CHECKS[rule.check].run(ctx, rule)
+        outcome = _rule_applies(ctx, rule, mode, why)
+        if outcome is None:
+            outcome = unless_possibly_said(ctx, rule, CHECKS[rule.check].run(ctx, rule))
         status = outcome.status
         if status == "fail" and (rule.severity == "warning" or mode == "likely"):
             status = "warn"

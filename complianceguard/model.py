@@ -82,6 +82,9 @@ class Segment(_Frozen):
     time: TimeSpan | None = None
     confidence: float = 1.0
     overlay: OverlayInfo | None = None
+    tentative: str | None = Field(None, description="Set on a reading that was not what the reader wrote down "
+                                  "(a disclosure verified by rescoring): why it is only possible. Labels in it "
+                                  "never pass a rule; they make a missing label inconclusive.")
 
 
 class Mention(_Frozen):
@@ -102,6 +105,7 @@ class Mention(_Frozen):
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
     media: str | None = None
     overlay: OverlayInfo | None = None
+    tentative: bool = Field(False, description="Found in a tentative segment: possibly said, to be confirmed.")
 
 
 class Evidence(_Frozen):

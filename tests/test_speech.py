@@ -133,3 +133,82 @@ def test_a_spoken_sponsor_read_without_a_disclosure_near_it_fails(speech_engine)
     disclosed, _ = speech_mentions(speech_engine, video_post("spoken-disclosure-start"))
     assert {f.status for f in disclosed.regions["US"].findings if f.check == "sponsor-read-disclosed"} <= {
         "pass", "not-applicable"}
+
+
+def _truth_line(name: str, kind: str) -> dict:
+    return next(s for s in json.loads((MEDIA / f"{name}.truth.json").read_text())["speech"] if s["kind"] == kind)
+
+
+def test_a_misheard_disclosure_is_verified_by_rescoring_against_its_audio(tmp_path, transcriber):
+    """The fixture says "This video is sponsored by Glow Skincare."; given the mishearing tiny.en makes of
+    espeak-ng elsewhere ("sponsored" -> "answered"), rescoring against the real audio finds the disclosure
+    reading, at the line's time, as its own kind of evidence; the heard words never change."""
+    from faster_whisper.audio import decode_audio
+
+    from complianceguard.extract.keyword_verify import MARGIN_NATS, KeywordVerifier
+    from complianceguard.extract.media import extract_audio
+    from complianceguard.extract.speech import _faster_whisper_model
+
+    samples = decode_audio(str(extract_audio(MEDIA / "spoken-disclosure-start.mp4", tmp_path / "a.wav")), 16000)
+    verifier = KeywordVerifier(_faster_whisper_model(str(transcriber.model_path), "int8", 1), transcriber.hotwords)
+    line = _truth_line("spoken-disclosure-start", "disclosure")
+    misheard = [(" " + w, 0.9) for w in line["text"].replace("sponsored", "answered").split()]
+    reading = verifier.verify(samples, line["start_s"], line["end_s"], misheard)
+    assert reading is not None and "sponsored" in reading.text.lower(), reading
+    assert "answered" in reading.heard and abs(reading.start_s - line["start_s"]) < 1.0
+    assert reading.reading_logprob >= reading.heard_logprob - MARGIN_NATS and 0 < reading.share < 1
+    assert reading.note.startswith("verified by rescoring")
+    # What was said plainly is not rescored, and a casual line has no disclosure reading close to it.
+    said = [(" " + w, 0.9) for w in line["text"].split()]
+    assert verifier.verify(samples, line["start_s"], line["end_s"], said) is None
+    casual = _truth_line("spoken-disclosure-start", "casual")
+    unsure = [(" " + w, 0.3) for w in casual["text"].split()]  # every word a proposal site
+    assert verifier.verify(samples, casual["start_s"], casual["end_s"], unsure) is None
+
+
+@pytest.mark.parametrize("name", ["casual-talk", "sponsor-read-undisclosed", "silence"])
+def test_speech_without_a_disclosure_gets_no_reading_verified_by_rescoring(tmp_path, transcriber, name):
+    from complianceguard.extract.media import extract_audio
+
+    transcript = transcriber.transcribe(extract_audio(MEDIA / f"{name}.mp4", tmp_path / "a.wav"))
+    assert transcript.verified == [], transcript.verified
+
+
+def test_verified_readings_survive_the_transcript_cache_and_change_its_key(transcriber):
+    from complianceguard.extract.keyword_verify import VerifiedReading
+    from complianceguard.extract.speech import Transcript, _transcript_key
+
+    reading = VerifiedReading(0.5, 3.2, "this video is answered", "this video is sponsored.", "sponsored", -1.85, -2.79)
+    transcript = Transcript("faster-whisper", "tiny.en", "en", [], [reading])
+    assert Transcript.from_json(transcript.to_json()) == transcript
+    assert round(reading.share, 2) == 0.28
+    plain = FasterWhisperTranscriber(verify_keywords=False)
+    assert _transcript_key(plain)[0] != _transcript_key(transcriber)[0]
+
+
+def test_a_disclosure_only_possibly_said_neither_passes_nor_fails_the_spoken_rules(engine):
+    """A reading verified by rescoring is a tentative segment: the US spoken-at-start rule (US108)
+    becomes inconclusive, points at where to listen and quotes what Whisper wrote; a line that was
+    heard passes, and with no reading at all the rule fails."""
+    from dataclasses import replace as swap
+
+    from complianceguard.extract import described
+
+    post = Submission(id="t", regions=["US"], caption="#ad my week", relationship="paid", platform="youtube")
+    heard = described(post, "video", 60, [], [("hi everyone welcome back", 0.0, 2.0)])
+    note = ("verified by rescoring: Whisper wrote 'this video is answered'; the reading 'this video is sponsored.' "
+            "scores -2.79 vs -1.85 (log-probability, same audio)")
+    possible = Segment(id="speech:1:rescored:1", channel="speech", text="this video is sponsored.", media="described",
+                       time=TimeSpan(start_s=2.0, end_s=4.0), confidence=0.28, tentative=note)
+    tentative = swap(heard, segments=[*heard.segments, possible])
+
+    def us108(extraction):
+        return next(f for f in engine.evaluate(post, extraction).regions["US"].findings if f.rule == "US108")
+
+    assert us108(heard).status == "fail"
+    result = us108(tentative)
+    assert result.status == "inconclusive", result
+    assert "Possibly said: 'sponsored' at 2.0 s" in result.message and "listen to confirm" in result.message
+    assert any(e.kind == "possible label" and e.note == note for e in result.evidence)
+    said = swap(heard, segments=[*heard.segments, possible.model_copy(update={"tentative": None})])
+    assert us108(said).status == "pass"

@@ -14,7 +14,7 @@ from pathlib import Path
 from complianceguard.extract.caption import CaptionLayout, caption_layout, caption_segments
 from complianceguard.extract.media import ExtractionError, probe
 from complianceguard.extract.ocr import OcrSettings, OverlayResult, OverlayText, read_overlays
-from complianceguard.extract.speech import Transcriber, transcribe_media
+from complianceguard.extract.speech import Transcriber, Transcript, transcribe_media
 from complianceguard.model import Coverage, OverlayInfo, Segment, Submission, TimeSpan
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -139,6 +139,20 @@ def overlay_segments(result: OverlayResult, media: str, number: int) -> list[Seg
     return segments
 
 
+def speech_segments(transcript: Transcript, media: str | None, number: int) -> list[Segment]:
+    """The transcript's reliable lines (Whisper's thresholds), then its disclosures verified by
+    rescoring as tentative segments: possibly said, never what the transcriber wrote down."""
+    reliable = [seg for seg in transcript.segments if seg.reliable]
+    segments = [Segment(id=f"speech:{number}:{index}", channel="speech", text=seg.text, media=media,
+                        time=TimeSpan(start_s=seg.start_s, end_s=seg.end_s), confidence=seg.confidence)
+                for index, seg in enumerate(reliable, 1)]
+    segments += [Segment(id=f"speech:{number}:rescored:{index}", channel="speech", text=reading.text, media=media,
+                         time=TimeSpan(start_s=reading.start_s, end_s=reading.end_s), confidence=reading.share,
+                         tentative=reading.note)
+                 for index, reading in enumerate(transcript.verified, 1)]
+    return segments
+
+
 def read_media(submission: Submission, base: Extraction, language: str | None,
                transcriber: Transcriber | None, ocr: OcrSettings | None = None) -> Extraction:
     """Add what the media shows (on-screen text) and says (speech) to a caption extraction.
@@ -186,10 +200,7 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
         else:
             transcript = transcribe_media(transcriber, Path(media))  # cached by the file's bytes
             reliable = [seg for seg in transcript.segments if seg.reliable]
-            for index, seg in enumerate(reliable, 1):
-                segments.append(Segment(id=f"speech:{number}:{index}", channel="speech", text=seg.text,
-                                        media=media, time=TimeSpan(start_s=seg.start_s, end_s=seg.end_s),
-                                        confidence=seg.confidence))
+            segments.extend(speech_segments(transcript, media, number))
             dropped = len(transcript.segments) - len(reliable)
             note = f"; {dropped} below Whisper's quality thresholds ignored" if dropped else ""
             trusted = bool(reliable) or not transcript.segments  # silence is read; only noise is not

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from complianceguard.cache import tool_version
+from complianceguard.extract import keyword_verify
+from complianceguard.extract.keyword_verify import KeywordVerifier, VerifiedReading
 
 # Whisper's own defaults for judging a decoded segment (openai-whisper `transcribe()` docstring):
 # below this average log-probability the decoding is unreliable ...
@@ -53,6 +55,9 @@ class Transcript:
     model: str
     language: str
     segments: list[SpeechSegment] = field(default_factory=list)
+    # Disclosure readings Whisper did not write but scores close to what it did (keyword_verify.py):
+    # a separate, lower-confidence kind of evidence, never merged into the segments' text.
+    verified: list[VerifiedReading] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -61,7 +66,8 @@ class Transcript:
     def from_json(cls, text: str) -> Transcript:
         data = json.loads(text)
         return cls(data["backend"], data["model"], data["language"],
-                   [SpeechSegment(**s) for s in data["segments"]])
+                   [SpeechSegment(**s) for s in data["segments"]],
+                   [VerifiedReading(**v) for v in data.get("verified", [])])
 
 
 SENTENCE_GAP_S = 1.0  # a pause this long starts a new evidence segment
@@ -129,27 +135,44 @@ class FasterWhisperTranscriber:
     backend = "faster-whisper"
 
     def __init__(self, model: str | None = None, compute_type: str = "int8", cpu_threads: int = 1,
-                 beam_size: int = 5, vad_filter: bool = True, hotwords: str | None = DISCLOSURE_HOTWORDS):
+                 beam_size: int = 5, vad_filter: bool = True, hotwords: str | None = DISCLOSURE_HOTWORDS,
+                 verify_keywords: bool = True):
         self.model_path, self.model_name, self.english_only = _model_identity(model)
         self.compute_type, self.cpu_threads = compute_type, cpu_threads
         self.hotwords = hotwords if self.english_only else None  # English words only help English decoding
         self.beam_size, self.vad_filter = beam_size, vad_filter
+        self.verify_keywords = verify_keywords and self.english_only  # its keywords are English
 
     def settings(self) -> dict[str, Any]:
         return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter,
-                "word_timestamps": True, "hotwords": self.hotwords}
+                "word_timestamps": True, "hotwords": self.hotwords,
+                "keyword_verification": keyword_verify.settings() if self.verify_keywords else None}
 
     def transcribe(self, audio: Path) -> Transcript:
+        from faster_whisper.audio import decode_audio
+
         model = _faster_whisper_model(str(self.model_path), self.compute_type, self.cpu_threads)
-        segments, info = model.transcribe(str(audio), language="en" if self.english_only else None,
+        samples = decode_audio(str(audio), sampling_rate=keyword_verify.SAMPLE_RATE)
+        segments, info = model.transcribe(samples, language="en" if self.english_only else None,
                                           beam_size=self.beam_size, vad_filter=self.vad_filter,
                                           condition_on_previous_text=False, word_timestamps=True,
                                           hotwords=self.hotwords)
-        return Transcript(self.backend, self.model_name, info.language, [
-            piece for s in segments if s.text.strip()
-            for piece in split_by_words(s.start, s.end, s.text, [(w.start, w.end, w.word) for w in s.words or []],
-                                        (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
-                                         round(s.compression_ratio, 3)))])
+        decoded = [s for s in segments if s.text.strip()]
+        pieces = [piece for s in decoded
+                  for piece in split_by_words(s.start, s.end, s.text, [(w.start, w.end, w.word) for w in s.words or []],
+                                              (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
+                                               round(s.compression_ratio, 3)))]
+        verified = []
+        # Only a transcript without any disclosure word is searched: one that has one needs no runner-up,
+        # and most speech is then never rescored (the cost is paid where a miss would matter).
+        if self.verify_keywords and not any(keyword_verify.has_keyword(p.text) for p in pieces):
+            verifier = KeywordVerifier(model, self.hotwords)
+            for s in decoded:
+                quality = SpeechSegment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
+                if quality.reliable and s.words:
+                    reading = verifier.verify(samples, s.start, s.end, [(w.word, w.probability) for w in s.words])
+                    verified.extend([reading] if reading else [])
+        return Transcript(self.backend, self.model_name, info.language, pieces, verified)
 
 
 @lru_cache(maxsize=2)

@@ -33,9 +33,14 @@ class Context:
     channels_with_text: frozenset[str] = frozenset()  # channels where any text was found at all
 
     def labels(self, scopes: list[str]) -> list[Mention]:
-        """Accepted labels that count: not negated, not disguised, in the given channels."""
-        return [m for m in self.mentions
-                if m.kind == "label" and m.channel in scopes and not m.negated and not m.disguise]
+        """Accepted labels that count: not negated, not disguised, not tentative, in the given channels."""
+        return [m for m in self.mentions if m.kind == "label" and m.channel in scopes and not m.negated
+                and not m.disguise and not m.tentative]
+
+    def tentative_labels(self, scopes: list[str]) -> list[Mention]:
+        """Labels only possibly said (a reading verified by rescoring): they can neither pass nor fail a rule."""
+        return [m for m in self.mentions if m.kind == "label" and m.channel in scopes and not m.negated
+                and m.tentative]
 
     def of_kind(self, kind: str, scopes: list[str]) -> list[Mention]:
         return [m for m in self.mentions if m.kind == kind and m.channel in scopes and not m.negated]
@@ -53,6 +58,25 @@ def evidence_of(mention: Mention, note: str | None = None) -> Evidence:
                     time=mention.time, term=mention.term, confidence=mention.confidence,
                     note=note or ("; ".join(mention.disguise) or None) or mention.context,
                     media=mention.media, overlay=mention.overlay)
+
+
+# Checks that fail for want of a label: where a label was only possibly said, they cannot tell.
+LABEL_SEEKING = frozenset({"label-present", "video-timing", "sponsor-read-disclosed"})
+
+
+def unless_possibly_said(ctx: Context, rule: Rule, outcome: Outcome) -> Outcome:
+    """A label-seeking fail becomes inconclusive where a tentative label (a reading verified by
+    rescoring, not what the transcriber wrote) is in the rule's channels: the report neither
+    claims the disclosure nor its absence, and says where to listen."""
+    if outcome.status != "fail" or rule.check not in LABEL_SEEKING:
+        return outcome
+    possible = ctx.tentative_labels(rule.scopes)
+    if not possible:
+        return outcome
+    where = ", ".join(f"'{m.text}'" + (f" at {m.time.start_s:.1f} s" if m.time else "") for m in possible[:2])
+    evidence = [evidence_of(m).model_copy(update={"kind": "possible label"}) for m in possible[:2]]
+    return Outcome("inconclusive", f"{outcome.detail} Possibly said: {where}, a reading the transcriber did not "
+                   "write down but scores close to what it did; listen to confirm.", [*outcome.evidence, *evidence])
 
 
 def quoted(mentions: list[Mention]) -> str:
@@ -84,7 +108,7 @@ def label_present(ctx: Context, rule: Rule) -> Outcome:
         return Outcome("pass", "The platform's paid-partnership label is set, and counts here.",
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
     near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
-                   and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
+                   and not m.tentative and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
     notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses]
     why_not = ""
     if any(m.disguise for m in near_misses):

@@ -1,0 +1,151 @@
+"""Keyword verification by rescoring: is a disclosure Whisper did not write down still what the audio says?
+
+tiny.en sometimes mishears a spoken disclosure ("this video is sponsored" -> "this video is answered").
+Beam search keeps only its best reading; the runner-up may be the disclosure, nearly as probable.
+For a segment whose best reading has no disclosure word, this module proposes readings that do, at
+the words where one could hide: a window that sounds like a disclosure word (a rough consonant key,
+for words of at least MIN_KEYWORD_LETTERS letters, as the analyzer's fuzzy matching), or a word
+Whisper itself was unsure of (probability < UNSURE_WORD_PROBABILITY; the keyword may start there or
+one word earlier, where an article would be). Each proposal is the heard words before the site plus
+the keyword, completed by Whisper (beam search on the same audio), and kept only if its teacher-forced
+log-probability over the same audio window, under the same prompt as the transcription, is within
+MARGIN_NATS of the heard reading's. A kept reading is a lower-confidence kind of evidence: it carries
+both scores, and its confidence is its share of the two readings' probability.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz
+
+# Spoken disclosure words proposed (US/base pack labels as they are said aloud: "ad" as "an ad").
+SPOKEN_KEYWORDS = ("sponsored", "advertisement", "paid partnership", "an ad")
+# A proposal is kept when log P(reading) >= log P(heard) - MARGIN_NATS, i.e. the disclosure reading is at
+# least e^-1 (0.37) times as probable as Whisper's best: a close runner-up, not a stretch.
+MARGIN_NATS = 1.0
+UNSURE_WORD_PROBABILITY = 0.5
+MIN_KEYWORD_LETTERS = 6  # shorter keywords ("an ad") sound like ordinary words ("and"): no sound-alike sites
+SOUND_ALIKE_MIN_SCORE = 75  # rapidfuzz ratio between consonant keys
+MAX_PROPOSALS_PER_SEGMENT = 8
+WINDOW_PAD_S = (0.5, 0.5)  # audio before and after the segment's own time, as Whisper's word times are rough
+SAMPLE_RATE = 16000
+VERSION = 1  # part of the transcript cache key: a change here changes what is verified
+
+
+@dataclass(frozen=True)
+class VerifiedReading:
+    """A reading with a disclosure word that scores close to what Whisper wrote for the same audio."""
+
+    start_s: float
+    end_s: float
+    heard: str
+    text: str
+    keyword: str
+    heard_logprob: float
+    reading_logprob: float
+
+    @property
+    def share(self) -> float:
+        """P(reading) / (P(reading) + P(heard)): how much of the two readings' probability is this one's."""
+        return round(1 / (1 + math.exp(self.heard_logprob - self.reading_logprob)), 3)
+
+    @property
+    def note(self) -> str:
+        return (f"verified by rescoring: Whisper wrote {self.heard!r}; the reading {self.text!r} scores "
+                f"{self.reading_logprob:.2f} vs {self.heard_logprob:.2f} (log-probability, same audio)")
+
+
+def settings() -> dict[str, Any]:
+    return {"version": VERSION, "keywords": list(SPOKEN_KEYWORDS), "margin_nats": MARGIN_NATS,
+            "unsure_below": UNSURE_WORD_PROBABILITY, "sound_alike": SOUND_ALIKE_MIN_SCORE}
+
+
+def sound_key(text: str) -> str:
+    """A rough consonant skeleton ("answered" -> "nsrd", "sponsored" -> "spnsrd"): words that sound
+    alike share most of it; vowels, h, w and y carry little of what ASR confuses here."""
+    text = re.sub(r"[^a-z ]", "", text.lower())
+    for pattern, sound in (("ph", "f"), ("ck", "k"), ("qu", "kw"), ("x", "ks"), ("c(?=[eiy])", "s"), ("c", "k"),
+                           ("z", "s"), ("v", "f"), ("th", "0")):
+        text = re.sub(pattern, sound, text)
+    return "".join(re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouyhw]", "", word)) for word in text.split())
+
+
+def has_keyword(text: str) -> bool:
+    lowered = f" {re.sub(r'[^a-z ]', ' ', text.lower())} "
+    return any(f" {k.split()[-1]} " in lowered for k in SPOKEN_KEYWORDS)
+
+
+def proposal_sites(words: list[tuple[str, float]]) -> list[tuple[int, str]]:
+    """(index of the first replaced word, keyword) where a disclosure word could have been misheard."""
+    sites: dict[tuple[int, str], None] = {}
+    texts = [w for w, _ in words]
+    for keyword in SPOKEN_KEYWORDS:
+        if len(keyword.replace(" ", "")) < MIN_KEYWORD_LETTERS:
+            continue
+        key, size = sound_key(keyword), len(keyword.split())
+        for width in {max(1, size - 1), size, size + 1}:
+            for i in range(len(texts) - width + 1):
+                if fuzz.ratio(sound_key(" ".join(texts[i:i + width])), key) >= SOUND_ALIKE_MIN_SCORE:
+                    sites[(i, keyword)] = None
+    for i, (_, probability) in enumerate(words):
+        if probability < UNSURE_WORD_PROBABILITY:
+            for start in (i - 1, i):
+                for keyword in SPOKEN_KEYWORDS:
+                    if start >= 0:
+                        sites[(start, keyword)] = None
+    return list(sites)[:MAX_PROPOSALS_PER_SEGMENT]
+
+
+class KeywordVerifier:
+    """Runs the proposals of one transcription against the faster-whisper model that made it."""
+
+    def __init__(self, model: Any, hotwords: str | None):
+        from faster_whisper.tokenizer import Tokenizer
+
+        self.model = model
+        self.tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+        prompt = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + hotwords.strip())] if hotwords else []
+        self.start = [*prompt, *self.tokenizer.sot_sequence]  # the prompt the transcription decoded under
+
+    def _logprob(self, encoded: Any, frames: int, tokens: list[int]) -> float:
+        result = self.model.model.align(encoded, self.start, [tokens], frames)[0]
+        return float(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs))
+
+    def verify(self, audio: Any, start_s: float, end_s: float, words: list[tuple[str, float]]) -> VerifiedReading | None:
+        """The best-scoring disclosure reading of one segment within the margin, or None."""
+        from faster_whisper.audio import pad_or_trim
+
+        heard_text = "".join(w for w, _ in words)
+        sites = proposal_sites(words)
+        if not sites or has_keyword(heard_text):
+            return None
+        first = max(0, int((start_s - WINDOW_PAD_S[0]) * SAMPLE_RATE))
+        window = audio[first:min(len(audio), first + 30 * SAMPLE_RATE, int((end_s + WINDOW_PAD_S[1]) * SAMPLE_RATE))]
+        features = self.model.feature_extractor(window)
+        frames = min(features.shape[-1], 3000)
+        encoded = self.model.encode(pad_or_trim(features))
+        eot = self.tokenizer.eot
+        heard = self.tokenizer.encode(heard_text)
+        heard_logprob = self._logprob(encoded, frames, heard)
+        best: VerifiedReading | None = None
+        for index, keyword in sites:
+            prefix = self.tokenizer.encode("".join(w for w, _ in words[:index]) + " " + keyword)
+            prompt = [*self.start, self.tokenizer.no_timestamps, *prefix]
+            # A reading much longer than what was heard is Whisper repeating itself, not a reading: the
+            # completion stops there (an unbounded one can run for hundreds of tokens, seconds each).
+            longest = 2 * len(heard) + 4
+            result = self.model.model.generate(encoded, [prompt], beam_size=5,
+                                               max_length=min(448, len(prompt) + longest - len(prefix) + 1))[0]
+            tokens = [t for t in result.sequences_ids[0] if t < eot]
+            text = self.tokenizer.decode(tokens).strip()
+            if not has_keyword(text) or len(tokens) > longest:
+                continue
+            reading_logprob = self._logprob(encoded, frames, tokens)
+            if reading_logprob >= heard_logprob - MARGIN_NATS and (best is None or reading_logprob > best.reading_logprob):
+                best = VerifiedReading(round(start_s, 2), round(end_s, 2), heard_text.strip(), text, keyword,
+                                       round(heard_logprob, 3), round(reading_logprob, 3))
+        return best
