@@ -1,5 +1,5 @@
 """Sponsor-read detection on real transcript text (issue: speech). Prints its figures; run with
-`.venv/bin/python bench/sponsor_read.py` (optionally `--data PATH`, `--examples N`, `--quick`).
+`.venv/bin/python bench/sponsor_read.py` (optionally `--data PATH`, `--examples N`).
 
 Each snippet of ../shared/datasets/sponsor-read-snippets/data.csv (YouTube auto-captions, no
 punctuation; `sentiment` 0 = sponsored read) becomes one speech segment and goes through the real
@@ -13,11 +13,6 @@ Scope: the dataset (SponsorBlock-like) also labels the creator's self-promotion 
 outro reminders as sponsored. Self-promotion (own merch, shop, Patreon, memberships) is commercial
 speech and is counted (its cue says "self-promotion"); like/subscribe reminders sell nothing and are
 deliberately not, so they remain the largest group of false negatives (see the buckets printed).
-
-The full speech path spends most of its time (about 0.1-0.3 s per 140-word snippet on 2 cores)
-in the analyzer's fuzzy search for misspelt labels, which adds labels and denials but never a
-signal. `--quick` analyses each snippet as exact-matched text instead: the same signals, minutes
-faster (the two give identical predictions; rerun without it to check).
 
 The snippets measure; nothing was fitted to them, and they are never copied into the project.
 """
@@ -62,12 +57,9 @@ def load(path: Path) -> list[tuple[str, bool]]:
     return [(r["text"], r["sentiment"].strip() == "0") for r in rows]
 
 
-def signals(analyzer: Analyzer, pack, text: str, quick: bool) -> list[Mention]:
-    if quick:
-        segment = Segment(id="text:1", channel="caption", text=text)
-    else:
-        segment = Segment(id="speech:1", channel="speech", text=text, media="snippet",
-                          time=TimeSpan(start_s=0, end_s=30))
+def signals(analyzer: Analyzer, pack, text: str) -> list[Mention]:
+    """The snippet as one transcript line, through the speech path (fuzzy label search included)."""
+    segment = Segment(id="speech:1", channel="speech", text=text, media="snippet", time=TimeSpan(start_s=0, end_s=30))
     post = Submission(id="snippet", regions=["US"], caption="")
     return [m for m in analyzer.mentions([segment], pack, "en", post) if m.kind == "signal" and not m.negated]
 
@@ -84,19 +76,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--examples", type=int, default=0, help="print this many errors of each kind")
-    parser.add_argument("--quick", action="store_true", help="exact matching only (same signals, faster)")
     args = parser.parse_args()
     rows = load(args.data)
     pack = PackLibrary().for_region("US")
     analyzer = Analyzer([pack])
     started = time.perf_counter()
-    found = [signals(analyzer, pack, text, args.quick) for text, _ in rows]
+    found = [signals(analyzer, pack, text) for text, _ in rows]
     elapsed = time.perf_counter() - started
     truth = [sponsored for _, sponsored in rows]
     predicted = [bool(f) for f in found]
     keyword = [any(k in text.lower() for k in KEYWORDS) for text, _ in rows]
     print(f"sponsor-read snippets: {len(rows)} snippets, {sum(truth)} sponsored reads; "
-          f"{'exact-match' if args.quick else 'speech'} analysis {elapsed / len(rows) * 1000:.2f} ms per snippet")
+          f"speech analysis {elapsed / len(rows) * 1000:.2f} ms per snippet")
     print(row("speech analysis (commercial signal)", scores(predicted, truth), width=40))
     print(row("keyword baseline " + "/".join(KEYWORDS[:3]) + "/...", scores(keyword, truth), width=40))
     print("  target F1 >= 0.90; the issue's keyword baseline F1 0.75")

@@ -31,7 +31,7 @@ def _import_spacy_without_torch() -> None:
 _import_spacy_without_torch()
 import spacy
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -280,27 +280,50 @@ class Analyzer:
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
 
 
+@lru_cache(maxsize=None)
+def _fuzzy_terms(pack: ResolvedPack) -> tuple[tuple[str, str, int], ...]:
+    """(span label, accent-free target, word count) of each pack phrase long enough to match
+    fuzzily, in vocabulary order (the first phrase to claim words keeps them)."""
+    terms = []
+    for vocab_language, vocabulary in pack.pack.vocabulary.items():
+        for kind, phrases in (("label", vocabulary.labels), ("denial", vocabulary.denials),
+                              ("insufficient", vocabulary.insufficient)):
+            for term in phrases:
+                target = without_accents(term.lstrip("#"))
+                if "*" not in target and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
+                    terms.append((f"{kind}|{vocab_language}|{term}", target, len(target.split())))
+    return tuple(terms)
+
+
 def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[Span, float]]:
     """Pack phrases found approximately in a transcript, over word windows of the phrase's length;
-    each with its score (0-1)."""
+    each with its score (0-1). Every phrase is scored against every window of its length in one
+    rapidfuzz `cdist` call per length; only the windows that reach FUZZY_MIN_SCORE are looked at."""
     words = [t for t in doc if not t.is_punct and not t.is_space]
+    terms = _fuzzy_terms(pack)
+    folded = [without_accents(w.text) for w in words]
+    hits: dict[int, list[int]] = {}  # term index -> window starts reaching the score, in order
+    for size in {size for _, _, size in terms}:
+        windows = [" ".join(folded[i:i + size]) for i in range(len(words) - size + 1)]
+        chosen = [k for k, (_, _, n) in enumerate(terms) if n == size]
+        if not windows:
+            continue
+        matrix = process.cdist([terms[k][1] for k in chosen], windows, scorer=fuzz.ratio,
+                               score_cutoff=FUZZY_MIN_SCORE - 0.5, workers=1)
+        for row, k in enumerate(chosen):
+            starts = matrix[row].nonzero()[0]
+            if len(starts):
+                hits[k] = [int(i) for i in starts]
     found: list[tuple[Span, float]] = []
-    for vocab_language, vocabulary in pack.pack.vocabulary.items():
-        for kind, terms in (("label", vocabulary.labels), ("denial", vocabulary.denials),
-                            ("insufficient", vocabulary.insufficient)):
-            for term in terms:
-                target = without_accents(term.lstrip("#"))
-                if "*" in target or len(target.replace(" ", "")) < FUZZY_MIN_CHARS:
-                    continue
-                size = len(target.split())
-                for i in range(len(words) - size + 1):
-                    window = words[i:i + size]
-                    start, end = window[0].i, window[-1].i + 1
-                    if any(s.start < end and start < s.end for s in (*exact, *(f for f, _ in found))):
-                        continue
-                    score = fuzz.ratio(without_accents(" ".join(w.text for w in window)), target)
-                    if score >= FUZZY_MIN_SCORE:
-                        found.append((Span(doc, start, end, label=f"{kind}|{vocab_language}|{term}"), score / 100))
+    for k in sorted(hits):
+        label, target, size = terms[k]
+        for i in hits[k]:
+            start, end = words[i].i, words[i + size - 1].i + 1
+            if any(s.start < end and start < s.end for s in (*exact, *(f for f, _ in found))):
+                continue
+            score = fuzz.ratio(" ".join(folded[i:i + size]), target)  # exact, as the threshold sees it
+            if score >= FUZZY_MIN_SCORE:
+                found.append((Span(doc, start, end, label=label), score / 100))
     return found
 
 
