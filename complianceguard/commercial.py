@@ -73,6 +73,8 @@ class CueSpec(_Strict):
     name: str
     weight: float = Field(gt=0)
     negatable: bool = False
+    own_brand: bool = Field(False, description="The creator's own products or memberships: commercial speech, "
+                            "but there is no third party to disclose (self-promotion).")
     phrases: list[str | Phrase] = Field(default_factory=list)
     hashtag_endings: list[str] = Field(default_factory=list, description="#GlowPartner: ends in 'partner'.")
 
@@ -122,6 +124,7 @@ class Cue:
     start: int
     end: int
     negated: bool = False
+    own_brand: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,14 @@ class Assessment:
     @property
     def counted(self) -> tuple[Cue, ...]:
         return tuple(c for c in self.cues if not c.negated)
+
+    @property
+    def self_promotion_only(self) -> bool:
+        """Commercial only because of the creator's own products: without those cues it is not."""
+        if not self.commercial or not any(c.own_brand for c in self.counted):
+            return False
+        others = {c.id: c.weight for c in self.counted if not c.own_brand}
+        return sum(others.values()) < self.threshold
 
     def explain(self) -> str:
         """One line a reviewer can check by hand: the verdict, the sum and its terms."""
@@ -234,7 +245,7 @@ class CommercialAnalyzer:
             if cue_id == "affiliate-url":
                 name += f" ({self._programme(span.text)})"
             cues.append(Cue(cue_id, name, spec.weight, span.text, span.start_char, span.end_char,
-                            negated=spec.negatable and self._negated(doc, start)))
+                            negated=spec.negatable and self._negated(doc, start), own_brand=spec.own_brand))
         distinct = {c.id: c.weight for c in cues if not c.negated}
         return Assessment(round(sum(distinct.values()), 3), self.book.threshold, tuple(cues))
 
@@ -384,6 +395,7 @@ def signal_mentions(segments: list[Segment], already: list[Mention],
                 kind="signal", term=f"commercial cue: {cue.name}", language="xx", segment=segment.id,
                 channel=segment.channel, text=segment.text[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=segment.confidence, context=context,
+                category="self-promotion" if assessment.self_promotion_only else None,
                 media=segment.media, overlay=segment.overlay))
     return found
 

@@ -100,7 +100,8 @@ class Mention(_Frozen):
     time: TimeSpan | None = None
     confidence: float = 1.0
     negated: bool = False
-    category: str | None = Field(None, description="For special labels: retouched | ai_generated.")
+    category: str | None = Field(None, description="For special labels: retouched | ai_generated. For signals: "
+                                 "self-promotion (commercial only through the creator's own products).")
     context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in.")
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
     media: str | None = None

@@ -257,3 +257,16 @@ def test_a_tagged_brand_with_its_campaign_hashtag_is_a_hint_that_needs_one_more_
     assert not assess("dinner with @lucymartin #lucymartin turns thirty").commercial  # a friend, tagged twice
     assert assess("summer nights in the new hoodie @glowwear #glowwearsummer, link in bio").commercial
     assert "brand-hashtag" not in cue_ids("summer nights with @lucy_m #summer")  # the tag is not in a hashtag
+
+
+def test_a_plug_for_the_creators_own_merch_is_not_a_sponsor_read_to_disclose(engine):
+    """Commercial speech, but no third party: the read is marked self-promotion and the US
+    sponsor-read rule (US109) does not ask for a label near it; a brand's code still does."""
+    post = Submission(id="t", regions=["US"], caption="#ad my week", relationship="paid")
+    plug = [("grab a hoodie from my merch store", 50.0, 53.0), ("link in the description", 53.0, 56.0)]
+    item = engine.evaluate(post, described(post, "video", 60, [], plug))
+    assert {m.category for m in item.mentions if m.kind == "signal" and m.channel == "speech"} == {"self-promotion"}
+    result = finding(item, "US", "US109")
+    assert result.status == "not-applicable" and "Only self-promotion heard" in result.message
+    read = plug + [("and use code GLOW20 for twenty percent off", 40.0, 43.0)]
+    assert finding(engine.evaluate(post, described(post, "video", 60, [], read)), "US", "US109").status == "fail"

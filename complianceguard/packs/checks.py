@@ -391,11 +391,16 @@ def sponsor_read_disclosed(ctx: Context, rule: Rule) -> Outcome:
     """A spoken sponsor read (discount code, "link in the description", the brand) needs a label
     said or shown near it, not only somewhere else in the video."""
     within = float(rule.params.get("within_s", 30))
-    reads = [m for m in ctx.mentions if m.kind in ("signal", "brand") and m.channel == "speech" and m.time]
+    heard = [m for m in ctx.mentions if m.kind in ("signal", "brand") and m.channel == "speech" and m.time]
+    # The creator plugging their own merchandise or membership is no third party's read.
+    reads = [m for m in heard if m.category != "self-promotion"]
     if not reads:
         unread = _unread(ctx, ["speech"])
         if unread:
             return Outcome("inconclusive", "Speech not read: " + "; ".join(c.detail for c in unread) + ".")
+        if heard:
+            return Outcome("not-applicable", "Only self-promotion heard (the creator's own merchandise, shop or "
+                           "membership): no third-party sponsor read to disclose.", [evidence_of(heard[0])])
         return Outcome("not-applicable", "No sponsor read heard (no code, link or brand call to action).")
     labels = [m for m in ctx.labels(rule.scopes) if m.time]
     for read in reads:
