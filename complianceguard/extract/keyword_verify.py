@@ -10,7 +10,9 @@ one word earlier, where an article would be). Each proposal is the heard words b
 the keyword, completed by Whisper (beam search on the same audio), and kept only if its teacher-forced
 log-probability over the same audio window, under the same prompt as the transcription, is within
 MARGIN_NATS of the heard reading's. A kept reading is a lower-confidence kind of evidence: it carries
-both scores, and its confidence is its share of the two readings' probability.
+both scores, and its confidence is its share of the two readings' probability. The scan makes it a
+tentative segment (extract.speech_segments): it can make a missing spoken label inconclusive, never
+pass a rule. Runs with the faster-whisper backend and English models only (its keywords are English).
 """
 
 from __future__ import annotations
