@@ -36,6 +36,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from complianceguard.commercial import prepare as prepare_cues
 from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
@@ -218,6 +219,7 @@ class Analyzer:
         """Build a pack's matchers (and the language's pipeline) now: batch scans do it before
         forking worker processes, which then inherit them instead of each building its own."""
         _compile(pack, language)
+        prepare_cues(pipeline(language).vocab)
 
     def content_language(self, submission: Submission, texts: list[str]) -> tuple[str | None, str]:
         if submission.language:

@@ -363,6 +363,15 @@ def assess(text: str) -> Assessment:
     return default_analyzer().assess(normalize(text).text)
 
 
+def prepare(vocab: Vocab) -> None:
+    """Load the cue file and compile its matcher for a spaCy vocabulary now: batch scans do it
+    before forking workers, which then share it instead of each building its own (transcript lines
+    are tokenised by the cue analyzer's own pipeline: its matcher is built too)."""
+    analyzer = default_analyzer()
+    analyzer.matcher(vocab)
+    analyzer.matcher(analyzer.nlp.vocab)
+
+
 @lru_cache(maxsize=1024)  # a caption checked for several regions is assessed once (its Doc is cached too)
 def _assess_tokens(text: str, doc: Doc) -> Assessment:
     return default_analyzer().assess(text, doc)
