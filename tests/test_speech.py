@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -150,7 +151,8 @@ def test_a_misheard_disclosure_is_verified_by_rescoring_against_its_audio(tmp_pa
     from complianceguard.extract.speech import _faster_whisper_model
 
     samples = decode_audio(str(extract_audio(MEDIA / "spoken-disclosure-start.mp4", tmp_path / "a.wav")), 16000)
-    verifier = KeywordVerifier(_faster_whisper_model(str(transcriber.model_path), "int8", 1), transcriber.hotwords)
+    model = _faster_whisper_model(str(transcriber.model_path), "int8", 1, os.getpid())
+    verifier = KeywordVerifier(model, transcriber.hotwords)
     line = _truth_line("spoken-disclosure-start", "disclosure")
     misheard = [(" " + w, 0.9) for w in line["text"].replace("sponsored", "answered").split()]
     reading = verifier.verify(samples, line["start_s"], line["end_s"], misheard)
@@ -212,3 +214,18 @@ def test_a_disclosure_only_possibly_said_neither_passes_nor_fails_the_spoken_rul
     assert any(e.kind == "possible label" and e.note == note for e in result.evidence)
     said = swap(heard, segments=[*heard.segments, possible.model_copy(update={"tentative": None})])
     assert us108(said).status == "pass"
+
+
+def test_a_worker_forked_after_this_process_transcribed_still_transcribes(tmp_path, transcriber):
+    """Batch workers are forked from a process that may have used the model already (a CTranslate2
+    model used before a fork hangs in the child): each process loads its own."""
+    from complianceguard.batch.pool import Failure, WorkerPool
+    from complianceguard.extract.media import extract_audio
+
+    audio = extract_audio(MEDIA / "spoken-disclosure-start.mp4", tmp_path / "a.wav")
+    heard_here = [s.text for s in transcriber.transcribe(audio).segments]
+    answers: dict[int, object] = {}
+    with WorkerPool(1, lambda path: [s.text for s in transcriber.transcribe(path).segments], timeout_s=60) as pool:
+        pool.run([(0, audio)], answers.__setitem__)
+    assert not isinstance(answers[0], Failure), answers[0]
+    assert answers[0] == heard_here

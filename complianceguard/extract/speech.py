@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -151,7 +152,7 @@ class FasterWhisperTranscriber:
     def transcribe(self, audio: Path) -> Transcript:
         from faster_whisper.audio import decode_audio
 
-        model = _faster_whisper_model(str(self.model_path), self.compute_type, self.cpu_threads)
+        model = _faster_whisper_model(str(self.model_path), self.compute_type, self.cpu_threads, os.getpid())
         samples = decode_audio(str(audio), sampling_rate=keyword_verify.SAMPLE_RATE)
         segments, info = model.transcribe(samples, language="en" if self.english_only else None,
                                           beam_size=self.beam_size, vad_filter=self.vad_filter,
@@ -176,7 +177,9 @@ class FasterWhisperTranscriber:
 
 
 @lru_cache(maxsize=2)
-def _faster_whisper_model(path: str, compute_type: str, cpu_threads: int) -> Any:
+def _faster_whisper_model(path: str, compute_type: str, cpu_threads: int, pid: int) -> Any:
+    """The loaded model, one per process: a CTranslate2 model used before a fork hangs in the forked
+    child (its worker threads are not copied), so a forked batch worker loads its own (`pid`)."""
     from faster_whisper import WhisperModel
 
     return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
@@ -199,7 +202,7 @@ class OpenAIWhisperTranscriber:
     def transcribe(self, audio: Path) -> Transcript:
         import whisper
 
-        model = _openai_whisper_model(str(self.model_path))
+        model = _openai_whisper_model(str(self.model_path), os.getpid())
         result = whisper.transcribe(model, str(audio), language="en" if self.english_only else None,
                                     fp16=False, beam_size=self.beam_size, temperature=0.0,
                                     condition_on_previous_text=False, word_timestamps=True)
@@ -212,7 +215,8 @@ class OpenAIWhisperTranscriber:
 
 
 @lru_cache(maxsize=1)
-def _openai_whisper_model(path: str) -> Any:
+def _openai_whisper_model(path: str, pid: int) -> Any:
+    """One per process, as `_faster_whisper_model` (torch's thread pools do not survive a fork either)."""
     from complianceguard.extract.whisper_convert import load
 
     return load(Path(path))
