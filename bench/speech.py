@@ -6,12 +6,13 @@ Run one part with `--part detection` or `--part backends`.
    say a disclosure, and how many clips that do not (casual talk, denials, sponsor reads without a
    disclosure, silence) are wrongly reported as disclosing. Target: recall >= 0.95, none wrong.
 2. faster-whisper vs openai-whisper on the same 60-second clip, side by side: wall time (model
-   load excluded) and word agreement of the transcripts. Target: faster-whisper <= 5 s.
+   load excluded, median of 3 runs) and word agreement of the transcripts. Target: faster-whisper <= 5 s.
 """
 
 from __future__ import annotations
 
 import difflib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,7 @@ NEGATIVES = [
     ("silence", ""),
 ]
 VOICES = ["en-us", "en"]
+RUNS = 3
 LONG_TEXT = (
     "Hi everyone and welcome back. Today I am reviewing three running shoes I have used for the past month. "
     "This video is sponsored by Acme Protein. Acme makes a clean whey protein that I use after every long run, "
@@ -121,10 +123,14 @@ def backends(work: Path) -> None:
     results = {}
     for transcriber in (FasterWhisperTranscriber(), OpenAIWhisperTranscriber()):
         transcriber.transcribe(warm)  # loads the model (and converts it once for openai-whisper)
-        started = time.perf_counter()
-        transcript = transcriber.transcribe(clip)
-        results[transcriber.backend] = (time.perf_counter() - started, " ".join(s.text for s in transcript.segments))
-    print(f"clip: {duration:.1f} s of speech + silence, beam 5, word timestamps, faster-whisper int8 on 1 thread, openai-whisper fp32")
+        times = []
+        for _ in range(RUNS):  # the median of a few runs: one run on a shared 2-core machine varies by 10 %
+            started = time.perf_counter()
+            transcript = transcriber.transcribe(clip)
+            times.append(time.perf_counter() - started)
+        results[transcriber.backend] = (statistics.median(times), " ".join(s.text for s in transcript.segments))
+    print(f"clip: {duration:.1f} s of speech + silence, beam 5, word timestamps, faster-whisper int8 on 1 thread, "
+          f"openai-whisper fp32; wall time is the median of {RUNS} runs")
     for backend, (seconds, _) in results.items():
         print(f"{backend:15} {seconds:6.2f} s  (RTF {seconds / duration:.3f})")
     words = [[w.strip(".,!?").lower() for w in text.split()] for _, text in results.values()]
