@@ -9,8 +9,12 @@ one region and an insufficient label in another (`#ad`: GB vs DE).
 from __future__ import annotations
 
 import json
+import lzma
+import os
 import re
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,13 +33,15 @@ def _import_spacy_without_torch() -> None:
 
 
 _import_spacy_without_torch()
+import numpy as np
 import spacy
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from rapidfuzz import fuzz, process
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from complianceguard.cache import cache_root, tool_version
 from complianceguard.commercial import prepare as prepare_cues
 from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
@@ -70,10 +76,35 @@ def pipeline(language: str) -> spacy.language.Language:
     return spacy.blank(code, config=_BLANK_CONFIG.get(code, {}))
 
 
+@lru_cache(maxsize=1)
+def _langid_model() -> tuple:
+    """py3langid's model arrays, from a copy decompressed once into the cache folder: its LZMA
+    file takes about 0.8 s to decompress, at every process start (every `check` a creator runs).
+    Falls back to py3langid's own loader if its layout ever changes."""
+    from py3langid import modelio
+
+    source = MODEL_DIR / MODEL_FILE
+    copy = cache_root() / "models" / f"py3langid-{tool_version('py3langid')}-{source.stat().st_size}.npz"
+    try:
+        if not copy.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=copy.parent)
+            with os.fdopen(fd, "wb") as out, lzma.open(source) as packed:
+                shutil.copyfileobj(packed, out, length=1 << 20)
+            os.replace(tmp, copy)
+        with np.load(copy, allow_pickle=False) as data:
+            return (data["ptc"], data["pc"], data["classes"].tolist(), modelio._to_array(data["nextmove"]),
+                    modelio._to_array(data["nextmove_row"]), data["out_feat"].tolist())
+    except (OSError, KeyError, ValueError, AttributeError):
+        return modelio.load_model(source)
+
+
 @lru_cache(maxsize=8)
 def _identifier(candidates: tuple[str, ...]) -> LanguageIdentifier:
     """One identifier per candidate set: `set_languages` rebuilds the model (about 7 ms)."""
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ptc, pc, classes, nextmove, row, output = _langid_model()
+    identifier = LanguageIdentifier(np.asarray(ptc), np.asarray(pc), classes, nextmove, output,
+                                    norm_probs=True, tk_row=row)
     known = [code for code in candidates if code in identifier.nb_classes]  # e.g. "nb" is not a py3langid class
     identifier.set_languages(known or None)
     return identifier
