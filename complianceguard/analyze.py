@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import lzma
-import os
 import re
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,6 +45,7 @@ from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
+from complianceguard.report import atomic_writer
 
 # Blank spaCy tokenizers that need nothing beyond spaCy itself (environment-spike.md §6).
 # Korean needs the rule-based tokenizer; Japanese uses Chinese character segmentation (spaCy's "ja"
@@ -87,11 +86,8 @@ def _langid_model() -> tuple:
     copy = cache_root() / "models" / f"py3langid-{tool_version('py3langid')}-{source.stat().st_size}.npz"
     try:
         if not copy.is_file():
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=copy.parent)
-            with os.fdopen(fd, "wb") as out, lzma.open(source) as packed:
+            with atomic_writer(copy) as out, lzma.open(source) as packed:
                 shutil.copyfileobj(packed, out, length=1 << 20)
-            os.replace(tmp, copy)
         with np.load(copy, allow_pickle=False) as data:
             return (data["ptc"], data["pc"], data["classes"].tolist(), modelio._to_array(data["nextmove"]),
                     modelio._to_array(data["nextmove_row"]), data["out_feat"].tolist())

@@ -199,8 +199,9 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
                                  f"model {transcriber.model_name} is English-only (see --asr-model)"))
         else:
             transcript = transcribe_media(transcriber, Path(media))  # cached by the file's bytes
-            reliable = [seg for seg in transcript.segments if seg.reliable]
-            segments.extend(speech_segments(transcript, media, number))
+            heard_here = speech_segments(transcript, media, number)
+            segments.extend(heard_here)
+            reliable = [seg for seg in heard_here if seg.tentative is None]
             dropped = len(transcript.segments) - len(reliable)
             note = f"; {dropped} below Whisper's quality thresholds ignored" if dropped else ""
             trusted = bool(reliable) or not transcript.segments  # silence is read; only noise is not

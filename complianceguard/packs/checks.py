@@ -60,15 +60,11 @@ def evidence_of(mention: Mention, note: str | None = None) -> Evidence:
                     media=mention.media, overlay=mention.overlay)
 
 
-# Checks that fail for want of a label: where a label was only possibly said, they cannot tell.
-LABEL_SEEKING = frozenset({"label-present", "video-timing", "sponsor-read-disclosed"})
-
-
 def unless_possibly_said(ctx: Context, rule: Rule, outcome: Outcome) -> Outcome:
     """A label-seeking fail becomes inconclusive where a tentative label (a reading verified by
     rescoring, not what the transcriber wrote) is in the rule's channels: the report neither
     claims the disclosure nor its absence, and says where to listen."""
-    if outcome.status != "fail" or rule.check not in LABEL_SEEKING:
+    if outcome.status != "fail" or not CHECKS[rule.check].seeks_label:
         return outcome
     possible = ctx.tentative_labels(rule.scopes)
     if not possible:
@@ -419,10 +415,12 @@ class CheckKind:
     run: Callable[[Context, Rule], Outcome]
     params: dict[str, Any]  # name -> type or tuple of allowed types
     required: tuple[str, ...] = ()
+    seeks_label: bool = False  # fails for want of a label: a label only possibly said makes it inconclusive
 
 
 CHECKS: dict[str, CheckKind] = {
-    "label-present": CheckKind(label_present, {"platform_tool_counts": bool, "require_each": list}),
+    "label-present": CheckKind(label_present, {"platform_tool_counts": bool, "require_each": list},
+                               seeks_label=True),
     "label-placement": CheckKind(label_placement, {
         "before_fold": bool, "max_words_before": int, "first_line": bool,
         "max_hashtag_index": int, "not_buried": int, "not_at_end": bool, "any_of": bool}),
@@ -434,8 +432,8 @@ CHECKS: dict[str, CheckKind] = {
     "special-label": CheckKind(special_label, {"flag": str}, required=("flag",)),
     "video-timing": CheckKind(video_timing, {
         "start_within_s": (int, float), "end_within_s": (int, float), "min_visible_s": (int, float),
-        "min_fraction": (int, float), "tiers": list, "repeat_every_s": (int, float)}),
-    "sponsor-read-disclosed": CheckKind(sponsor_read_disclosed, {"within_s": (int, float)}),
+        "min_fraction": (int, float), "tiers": list, "repeat_every_s": (int, float)}, seeks_label=True),
+    "sponsor-read-disclosed": CheckKind(sponsor_read_disclosed, {"within_s": (int, float)}, seeks_label=True),
     "label-prominence": CheckKind(label_prominence, {"min_height_fraction": (int, float),
                                                      "min_contrast": (int, float)}),
 }
