@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from complianceguard.cli import main
+from complianceguard.packs.loader import BUILTIN_RULES
 from conftest import FIXTURES
 
 
@@ -52,7 +53,7 @@ def test_exit_codes(tmp_path):
 
 def test_bad_pack_is_one_line_error_naming_file_rule_and_field(tmp_path):
     pack = tmp_path / "brand.yaml"
-    pack.write_text(Path(FIXTURES.parent / "rules" / "gb.yaml").read_text().replace(
+    pack.write_text(Path(BUILTIN_RULES / "gb.yaml").read_text().replace(
         "id: gb-asa", "id: brand-x").replace("check: label-placement", "check: label-placment", 1))
     result = CliRunner().invoke(main, ["check", "--caption", "#ad hi", "--region", "GB", "--pack", str(pack)])
     assert result.exit_code == 2

@@ -21,7 +21,8 @@ from complianceguard.errors import PackError
 from complianceguard.packs.checks import validate_params
 from complianceguard.packs.schema import Pack, Rule, Vocabulary
 
-BUILTIN_RULES = Path(os.environ.get("COMPLIANCEGUARD_RULES", Path(__file__).resolve().parents[2] / "rules"))
+# The shipped packs are package data, so a wheel install has them too; COMPLIANCEGUARD_RULES points at another folder.
+BUILTIN_RULES = Path(os.environ.get("COMPLIANCEGUARD_RULES") or Path(__file__).resolve().parent / "builtin")
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,7 +151,7 @@ def _merge(parent: Pack, child: Pack) -> Pack:
 
 
 class PackLibrary:
-    """All packs known to a run: the built-in `rules/` folder plus any `--pack` files."""
+    """All packs known to a run: the built-in packs (`complianceguard/packs/builtin/`) plus any `--pack` files."""
 
     def __init__(self, folder: Path = BUILTIN_RULES, extra: list[Path] | None = None):
         self._raw: dict[str, _Raw] = {}
