@@ -4,6 +4,15 @@ One blank pipeline per content language (rule matching needs no statistical mode
 official model wheels are not on PyPI); one PhraseMatcher (attr LOWER) and one Matcher per pack
 and language, compiled once and cached. Matching is per pack because the same word is a label in
 one region and an insufficient label in another (`#ad`: GB vs DE).
+
+Vocabulary per language (issue #17): a pack's signals, denials and negators for a language apply to
+text in that language (declared, or detected by py3langid), plus the words its vocabulary marks
+`cross_language` ("swipe up", "not sponsored", written in posts in any language); so the German
+signal "Code" no longer fires on English "writing code". Labels and insufficient labels apply to
+text in any language: packs list labels of other languages precisely so that a label in the wrong
+language ("#ad" in a German post) is found and judged by the label-language rules. When the
+language cannot be told, every language's words apply (a missed label costs more than a stray
+signal). Each mention records the vocabulary language and the pack it came from.
 """
 
 from __future__ import annotations
@@ -41,7 +50,9 @@ from spacy.util import filter_spans
 
 from complianceguard.cache import cache_root, tool_version
 from complianceguard.commercial import prepare as prepare_cues
-from complianceguard.commercial import signal_mentions
+from complianceguard.commercial import read_mentions, signal_mentions
+from complianceguard.signal_model import model_mentions
+from complianceguard.signal_model import prepare as prepare_model
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
@@ -164,6 +175,30 @@ def _hashtag_forms(term: str) -> list[str]:
     return ["#" + re.sub(r"[\s\-]+", "", term), "#" + re.sub(r"[\s\-]+", "_", term)]
 
 
+_SAME_LANGUAGE = {"nb": "no", "nn": "no"}  # py3langid says nb/nn; packs write Norwegian as "no"
+
+
+def vocabulary_language(language: str | None) -> str | None:
+    """The pack-vocabulary code of a content language ("en-GB" -> "en", "nb" -> "no")."""
+    if not language:
+        return None
+    code = language.replace("_", "-").split("-")[0].lower()
+    return _SAME_LANGUAGE.get(code, code)
+
+
+LANGUAGE_BOUND_KINDS = ("signal", "denial", "negator")  # labels are matched in every language
+
+
+def _applies(vocab_language: str, term: str, cross: frozenset[str], content: str | None, kind: str) -> bool:
+    """Whether a vocabulary term of `kind` applies to text in `content` (None: unknown language).
+
+    Signals, denials and negators apply to text in their own language, or when it is unknown, or
+    when marked `cross_language`. Labels, insufficient and special labels apply to every text: the
+    packs list labels of other languages so that a label in the wrong language is found."""
+    return (kind not in LANGUAGE_BOUND_KINDS or content is None or vocabulary_language(vocab_language) == content
+            or term in cross)
+
+
 def tokenizer_language(language: str | None, text: str) -> str:
     """The pipeline to tokenise with: the content language, or the script when it is unknown."""
     if language:
@@ -176,13 +211,17 @@ def tokenizer_language(language: str | None, text: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _compile(pack: ResolvedPack, language: str) -> _Compiled:
+def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _Compiled:
+    """The matchers for text tokenised as `language`, with the vocabulary that applies to text in
+    the content language `content` (see `_applies`; None: every language's words)."""
     nlp = pipeline(language)
     phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
     patterns = _PatternSpecs()
     negators: set[str] = set()
     for vocab_language, vocabulary in pack.pack.vocabulary.items():
-        negators.update(n.lower() for n in vocabulary.negators)
+        cross = frozenset(vocabulary.cross_language)
+        negators.update(n.lower() for n in vocabulary.negators
+                        if _applies(vocab_language, n, cross, content, "negator"))
         for kind, terms in (
             ("label", vocabulary.labels),
             ("insufficient", vocabulary.insufficient),
@@ -191,6 +230,8 @@ def _compile(pack: ResolvedPack, language: str) -> _Compiled:
             *((f"special:{flag}", terms) for flag, terms in vocabulary.special.items()),
         ):
             for term in terms:
+                if not _applies(vocab_language, term, cross, content, kind):
+                    continue
                 key = f"{kind}|{vocab_language}|{term}"
                 if term.startswith("#") and "*" in term:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
@@ -245,8 +286,10 @@ class Analyzer:
     def prepare(self, pack: ResolvedPack, language: str) -> None:
         """Build a pack's matchers (and the language's pipeline) now: batch scans do it before
         forking worker processes, which then inherit them instead of each building its own."""
+        _compile(pack, language, vocabulary_language(language))
         _compile(pack, language)
         prepare_cues(pipeline(language).vocab)
+        prepare_model()
 
     def content_language(self, submission: Submission, texts: list[str]) -> tuple[str | None, str]:
         if submission.language:
@@ -259,21 +302,28 @@ class Analyzer:
     def mentions(self, segments: list[Segment], pack: ResolvedPack, language: str | None,
                  submission: Submission) -> list[Mention]:
         found: list[Mention] = []
+        content = vocabulary_language(language)
         for segment in segments:
             if segment.channel == "metadata" or not segment.text:
                 continue
             normalized = normalize(segment.text)
             found.extend(self._segment_mentions(segment, normalized, pack,
-                                                tokenizer_language(language, normalized.text)))
+                                                tokenizer_language(language, normalized.text), content))
             found.extend(_brand_mentions(segment, submission))
         # Commercial cues (commercial.py): sponsor reads and sponsored captions, as signals with why.
         found.extend(signal_mentions(segments, found, lambda text: _doc(tokenizer_language(language, text), text)))
+        # Sponsor reads as timed spans: segue, pitch, return to content (commercial.sponsor_reads).
+        found.extend(read_mentions(segments, submission.brand))
+        # The trained likely-commercial signal (signal_model.py), for posts that nothing above marks
+        # as commercial (no label, signal or brand): it can only add a signal, never remove one.
+        if not any(m.kind in ("signal", "brand", "label", "insufficient") and not m.negated for m in found):
+            found.extend(model_mentions(segments, content))
         return found
 
     def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,
-                          language: str) -> list[Mention]:
+                          language: str, content: str | None = None) -> list[Mention]:
         nlp = pipeline(language)
-        compiled = _compile(pack, language)
+        compiled = _compile(pack, language, content)
         doc: Doc = _doc(language, normalized.text)
         matches = (*compiled.phrases(doc), *_pattern_matches(language, compiled.patterns_id, normalized.text))
         spans = [Span(doc, s, e, label=key) for key, s, e in ((nlp.vocab.strings[m], s, e) for m, s, e in matches)]
@@ -283,7 +333,7 @@ class Analyzer:
                   and not any(d.start <= s.start < d.end for d in denials)]
         scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> score
         if segment.channel in ("speech", "overlay"):  # ASR misspells, OCR misreads and drops accents
-            for span, score in _fuzzy_spans(doc, pack, [*denials, *others]):
+            for span, score in _fuzzy_spans(doc, pack, [*denials, *others], content):
                 scores[(span.start, span.end, span.label_)] = score
                 (denials if span.label_.startswith("denial|") else others).append(span)
         # Special labels ("Image retouchée", Norway's REKLAME mark) may share words with labels: keep both.
@@ -297,7 +347,8 @@ class Analyzer:
             kind, _, category = kind.partition(":")
             o_start, o_end = normalized.to_original(span.start_char, span.end_char)
             mentions.append(Mention(
-                kind=kind, term=term, language=vocab_language, segment=segment.id, channel=segment.channel,
+                kind=kind, term=term, language=vocab_language, pack=pack.ref, segment=segment.id,
+                channel=segment.channel,
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
@@ -310,26 +361,31 @@ class Analyzer:
 
 
 @lru_cache(maxsize=None)
-def _fuzzy_terms(pack: ResolvedPack) -> tuple[tuple[str, str, int], ...]:
+def _fuzzy_terms(pack: ResolvedPack, content: str | None = None) -> tuple[tuple[str, str, int], ...]:
     """(span label, accent-free target, word count) of each pack phrase long enough to match
-    fuzzily, in vocabulary order (the first phrase to claim words keeps them)."""
+    fuzzily and applying to text in `content`, in vocabulary order (the first phrase to claim
+    words keeps them)."""
     terms = []
     for vocab_language, vocabulary in pack.pack.vocabulary.items():
+        cross = frozenset(vocabulary.cross_language)
         for kind, phrases in (("label", vocabulary.labels), ("denial", vocabulary.denials),
                               ("insufficient", vocabulary.insufficient)):
             for term in phrases:
+                if not _applies(vocab_language, term, cross, content, kind):
+                    continue
                 target = without_accents(term.lstrip("#"))
                 if "*" not in target and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
                     terms.append((f"{kind}|{vocab_language}|{term}", target, len(target.split())))
     return tuple(terms)
 
 
-def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span]) -> list[tuple[Span, float]]:
+def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span],
+                 content: str | None = None) -> list[tuple[Span, float]]:
     """Pack phrases found approximately in a transcript, over word windows of the phrase's length;
     each with its score (0-1). Every phrase is scored against every window of its length in one
     rapidfuzz `cdist` call per length; only the windows that reach FUZZY_MIN_SCORE are looked at."""
     words = [t for t in doc if not t.is_punct and not t.is_space]
-    terms = _fuzzy_terms(pack)
+    terms = _fuzzy_terms(pack, content)
     folded = [without_accents(w.text) for w in words]
     hits: dict[int, list[int]] = {}  # term index -> window starts reaching the score, in order
     for size in {size for _, _, size in terms}:

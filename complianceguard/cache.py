@@ -18,11 +18,19 @@ The entry is stored at `<root>/<kind>/<key[:2]>/<key>` (root: `$COMPLIANCEGUARD_
 `~/.cache/complianceguard`), written atomically (temp file + rename), so concurrent workers on one
 machine, or on several sharing the folder, at worst compute the same value twice. An entry that
 cannot be decoded is recomputed and replaced, never trusted.
+
+Each entry is sealed: its first line is `cg-cache-1 <digest>`, the SHA-256 of its key and value
+(an HMAC-SHA256 with `$COMPLIANCEGUARD_CACHE_SECRET` when that is set). An entry that was edited,
+copied under another key, or written in an older format fails the check and is recomputed.
+Without a secret the seal catches edits and mistakes, not someone who recomputes it: a cache that
+other people can write to (a shared NFS folder) is trusted only with a secret that they do not
+have, set on every machine that should share it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -94,10 +102,17 @@ class Cache:
         return self.root / kind / key[:2] / key
 
     def get(self, kind: str, key: str) -> bytes | None:
+        """The entry's value if its seal matches (see the module docstring); else None (and an
+        entry that fails the check is removed, so it is recomputed)."""
         try:
-            return self.path(kind, key).read_bytes()
+            stored = self.path(kind, key).read_bytes()
         except OSError:
             return None
+        header, newline, body = stored.partition(b"\n")
+        if newline and hmac.compare_digest(header, _seal(kind, key, body)):
+            return body
+        self.discard(kind, key)
+        return None
 
     def put(self, kind: str, key: str, data: bytes) -> None:
         """Store atomically; a cache that cannot be written (read-only disk) only costs speed."""
@@ -106,13 +121,16 @@ class Cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                handle.write(_seal(kind, key, data) + b"\n" + data)
             os.replace(tmp, path)
         except OSError:
             return
 
     def discard(self, kind: str, key: str) -> None:
-        self.path(kind, key).unlink(missing_ok=True)
+        try:
+            self.path(kind, key).unlink(missing_ok=True)
+        except OSError:
+            return  # a read-only cache: the entry is just not used
 
     def cached(self, kind: str, input_sha256: str, settings: Mapping[str, Any], versions: Mapping[str, Any],
                compute: Callable[[], T], encode: Callable[[T], str], decode: Callable[[str], T]) -> T:
@@ -135,6 +153,18 @@ class Cache:
         value = compute()
         self.put(kind, key, encode(value).encode("utf-8"))
         return value
+
+
+SEAL_FORMAT = b"cg-cache-1"
+
+
+def _seal(kind: str, key: str, body: bytes) -> bytes:
+    """The first line of an entry: the format and a digest binding the value to its kind and key."""
+    message = f"{kind}\n{key}\n".encode() + body
+    secret = os.environ.get("COMPLIANCEGUARD_CACHE_SECRET")
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest() if secret else \
+        hashlib.sha256(message).hexdigest()
+    return SEAL_FORMAT + b" " + digest.encode()
 
 
 _DEFAULT: dict[Path, Cache] = {}

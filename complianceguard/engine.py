@@ -11,10 +11,11 @@ import re
 from dataclasses import replace
 
 from complianceguard.analyze import Analyzer
-from complianceguard.extract import Extraction, extract, ocr_languages, read_media
+from complianceguard.extract import Extraction, extract, media_kind, ocr_languages, read_media
 from complianceguard.extract.ocr import OcrSettings
 from complianceguard.extract.speech import Transcriber
-from complianceguard.model import Citation, Finding, ItemResult, Mention, RegionResult, Submission, worst
+from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Submission, post_type_of,
+                                   worst)
 from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted, unless_possibly_said
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
@@ -62,12 +63,19 @@ class Engine:
         fixed: dict[str, str] = {}
         all_mentions: list[Mention] = []
         with_text = frozenset(s.channel for s in extraction.segments if s.text.strip())
+        # Media in the post's order: carousel images and story frames are numbered from 1 by it.
+        frames = tuple((m, media_kind(m) or "unknown") for m in submission.media)
+        post_type, post_type_source = post_type_of(
+            submission, [kind for _, kind in frames] or sorted(extraction.media_kinds))
+        speech_times = tuple(s.time for s in extraction.segments
+                             if s.channel == "speech" and s.time is not None and s.tentative is None)
         for region in self.regions_for(submission):
             pack = self.pack_for(region)
             mentions = self.analyzer.mentions(extraction.segments, pack, language, submission)
             all_mentions.extend(m for m in mentions if m not in all_mentions)
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
-                          extraction.media_kinds, extraction.duration_s, with_text)
+                          extraction.media_kinds, extraction.duration_s, with_text,
+                          post_type=post_type, frames=frames, speech_times=speech_times)
             result = self._region(ctx, pack)
             regions[region] = result
             if result.verdict in ("fail", "warn") and submission.caption is not None:
@@ -75,6 +83,7 @@ class Engine:
         return ItemResult(
             id=submission.id, verdict=worst([r.verdict for r in regions.values()]),
             source_file=submission.source_file, platform=submission.platform,
+            post_type=post_type, post_type_source=post_type_source,
             relationship=submission.relationship, language=language, language_source=language_source,
             caption=submission.caption, segments=extraction.segments, mentions=all_mentions,
             regions=regions, fixed_caption=fixed, frames=extraction.frames,
@@ -151,6 +160,9 @@ def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | No
         return Outcome("not-applicable", f"Not applicable on {ctx.submission.platform}.")
     if when and when.relationships and ctx.submission.relationship not in when.relationships:
         return Outcome("not-applicable", f"Not applicable to '{ctx.submission.relationship}' posts.")
+    if when and when.post_types and ctx.post_type not in when.post_types:
+        return Outcome("not-applicable", f"Not applicable to a {ctx.post_type} post (only to "
+                       f"{', '.join(when.post_types)}).")
     if when and when.media:
         kinds = ctx.media_kinds or {"none"}
         if not kinds & set(when.media):

@@ -12,3 +12,7 @@ class InputError(ComplianceGuardError):
 
 class PackError(ComplianceGuardError):
     """A rule pack that cannot be loaded: names the file, the rule and the field."""
+
+
+class OutputError(ComplianceGuardError):
+    """The report folder cannot be written (full disk, read-only, permissions): names the folder."""

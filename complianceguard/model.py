@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from complianceguard.packs.schema import Channel, Relationship
+from complianceguard.packs.schema import Channel, PostType, Relationship
 
 REPORT_SCHEMA_VERSION = "1.0"
 
@@ -38,7 +38,10 @@ class Submission(_Frozen):
     regions: list[str]
     language: str | None = None
     caption: str = ""
-    media: list[str] = Field(default_factory=list, description="Paths, already confined to the batch root.")
+    media: list[str] = Field(default_factory=list, description="Paths, already confined to the batch root, in "
+                             "the post's order (carousel images, story frames).")
+    post_type: PostType | None = Field(None, description=(
+        "feed | carousel | story | video | live | audio. Not declared: inferred from the media (post_type_of)."))
     relationship: Relationship = "unknown"
     brand: str | None = None
     brand_handles: list[str] = Field(default_factory=list)
@@ -93,6 +96,9 @@ class Mention(_Frozen):
     kind: MentionKind
     term: str = Field(description="The pack vocabulary term that matched.")
     language: str = Field(description="The vocabulary language the term belongs to.")
+    pack: str | None = Field(None, description="The pack (id@version) whose vocabulary has the term; None for "
+                             "the commercial cues, the trained signal and brand names.")
+    brand: str | None = Field(None, description="For a spoken sponsor read: the brand it promotes, as heard.")
     segment: str
     channel: Channel
     text: str = Field(description="The text as written in the original, at `span`.")
@@ -123,6 +129,8 @@ class Evidence(_Frozen):
     note: str | None = None
     overlay: OverlayInfo | None = None
     thumbnail: str | None = Field(None, description="The frame with the box drawn, beside the report.")
+    frame: int | None = Field(None, description="Position (1-based) of the carousel image or story frame in the "
+                              "post's media, for per-frame evidence.")
 
 
 class Citation(_Frozen):
@@ -170,6 +178,8 @@ class ItemResult(_Frozen):
     verdict: Verdict
     source_file: str | None = None
     platform: str | None = None
+    post_type: str | None = Field(None, description="Declared, or inferred from the media (see post_type_source).")
+    post_type_source: str | None = None
     relationship: str | None = None
     language: str | None = Field(None, description="Content language, declared or detected.")
     language_source: str | None = None
@@ -207,6 +217,25 @@ class Report(_Frozen):
     summary: dict[str, int] = Field(default_factory=dict)
     errors: list[str] = Field(default_factory=list, description="Input errors that produced no item.")
     items: list[ItemResult] = Field(default_factory=list)
+
+
+def post_type_of(submission: Submission, media_kinds: list[str | None]) -> tuple[str, str]:
+    """(post type, how it was decided). A declared `post_type` wins; otherwise, from the media in
+    order: any video -> video; audio and nothing else -> audio; two or more images -> carousel;
+    one image or no media -> feed. Stories and live recordings cannot be told from the files, so
+    they are only ever declared."""
+    if submission.post_type:
+        return submission.post_type, "declared"
+    kinds = [k for k in media_kinds if k]
+    if "video" in kinds:
+        inferred = "video"
+    elif kinds and set(kinds) == {"audio"}:
+        inferred = "audio"
+    elif kinds.count("image") >= 2:
+        inferred = "carousel"
+    else:
+        inferred = "feed"
+    return inferred, "inferred from the media"
 
 
 def worst(verdicts: list[str]) -> str:

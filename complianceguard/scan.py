@@ -12,6 +12,7 @@ Two ways in, one pipeline (complianceguard/batch):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections import Counter
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from complianceguard import __version__
 from complianceguard.batch.work import Checker, ScanSettings, UnitResult, WorkUnit, failure_result, unit_key
 from complianceguard.cache import sha256_file
-from complianceguard.errors import ComplianceGuardError
+from complianceguard.errors import ComplianceGuardError, OutputError
 from complianceguard.model import ItemResult, PackRef, Report, Submission, ToolInfo
 from complianceguard.submission import read_posts
 
@@ -82,6 +83,10 @@ def scan(paths: list[Path], library: PackLibrary, regions: list[str] | None = No
         results.append(result)
         if on_item:
             on_item(ItemResult.model_validate_json(result.item_json))
+    if transcriber is not None:  # the speech models' names and weight hashes, in the header
+        from complianceguard.extract.speech import model_manifest
+
+        options = {**(options or {}), "speech_models": model_manifest(transcriber)}
     header = report_header(results, library, options or {})
     return header.model_copy(update={"items": [ItemResult.model_validate_json(r.item_json) for r in results]})
 
@@ -185,9 +190,12 @@ def scan_batch(paths: list[Path], library: PackLibrary, settings: ScanSettings, 
     from complianceguard.batch.work import settings_engine
 
     units = plan(paths)
-    if fresh:
-        (out_dir / JOURNAL_NAME).unlink(missing_ok=True)
-    with Journal(out_dir, settings.fingerprint(library)) as journal:
+    with _writing(out_dir, "cannot open the journal"):
+        if fresh:
+            (out_dir / JOURNAL_NAME).unlink(missing_ok=True)
+        journal = Journal(out_dir, settings.fingerprint(library))
+        journal.open()
+    with contextlib.closing(journal):
         todo = _unfinished(units, journal)
         reused = len(units) - len(todo)
         pool = None
@@ -199,7 +207,8 @@ def scan_batch(paths: list[Path], library: PackLibrary, settings: ScanSettings, 
         bar = Progress(len(units), progress, done=reused)
 
         def finished(unit: WorkUnit, result: UnitResult) -> None:
-            journal.append(result)
+            with _writing(out_dir, "stopped: cannot write the journal", journal.path):
+                journal.append(result)
             if echo:
                 bar.print(result.line, error=result.verdict == "error")
             bar.advance(result.verdict)
@@ -227,9 +236,33 @@ def scan_batch(paths: list[Path], library: PackLibrary, settings: ScanSettings, 
             if pool is not None:
                 pool.close()
         results = _in_order(units, journal)
-        header = report_header(results(), library, options)
-        written = write_batch_reports(header, results, out_dir, formats, library)
+        with _writing(out_dir, "stopped: cannot write the journal", journal.path):  # reading it flushes it
+            header = report_header(results(), library, options)
+        with _writing(out_dir, "cannot write the reports", journal.path):
+            from complianceguard.report.changes import annotate  # review decisions, changes, yt-dlp origin
+
+            header, results = annotate(header, results, out_dir, warn=lambda m: bar.print(m, error=True))
+            written = write_batch_reports(header, results, out_dir, formats, library)
         return BatchOutcome(len(units), reused, header.summary, written)
+
+
+class _writing:
+    """Turns an OSError writing the output folder (no space left, read-only, no permission) into
+    one OutputError line naming the folder and the problem; the journal keeps finished posts."""
+
+    def __init__(self, out_dir: Path, what: str, journal: Path | None = None):
+        self.out_dir, self.what, self.journal = out_dir, what, journal
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            kept = (f"; the posts finished so far are kept in {self.journal}: fix that and run the same command "
+                    "again to go on from there") if self.journal else ""
+            raise OutputError(f"{self.out_dir}: {self.what} ({reason}){kept}") from None
+        return False
 
 
 def _unfinished(units: list[WorkUnit], journal: Any) -> list[WorkUnit]:
@@ -272,14 +305,14 @@ def write_batch_reports(header: Report, results: Callable[[], Iterable[UnitResul
     """report.json streamed item by item from `results()`; the other formats from the whole report
     (write_reports), which large batches can leave out with --format json."""
     from complianceguard.report import write_reports
-    from complianceguard.report.json_report import write_stream
+    from complianceguard.report.json_report import parse_item, write_stream
 
     written: dict[str, Path] = {}
     if "json" in formats:
         written["json"] = write_stream(header, (_with_thumbnails(r, header, out_dir) for r in results()), out_dir)
     others = [f for f in formats if f != "json"]
     if others:
-        report = header.model_copy(update={"items": [ItemResult.model_validate_json(r.item_json) for r in results()]})
+        report = header.model_copy(update={"items": [parse_item(r.item_json) for r in results()]})
         written.update(zip(others, write_reports(report, out_dir, others, library=library), strict=True))
     return [written[f] for f in formats]
 
@@ -292,7 +325,7 @@ def _with_thumbnails(result: UnitResult, header: Report, out_dir: Path) -> str:
         from complianceguard.report.thumbnails import with_thumbnails
     except ImportError:
         return result.item_json
-    from complianceguard.report.json_report import item_record
+    from complianceguard.report.json_report import item_record, parse_item
 
-    one = header.model_copy(update={"items": [ItemResult.model_validate_json(result.item_json)]})
+    one = header.model_copy(update={"items": [parse_item(result.item_json)]})
     return item_record(with_thumbnails(one, out_dir).items[0])

@@ -6,8 +6,10 @@ InputError naming the file (and row) and the field. Media paths are confined to 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +17,10 @@ from typing import Any
 
 import pycountry
 import yaml
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, field_validator, model_validator
 
 from complianceguard.errors import InputError
+from complianceguard.extract.limits import text_problem
 from complianceguard.model import Submission
 from complianceguard.packs.loader import SAFE_LOADER
 
@@ -25,6 +28,8 @@ MANIFEST_PATTERNS = ("*.post.yaml", "*.post.yml", "*.post.json")
 LIST_FIELDS = ("regions", "media", "brand_handles")
 BOOL_FIELDS = ("paid_partnership_tag", "retouched", "ai_generated")
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
+CSV_FIELD_LIMIT = 16 << 20  # a caption over the caption limit is that row's field error, not the file's
+_FIELD_MARK = "\x00field "  # a model-level error that names its own field (see _build)
 
 
 class ManifestPost(Submission):
@@ -42,6 +47,23 @@ class ManifestPost(Submission):
                 raise ValueError(f"{region!r} is not an ISO 3166-1 alpha-2 code (or EU)")
             cleaned.append(code)
         return cleaned
+
+    @model_validator(mode="after")
+    def _checkable_text(self) -> ManifestPost:
+        """Text fields within the caption limit and valid Unicode (no lone surrogates)."""
+        for name in ("caption", "id", "brand", "language", "brand_handles", "media"):
+            value = getattr(self, name, None)
+            for index, text in enumerate(value if isinstance(value, list) else [value]):
+                problem = text_problem(text) if isinstance(text, str) else None
+                if problem:
+                    where = f"{name}.{index}" if isinstance(value, list) else name
+                    raise ValueError(f"{_FIELD_MARK}{where}: {problem}")
+        return self
+
+    @field_validator("post_type", mode="before")
+    @classmethod
+    def _post_type_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -82,11 +104,15 @@ class RawPost:
 
 def read_posts(paths: list[Path]) -> Iterator[RawPost]:
     """Every post of the inputs, in a stable order, unvalidated."""
+    from complianceguard import importers  # yt-dlp sidecars and mapped CSV columns
+
     for path in paths:
         root = path.resolve() if path.is_dir() else path.resolve().parent
-        for file in discover([path]):
-            if file.suffix.lower() == ".csv":
-                yield from _read_csv(file, root)
+        for file in importers.with_sidecars(path, discover([path])):
+            if importers.is_sidecar(file):
+                yield importers.read_sidecar(file, root)
+            elif file.suffix.lower() == ".csv":
+                yield from importers.map_columns(_read_csv(file, root))
             else:
                 yield _read_manifest(file, root)
 
@@ -95,9 +121,14 @@ def load_post(raw: RawPost, regions_override: list[str] | None = None) -> Loaded
     """A read post, validated: a Submission or a one-line error naming the file, row and field."""
     if raw.error:
         return Loaded(raw.label, error=raw.error)
-    if raw.row is not None:
-        return _load_row(raw, regions_override)
-    return _load_manifest(raw, regions_override)
+    try:
+        if raw.row is not None:
+            return _load_row(raw, regions_override)
+        return _load_manifest(raw, regions_override)
+    except RecursionError:
+        return Loaded(raw.label, error=f"{raw.label}: nested too deeply to read")
+    except Exception as exc:  # noqa: BLE001 - one bad post is that post's error, never the batch's
+        return Loaded(raw.label, error=f"{raw.label}: cannot be read ({type(exc).__name__}: {exc})")
 
 
 def load_all(paths: list[Path], regions_override: list[str] | None = None) -> Iterator[Loaded]:
@@ -110,39 +141,148 @@ def _where(file: Path, root: Path) -> tuple[str, str, str]:
     return str(file), str(file.parent.resolve() / file.name), str(root)
 
 
-def _read_manifest(file: Path, root: Path) -> RawPost:
+def _not_regular(file: Path) -> str | None:
+    """Why an input path cannot be read as a file (a FIFO would block the reader), or None."""
     try:
-        text = file.read_text("utf-8")
+        mode = file.stat().st_mode
+    except FileNotFoundError:
+        return f"{file}: no such file"
+    except OSError as exc:
+        return f"{file}: cannot read ({exc.strerror})"
+    if not stat.S_ISREG(mode):
+        return f"{file}: not a regular file ({'a named pipe' if stat.S_ISFIFO(mode) else 'a device or socket'})"
+    return None
+
+
+def _encoding_problem(file: Path, head: bytes) -> str:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return f"{file}: not UTF-8 (it is UTF-16)"
+    return f"{file}: not UTF-8"
+
+
+def decode_utf8(file: Path, data: bytes) -> str:
+    """The text of an input file: UTF-8, with or without a BOM; a one-line InputError otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{_encoding_problem(file, data[:4])}: byte 0x{data[exc.start]:02x} at offset "
+                         f"{exc.start}; save it as UTF-8") from None
+
+
+def _read_manifest(file: Path, root: Path) -> RawPost:
+    problem = _not_regular(file)
+    if problem:
+        return RawPost(str(file), *_where(file, root), error=problem)
+    try:
+        text = decode_utf8(file, file.read_bytes())
     except FileNotFoundError:
         return RawPost(str(file), *_where(file, root), error=f"{file}: no such file")
-    except (OSError, UnicodeDecodeError) as exc:
-        return RawPost(str(file), *_where(file, root), error=f"{file}: cannot read ({exc})")
+    except OSError as exc:
+        return RawPost(str(file), *_where(file, root), error=f"{file}: cannot read ({exc.strerror or exc})")
+    except InputError as exc:
+        return RawPost(str(file), *_where(file, root), error=str(exc))
     return RawPost(str(file), *_where(file, root), text=text)
 
 
 def _load_manifest(raw: RawPost, regions_override: list[str] | None) -> Loaded:
     file, label = Path(raw.file), raw.label
+    is_json = file.suffix.lower() == ".json"
     try:
-        data = json.loads(raw.text) if file.suffix.lower() == ".json" else yaml.load(raw.text, Loader=SAFE_LOADER)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        data = json.loads(raw.text, object_pairs_hook=_unique_keys) if is_json else \
+            yaml.load(raw.text, Loader=SAFE_LOADER)
+    except (json.JSONDecodeError, yaml.YAMLError, DuplicateKey) as exc:
         line = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
-        return Loaded(label, error=f"{file}: line {line}: not valid {'JSON' if file.suffix == '.json' else 'YAML'}")
+        what = f"duplicate key {exc.key!r}" if isinstance(exc, DuplicateKey) else \
+            str(getattr(exc, "problem", "")) if str(getattr(exc, "problem", "")).startswith("duplicate key") else ""
+        if what:
+            return Loaded(label, error=f"{file}:{f' line {line}:' if line > 0 else ''} {what}")
+        return Loaded(label, error=f"{file}: line {line}: not valid {'JSON' if is_json else 'YAML'}")
+    except RecursionError:
+        return Loaded(label, error=f"{file}: nested too deeply to read (a manifest is one mapping of fields)")
     if not isinstance(data, dict):
         return Loaded(label, error=f"{file}: a manifest must be a mapping of fields (id, regions, caption ...)")
     data.setdefault("id", file.name.split(".post.")[0])
     return _build(data, raw, regions_override)
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object hook: a key given twice is an error, not "the last one wins"."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise DuplicateKey(key)
+        data[key] = value
+    return data
+
+
+def _utf8_problem(file: Path) -> str | None:
+    """Checks a CSV file is UTF-8 before parsing it (streamed: no second copy in memory)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, head = 0, b""
+    try:
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                head = head or block[:4]
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    return f"{_encoding_problem(file, head)}: byte 0x{block[exc.start]:02x} at offset " \
+                           f"{offset + exc.start}; save it as UTF-8 (Excel: CSV UTF-8)"
+                offset += len(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return f"{_encoding_problem(file, head)}: it ends inside a character; save it as UTF-8"
+    return None if offset else f"{file}: the file is empty (a CSV needs a header row: id, regions, caption ...)"
+
+
 def _read_csv(file: Path, root: Path) -> Iterator[RawPost]:
     where = _where(file, root)
     try:
-        handle = file.open(newline="", encoding="utf-8-sig")
+        problem = _not_regular(file) or _utf8_problem(file)
+        handle = None if problem else file.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
-        yield RawPost(str(file), *where, error=f"{file}: cannot read ({exc.strerror})")
+        problem = f"{file}: cannot read ({exc.strerror})"
+    if problem:
+        yield RawPost(str(file), *where, error=problem)
         return
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)  # process-wide; only ever raised
     with handle:
-        for number, row in enumerate(csv.DictReader(handle), start=2):  # row 1 is the header
-            yield RawPost(f"{file}:row {number}", *where, row=row, number=number)
+        reader = csv.DictReader(handle, strict=True)  # strict: a stray or unclosed quote is an error
+        number, line = 1, 1  # row 1 is the header
+        try:
+            if not reader.fieldnames or not any(name.strip() for name in reader.fieldnames if name):
+                yield RawPost(str(file), *where, error=f"{file}: no header row (id, regions, caption ...)")
+                return
+            line = reader.line_num + 1
+            for number, row in enumerate(reader, start=2):
+                yield RawPost(f"{file}:row {number}", *where, row=row, number=number)
+                line = reader.line_num + 1
+            if number == 1:
+                yield RawPost(str(file), *where, error=f"{file}: a header row and no posts under it")
+        except csv.Error as exc:
+            number += 1
+            yield RawPost(f"{file}:row {number}", *where, number=number, error=_csv_problem(file, number, line, exc))
+
+
+def _csv_problem(file: Path, number: int, line: int, exc: csv.Error) -> str:
+    """One line for a CSV record that cannot be parsed; the rows after it are not read (they cannot
+    be told apart from the broken field)."""
+    text = str(exc)
+    if "unexpected end of data" in text or "expected after" in text or "EOF" in text:
+        why = (f"a quoted field opened on line {line} is not closed where it should be (a missing or stray \" "
+               "would swallow the rows after it into this one)")
+    elif "field larger than field limit" in text:
+        why = f"a field is over {CSV_FIELD_LIMIT:,} characters"
+    else:
+        why = f"cannot be parsed ({text})"
+    return f"{file}:row {number}: {why}; the rest of the file was not read"
 
 
 def _load_row(raw: RawPost, regions_override: list[str] | None) -> Loaded:
@@ -159,7 +299,7 @@ def _load_row(raw: RawPost, regions_override: list[str] | None) -> Loaded:
             if value not in TRUE | FALSE:
                 return Loaded(label, error=f"{label}: field {name}: {data[name]!r} is not true/false")
             data[name] = value in TRUE
-    for name in ("language", "brand", "relationship", "platform"):
+    for name in ("language", "brand", "relationship", "platform", "post_type"):
         if data.get(name) == "":
             del data[name]
     if not data.get("id"):
@@ -178,6 +318,8 @@ def _build(data: dict[str, Any], raw: RawPost, regions_override: list[str] | Non
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "(post)"
         message = error["msg"].removeprefix("Value error, ")
+        if message.startswith(_FIELD_MARK):
+            field, _, message = message.removeprefix(_FIELD_MARK).partition(": ")
         if error["type"] == "extra_forbidden":
             message = "unknown field"
         elif error["type"] == "literal_error":
@@ -200,5 +342,8 @@ def confine(media: str, base: Path, root: Path) -> str:
     if not resolved.is_relative_to(root):
         raise InputError(f"{media!r} points outside the batch folder {root}")
     if not resolved.is_file():
+        if resolved.exists():
+            kind = "a named pipe (FIFO)" if resolved.is_fifo() else "a folder" if resolved.is_dir() else "a device"
+            raise InputError(f"{media!r} is {kind}, not a regular media file")
         raise InputError(f"{media!r} does not exist")
     return str(resolved)

@@ -44,7 +44,9 @@ def assert_cited(finding: dict) -> None:
 @pytest.mark.parametrize("caption, region", [
     ("#ad Loving my new serum from @glowskincare", "GB"),
     ("Werbung | Mein neues Serum von @glowskincare", "DE"),
-    ("Loving my new serum #ad", "US"),
+    # Upfront: a label after all of the caption's words is US112's warning ("at the end of posts",
+    # Disclosures 101, R-A:53 [H]), so the US example puts it first like the others.
+    ("#ad Loving my new serum", "US"),
 ])
 def test_clear_upfront_labels_pass(caption, region):
     code, item = run_check(caption, region)

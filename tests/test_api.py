@@ -199,6 +199,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, keys_file: Path) -> Iterato
     server = Server(root / "data", "--keys-file", str(keys_file), "--workers", "1",
                     "--max-check-mb", str(MAX_CHECK_MB), "--max-job-mb", str(MAX_JOB_MB), "--max-files", "3",
                     "--webhook-backoff", "0.3", "--webhook-attempts", "3", "--ocr-fps", "0.5",
+                    "--callback-host", "127.0.0.1",  # the receivers are on loopback: allowed explicitly
                     env={"COMPLIANCEGUARD_CACHE": str(root / "cache")})  # real transcription, no old cache
     yield server
     assert server.stop() == 0, server.log.read_text()[-3000:]

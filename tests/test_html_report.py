@@ -30,7 +30,9 @@ from complianceguard.scan import scan
 from conftest import FIXTURES, ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)> #ad"
+# The label is buried in hashtags (GB103 fails it): a label merely last in a short caption is only
+# GB104's warning since the GB-5 audit fix, and the filter test wants two GB103 failures.
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)> #skincare #glow #ad"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
@@ -120,7 +122,9 @@ def test_the_scan_gives_the_expected_items(report: Report):
     by_id = {item.id: item for item in report.items}
     assert by_id["glow-buried"].verdict == "fail"
     assert by_id["glow-upfront"].verdict == "pass"
-    assert by_id["glow-video-late"].verdict == "fail"
+    # A spoken disclosure only at 50 s of 60 s: US108's 15-s window is our own reading (the FTC gives
+    # no seconds), so it warns (audit US-5); US109 passes, the disclosure being the sponsor read.
+    assert by_id["glow-video-late"].verdict == "warn"
     assert any(s.time for s in by_id["glow-video-late"].segments), "the video was not transcribed"
     assert [i.verdict for i in report.items if "broken" in i.id] == ["error"]
 
@@ -173,12 +177,12 @@ def test_every_item_and_count_is_there(page: str, report: Report):
                     for a in doc.all("td") if "data-region" in a}
     gb = Counter(i.regions["GB"].verdict for i in report.items if "GB" in i.regions)
     assert {v: n for (r, v), n in region_cells.items() if r == "GB" and n} == dict(gb)
-    assert region_cells[("US", "fail")] == 1
+    assert region_cells[("US", "warn")] == 1
     rule_cells = {(a["data-rule"], a["data-status"]): int(a["data-count"]) for a in doc.all("td") if "data-rule" in a}
     gb103 = sum(1 for i in report.items for r in i.regions.values() for f in r.findings
                 if f.rule == "GB103" and f.status == "fail")
     assert gb103 >= 1 and rule_cells[("GB103", "fail")] == gb103
-    assert rule_cells[("US108", "fail")] == 1
+    assert rule_cells[("US108", "warn")] == 1
 
 
 def test_header_names_tool_packs_inputs_and_notice(page: str, report: Report):

@@ -28,10 +28,12 @@ def test_zero_width_space_inside_a_label_is_removed_and_flagged():
     assert any("Zero Width Space" in note for note in n.disguise_notes(0, 4))
 
 
-def test_fullwidth_and_styled_letters_fold_by_nfkc_without_being_a_disguise():
+def test_fullwidth_and_styled_letters_fold_by_nfkc_and_are_flagged_as_a_disguise():
+    """Issue #19: every compatibility form is treated like a Cyrillic look-alike (found, and flagged)."""
     n = normalize("\uff03\uff41\uff44 \U0001d41a\U0001d41d")  # fullwidth #ad, bold "ad"
     assert n.text == "#ad ad"
-    assert not n.disguised_at
+    assert n.disguised_at == {0, 1, 2, 4, 5}
+    assert "a styled compatibility form of 'a'" in n.disguise_notes(1, 2)[0]
 
 
 def test_real_cyrillic_and_german_words_are_left_alone():

@@ -27,8 +27,11 @@ def private_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def transcriber():
-    return FasterWhisperTranscriber()
+def transcriber(library):
+    """As the scan builds it: listening for the packs' spoken labels (packs.plan.spoken_keywords)."""
+    from complianceguard.packs.plan import spoken_keywords
+
+    return FasterWhisperTranscriber(spoken=spoken_keywords(library))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,8 @@ def test_us_spoken_disclosure_at_the_start_passes_and_late_fails_with_the_transc
     assert start.regions["US"].verdict == "pass"
     late, _ = speech_mentions(speech_engine, video_post("spoken-disclosure-late"))
     finding = next(f for f in late.regions["US"].findings if f.check == "video-timing")
-    assert finding.status == "fail" and "50" in finding.message
+    # US108's 15-s window is our reading, so a late spoken disclosure warns (audit US-5).
+    assert finding.status == "warn" and "50" in finding.message
     evidence = finding.evidence[0]
     assert evidence.channel == "speech" and 49.0 < evidence.time.start_s < 51.5
     assert "sponsored by" in evidence.note.lower()
@@ -80,8 +84,10 @@ def test_video_without_audio_is_known_to_say_nothing(speech_engine):
 
 
 def test_non_english_content_is_not_run_through_the_english_only_model(library, transcriber):
+    """Without a multilingual model the audio's language cannot be told: the caption's is the hint."""
+    english_only = FasterWhisperTranscriber(spoken=transcriber.spoken, multilingual=False)
     post = video_post("spoken-disclosure-start", caption="Werbung | Meine Morgenroutine", language="de")
-    extraction = read_media(post, extract(post), "de", transcriber)
+    extraction = read_media(post, extract(post), "de", english_only)
     assert not [s for s in extraction.segments if s.channel == "speech"]
     assert "English-only" in extraction.coverage["speech"].detail and not extraction.coverage["speech"].read
 
@@ -148,11 +154,11 @@ def test_a_misheard_disclosure_is_verified_by_rescoring_against_its_audio(tmp_pa
 
     from complianceguard.extract.keyword_verify import MARGIN_NATS, KeywordVerifier
     from complianceguard.extract.media import extract_audio
-    from complianceguard.extract.speech import _faster_whisper_model
+    from complianceguard.extract.speech import VERIFIED_PER_LANGUAGE, _faster_whisper_model
 
     samples = decode_audio(str(extract_audio(MEDIA / "spoken-disclosure-start.mp4", tmp_path / "a.wav")), 16000)
     model = _faster_whisper_model(str(transcriber.model_path), "int8", 1, os.getpid())
-    verifier = KeywordVerifier(model, transcriber.hotwords)
+    verifier = KeywordVerifier(model, transcriber.keywords("en")[:VERIFIED_PER_LANGUAGE], "en", transcriber.hotwords)
     line = _truth_line("spoken-disclosure-start", "disclosure")
     misheard = [(" " + w, 0.9) for w in line["text"].replace("sponsored", "answered").split()]
     reading = verifier.verify(samples, line["start_s"], line["end_s"], misheard)
@@ -184,7 +190,7 @@ def test_verified_readings_survive_the_transcript_cache_and_change_its_key(trans
     transcript = Transcript("faster-whisper", "tiny.en", "en", [], [reading])
     assert Transcript.from_json(transcript.to_json()) == transcript
     assert round(reading.share, 2) == 0.28
-    plain = FasterWhisperTranscriber(verify_keywords=False)
+    plain = FasterWhisperTranscriber(spoken=transcriber.spoken, verify_keywords=False)
     assert _transcript_key(plain)[0] != _transcript_key(transcriber)[0]
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +207,64 @@ def test_an_int8_model_is_refused(tmp_path):
     message = _one_line_error(excinfo, folder / "model.bin")
     assert "quantised" in message and "int8" in message
     assert _nothing_in(tmp_path / "cache")
+
+
+# --- Issue #13: CTranslate2's 2-thread results must equal its 1-thread results in our processes. ---
+# Cause found: ocr.py set OMP_THREAD_LIMIT=1 in the process environment (meant for Tesseract). The
+# OpenMP runtime CTranslate2 loads afterwards read it, so `intra_threads=2` started one thread while
+# CTranslate2's non-MKL kernels split the work for two: half the encoder output was never written.
+# MKL (used on Intel CPUs) sizes its work by the team it gets, which is why only AMD CI was red.
+# CT2_USE_MKL=0 makes any CPU take the AMD path, so these tests fail on Intel too if the cause returns.
+
+PROCESS_CHECK = r"""
+import json, os, sys
+import numpy as np
+import complianceguard.extract  # imports the OCR module, as check/scan/serve do
+import torch
+torch.nn.functional.conv1d(torch.randn(1, 80, 3000), torch.randn(384, 80, 3))  # torch has run
+import ctranslate2
+from complianceguard.extract import speech
+from complianceguard.extract.whisper_convert import default_ct2_dir
+
+mel = np.random.default_rng(0).standard_normal((1, 80, 3000)).astype(np.float32)
+encoded = {}
+for threads in (1, 2):
+    model = ctranslate2.models.Whisper(str(default_ct2_dir()), device="cpu", compute_type="float32",
+                                       intra_threads=speech.ctranslate2_threads(threads))
+    encoded[threads] = np.array(model.encode(ctranslate2.StorageView.from_array(mel), to_cpu=True))
+texts = {}
+for threads in (1, 2):
+    speech._faster_whisper_model.cache_clear()
+    transcript = speech.FasterWhisperTranscriber(cpu_threads=threads).transcribe(sys.argv[1])
+    texts[threads] = [repr(p) for p in transcript.segments]  # times, text and the decoder scores
+print(json.dumps({"omp_thread_limit": os.environ.get("OMP_THREAD_LIMIT"),
+                  "max_diff": float(np.nan_to_num(np.abs(encoded[1] - encoded[2]), nan=1e9).max()),
+                  "same_transcript": texts[1] == texts[2], "text": " ".join(p.text for p in transcript.segments)}))
+"""
+
+
+def _in_fresh_process(clip: Path, **env: str) -> dict:
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    result = subprocess.run([sys.executable, "-c", PROCESS_CHECK, str(clip)], capture_output=True,
+                            text=True, timeout=300, env={**environment, "CT2_USE_MKL": "0", **env})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_ocr_import_leaves_the_openmp_limit_to_tesseract_and_two_threads_equal_one(clip, cache_root):
+    seen = _in_fresh_process(clip)
+    assert seen["omp_thread_limit"] is None  # the limit is Tesseract's, not this process's
+    assert seen["max_diff"] < 1e-4 and seen["same_transcript"]
+    assert "sponsored" in seen["text"].lower()
+
+
+def test_a_users_openmp_limit_caps_ctranslate2_threads_instead_of_corrupting_them(clip, cache_root):
+    seen = _in_fresh_process(clip, OMP_THREAD_LIMIT="1")
+    assert seen["omp_thread_limit"] == "1"
+    assert seen["max_diff"] < 1e-4 and seen["same_transcript"]
+
+
+def test_tesseract_alone_gets_the_thread_limit():
+    from complianceguard.extract import ocr
+
+    assert ocr.pytesseract.pytesseract.subprocess_args()["env"]["OMP_THREAD_LIMIT"] == "1"

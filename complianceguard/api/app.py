@@ -1,8 +1,9 @@
 """The HTTP routes (FastAPI): checks answered at once, jobs accepted for the workers, and reads.
 
 Every answer that is not a success is a `Problem`: one line, and the field when one is to blame.
-Checks run on one dedicated thread: the event loop keeps accepting requests meanwhile, and the
-engine (its matchers and caches) is only ever used by that one thread.
+Checks run in a small pool of check processes (`checks.CheckPool`), each with its own engine, shared
+fairly between keys: the event loop keeps accepting requests meanwhile, and one key's slow checks
+leave a process free for the others.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -27,7 +29,9 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from complianceguard import __version__
-from complianceguard.api.auth import ApiKey, KeyRing, RateLimiter
+from complianceguard.api.auth import ApiKey, FailureThrottle, KeyRing, RateLimiter
+from complianceguard.api.callbacks import CallbackPolicy, CallbackRefused
+from complianceguard.api.checks import CheckPool, CheckProcessDied, Checks, InlineChecks
 from complianceguard.api.gate import Gate
 from complianceguard.api.pipeline import REPORT_MEDIA_TYPES, Pipeline, report_media_type
 from complianceguard.api.schemas import (
@@ -44,11 +48,13 @@ from complianceguard.api.settings import Settings
 from complianceguard.api.store import IdempotencyConflict, Store
 from complianceguard.api.tasks import QUEUE_NAME, JobQueue
 from complianceguard.api.uploads import (
+    MediaTooLarge,
     SavedMedia,
     UnsupportedMedia,
     allowed_description,
     save,
 )
+from complianceguard.extract import limits
 from complianceguard.model import ItemResult, Submission
 from complianceguard.queue import make_huey
 from complianceguard.report import FORMATS
@@ -87,17 +93,20 @@ def _check_body_schema() -> dict[str, Any]:
     }}}
 
 
-def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeline | None = None,
+               checks: Checks | None = None) -> FastAPI:
+    """The app. Checks run on `checks`: by default one thread with `pipeline` (serve passes a CheckPool)."""
     keys = keys or KeyRing(settings.keys_file)
     per_process = max(1, settings.http_workers)  # each uvicorn process keeps its own buckets
     limiter = RateLimiter(settings.rate_limit / per_process, max(1, settings.burst // per_process))
+    throttle = FailureThrottle(max(1, settings.auth_failure_burst // per_process),
+                               settings.auth_failure_rate / per_process)
     store = Store(settings.jobs_db)
     queue = JobQueue(make_huey(settings.queue, QUEUE_NAME))
     pipeline = pipeline or Pipeline(settings.packs, asr_backend="none", ocr_fps=settings.ocr_fps)  # images only
-    engine_thread = anyio.CapacityLimiter(1)
-
-    async def on_engine(function: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(functools.partial(function, *args), limiter=engine_thread)
+    checks = checks or InlineChecks(pipeline)
+    callbacks = CallbackPolicy.for_server(settings.callback_hosts, settings.host, settings.port)
+    max_pixels = settings.max_image_pixels or limits.max_pixels()  # the budget the CLI and scan use
 
     async def blocking(function: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(functools.partial(function, *args))
@@ -112,7 +121,8 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
     def body_limit(method: str, path: str) -> int:
         return settings.max_job_bytes if method == "POST" and path == "/v1/jobs" else settings.max_check_bytes
 
-    app.add_middleware(Gate, keys=keys, limiter=limiter, body_limit=body_limit)
+    app.add_middleware(Gate, keys=keys, limiter=limiter, body_limit=body_limit, throttle=throttle,
+                       body_timeout_s=settings.body_timeout_s)
     bearer = Security(HTTPBearer(auto_error=False, description="An API key from the keys file or environment."))
 
     @app.exception_handler(ApiError)
@@ -143,9 +153,10 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
     @app.post("/v1/checks", tags=["checks"], dependencies=[bearer], response_model=None,
               summary="Check a caption (and small images) now",
               responses={200: {"model": ItemResult, "description": "The item, as `check --format json` prints it."},
-                         **problems(401, 403, 413, 415, 422, 429)},
+                         **problems(401, 403, 408, 413, 415, 422, 429, 503)},
               openapi_extra=_check_body_schema())
     async def create_check(request: Request) -> Response:
+        key_name = request.state.api_key.name
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         uploads: list[Any] = []
         if content_type == "multipart/form-data":
@@ -161,29 +172,40 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
                 data = json.loads(await request.body() or b"null")
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ApiError(422, f"field body: not valid JSON ({exc})", "body") from None
+            except RecursionError:
+                raise ApiError(422, "field body: JSON nested too deeply", "body") from None
         else:
             raise ApiError(415, f"POST /v1/checks takes application/json or multipart/form-data, not {content_type}")
         where = "submission" if content_type == "multipart/form-data" else "body"
         submission = _validated(data, default_id="caption", where=where)
         if not uploads:
-            item = await on_engine(pipeline.evaluate, Submission(**submission.model_dump()))
+            item = await evaluate(key_name, Submission(**submission.model_dump()))
             return Response(item_json(item), media_type="application/json")
         folder = settings.checks_dir / uuid.uuid4().hex  # images live only as long as their check
         try:
-            saved = [await blocking(save, u.file, folder, u.filename, CHECK_KINDS, "media") for u in uploads]
+            saved = [await blocking(save, u.file, folder, u.filename, CHECK_KINDS, "media", max_pixels)
+                     for u in uploads]
             post = Submission(**submission.model_dump(), media=[_relative(m.path, settings) for m in saved])
-            item = await on_engine(pipeline.evaluate, post)
+            item = await evaluate(key_name, post)
         except UnsupportedMedia as exc:
             raise ApiError(415, str(exc), "media") from None
+        except MediaTooLarge as exc:
+            raise ApiError(413, str(exc), "media") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return Response(item_json(item), media_type="application/json")
+
+    async def evaluate(key_name: str, submission: Submission) -> ItemResult:
+        try:
+            return await checks.evaluate(key_name, submission)
+        except CheckProcessDied as exc:
+            raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
 
     # -- jobs --
 
     @app.post("/v1/jobs", tags=["jobs"], dependencies=[bearer], status_code=202, response_model=JobAccepted,
               summary="Submit a post with its media; evaluated by the workers",
-              responses=problems(401, 403, 413, 415, 422, 429))
+              responses=problems(401, 403, 408, 413, 415, 422, 429))
     async def create_job(
         request: Request,
         submission: Annotated[str, Form(description="The submission fields as a JSON text (a manifest).")],
@@ -196,7 +218,10 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
         if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY):
             raise ApiError(422, f"field Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key")
         if callback_url is not None:
-            _check_callback(callback_url, settings)
+            try:
+                await blocking(callbacks.check, callback_url)  # resolves the host: off the event loop
+            except CallbackRefused as exc:
+                raise ApiError(422, f"field callback_url: {exc}", "callback_url") from None
         if len(media) > settings.max_files:
             raise ApiError(413, f"field media: at most {settings.max_files} files in one request", "media")
         data = _parse_submission_text(submission)
@@ -204,10 +229,14 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
         validated = _validated(data, default_id=job_id)
         folder = settings.media_dir / job_id
         try:
-            saved = [await blocking(save, u.file, folder, u.filename, JOB_KINDS, "media") for u in media]
+            saved = [await blocking(save, u.file, folder, u.filename, JOB_KINDS, "media", max_pixels)
+                     for u in media]
         except UnsupportedMedia as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise ApiError(415, str(exc), "media") from None
+        except MediaTooLarge as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ApiError(413, str(exc), "media") from None
         described = validated.model_dump(exclude_none=True)
         request_hash = _request_hash(data, callback_url, saved)
         try:
@@ -295,28 +324,46 @@ def _parse_submission_text(value: Any) -> Any:
         return json.loads(value)
     except json.JSONDecodeError as exc:
         raise ApiError(422, f"field submission: not valid JSON (line {exc.lineno}: {exc.msg})", "submission") from None
+    except RecursionError:
+        raise ApiError(422, "field submission: JSON nested too deeply", "submission") from None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_texts(data: dict[str, Any], where: str) -> None:
+    """Every text in the fields is real Unicode (no lone surrogate, which JSON's \\udcff escapes can
+    carry) and within the caption limit (complianceguard.extract.limits, as for manifests): 422
+    naming the first field that is not, before any validation or matching. Iterative, so any
+    nesting is fine."""
+    for name in data:
+        if _SURROGATE.search(name):
+            raise ApiError(422, f"field {where}: a field name that is not valid Unicode text "
+                                f"({name.encode('utf-8', 'backslashreplace').decode()})", where)
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in reversed(data.items())]
+    while stack:
+        field, value = stack.pop()
+        if isinstance(value, str):
+            if (problem := limits.text_problem(value)) is not None:
+                raise ApiError(422, f"field {field}: {problem}", field)
+        elif isinstance(value, dict):
+            stack.extend((f"{field}.{k}", v) for k, v in reversed(value.items()))
+            for k in value:
+                if _SURROGATE.search(str(k)):
+                    raise ApiError(422, f"field {field}: a name that is not valid Unicode text", field)
+        elif isinstance(value, list):
+            stack.extend((f"{field}.{i}", v) for i, v in reversed(list(enumerate(value))))
 
 
 def _validated(data: Any, default_id: str, where: str = "submission") -> SubmissionIn:
     if not isinstance(data, dict):
         raise ApiError(422, f"field {where}: expected a JSON object of fields (regions, caption ...)", where)
+    _check_texts(data, where)
     try:
         return SubmissionIn.model_validate({"id": default_id, **data})
     except ValidationError as exc:
         field, message = describe(exc.errors())
         raise ApiError(422, message, field) from None
-
-
-def _check_callback(url: str, settings: Settings) -> None:
-    from fnmatch import fnmatch
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(422, "field callback_url: expected an http:// or https:// URL", "callback_url")
-    if settings.callback_hosts and not any(fnmatch(parts.hostname, p) for p in settings.callback_hosts):
-        raise ApiError(422, f"field callback_url: host {parts.hostname} is not allowed on this server "
-                            "(see --callback-host)", "callback_url")
 
 
 def _request_hash(data: Any, callback_url: str | None, saved: list[SavedMedia]) -> str:
@@ -341,6 +388,7 @@ def app_from_env() -> FastAPI:
     die_with_parent(os.getppid())  # with several uvicorn processes, each dies with their parent
     settings = Settings.from_env()
     os.chdir(settings.data_dir)
+    # This process only lists packs and renders reports; checks run in the check processes.
     pipeline = Pipeline(settings.packs, asr_backend="none", ocr_fps=settings.ocr_fps)
-    pipeline.warm_up()
-    return create_app(settings, pipeline=pipeline)
+    checks = CheckPool(settings.check_workers, str(settings.data_dir), settings.packs, settings.ocr_fps)
+    return create_app(settings, pipeline=pipeline, checks=checks)

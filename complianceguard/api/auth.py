@@ -187,3 +187,32 @@ class RateLimiter:
             return 0.0
         self._buckets[key.name] = (tokens, now)
         return (1 - tokens) / rate
+
+
+class FailureThrottle:
+    """Requests without a valid key (401), counted per client address: `burst` of them, then `rate`
+    a second. Over that, the client's requests are answered 429 before any key is looked at, so
+    guessing keys goes no faster than `rate` (a valid key from that address waits too, for a while)."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, burst: int, rate: float, clock: Any = time.monotonic):
+        self.burst, self.rate, self.clock = float(max(1, burst)), rate, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill)
+
+    def _tokens(self, client: str, now: float) -> float:
+        tokens, last = self._buckets.get(client, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate)
+
+    def wait(self, client: str) -> float:
+        """0 when the client may try a key; otherwise the seconds until it may."""
+        if client not in self._buckets:
+            return 0.0
+        tokens = self._tokens(client, self.clock())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def failed(self, client: str) -> None:
+        now = self.clock()
+        if len(self._buckets) >= self.MAX_CLIENTS:  # forget clients whose buckets have filled up again
+            self._buckets = {c: b for c, b in self._buckets.items() if self._tokens(c, now) < self.burst}
+        self._buckets[client] = (max(0.0, self._tokens(client, now) - 1), now)

@@ -45,7 +45,17 @@ MB = 1024 * 1024
 @click.option("--webhook-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Seconds to wait for a webhook receiver.")
 @click.option("--callback-host", "callback_hosts", multiple=True, metavar="PATTERN",
-              help="Allow callbacks only to these hosts (shell patterns, repeatable; default: any).")
+              help="Allow callbacks only to these hosts (shell patterns, repeatable), wherever they are, loopback "
+                   "and private addresses included; default: any host whose addresses are all public.")
+@click.option("--check-workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Processes running POST /v1/checks; one key holds at most all but one of them.")
+@click.option("--max-image-mp", type=click.FloatRange(0.001),
+              help="Largest image (or video frame) in megapixels, read from its header before decoding; an upload "
+                   "over it is refused (413). Default: 64, or COMPLIANCEGUARD_MAX_PIXELS.")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's line and headers; then the connection is closed.")
+@click.option("--body-timeout", type=click.FloatRange(0.1), default=300.0, show_default=True,
+              help="Seconds a client has to send a request's body after its headers (408 otherwise).")
 @click.option("--keep-media", is_flag=True, help="Keep uploaded media after the job is evaluated.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @click.option("--asr-backend", type=click.Choice(["faster-whisper", "openai-whisper", "none"]),
@@ -58,7 +68,8 @@ MB = 1024 * 1024
 def serve(host: str, port: int, data_dir: Path, workers: int, http_workers: int, keys_file: Path | None,
           queue_url: str | None, max_job_mb: float, max_check_mb: float, max_files: int, rate_limit: float,
           burst: int, webhook_attempts: int, webhook_backoff: float, webhook_timeout: float,
-          callback_hosts: tuple[str, ...], keep_media: bool, access_log: bool, asr_backend: str,
+          callback_hosts: tuple[str, ...], check_workers: int, max_image_mp: float | None, header_timeout: float,
+          body_timeout: float, keep_media: bool, access_log: bool, asr_backend: str,
           asr_model: str | None, ocr_fps: float, packs: tuple[str, ...]) -> None:
     """Serve the HTTP API for IRM platforms, with its job workers (Ctrl-C stops both)."""
     from complianceguard.api.server import serve as run
@@ -71,7 +82,9 @@ def serve(host: str, port: int, data_dir: Path, workers: int, http_workers: int,
         queue_url=queue_url, keys_file=keys_file.resolve() if keys_file else None,
         max_job_bytes=int(max_job_mb * MB), max_check_bytes=int(max_check_mb * MB), max_files=max_files,
         rate_limit=rate_limit, burst=burst, webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff,
-        webhook_timeout_s=webhook_timeout, callback_hosts=callback_hosts, asr_backend=asr_backend,
+        webhook_timeout_s=webhook_timeout, callback_hosts=callback_hosts, check_workers=check_workers,
+        max_image_pixels=int(max_image_mp * 1e6) if max_image_mp else None, header_timeout_s=header_timeout, body_timeout_s=body_timeout,
+        asr_backend=asr_backend,
         asr_model=str(Path(asr_model).resolve()) if asr_model else None, ocr_fps=ocr_fps,
         packs=tuple(str(Path(p).resolve()) for p in packs), keep_media=keep_media, access_log=access_log,
     )

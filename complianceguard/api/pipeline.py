@@ -41,9 +41,12 @@ class Pipeline:
                                         "asr_model": asr_model, "ocr_fps": ocr_fps}
         transcriber = None
         if asr_backend != "none":
-            from complianceguard.extract.speech import make_transcriber
+            from complianceguard.extract.speech import make_transcriber, model_manifest
+            from complianceguard.packs.plan import spoken_keywords
 
-            transcriber = make_transcriber(asr_backend, asr_model)  # the model itself loads on first use
+            # the model itself loads on first use; it listens for the packs' spoken labels
+            transcriber = make_transcriber(asr_backend, asr_model, spoken_keywords(self.library))
+            self.options["speech_models"] = model_manifest(transcriber)
         ocr = OcrSettings(sample_fps=ocr_fps) if ocr_fps > 0 else None  # as `check --ocr-fps`
         self.engine = Engine(self.library, read_media=True, transcriber=transcriber, ocr=ocr)
 

@@ -13,9 +13,11 @@ from pydantic.json_schema import SkipJsonSchema
 
 from complianceguard.api.store import Delivery, Job
 from complianceguard.model import ItemResult
+from complianceguard.packs.schema import PostType
 from complianceguard.report import FORMATS
 from complianceguard.submission import ManifestPost
 
+FIELD_MARK = "\x00field "  # complianceguard.submission's mark for a model error naming its own field
 NO_PATHS = "paths are not accepted over HTTP; upload the files as multipart `media` parts"
 
 
@@ -25,6 +27,8 @@ class SubmissionIn(ManifestPost):
     id: str = Field("caption", description="Your id for the post (default: `caption` for checks, the job id for jobs).")
     media: SkipJsonSchema[None] = Field(None, exclude=True)  # type: ignore[assignment]
     source_file: SkipJsonSchema[None] = Field(None, exclude=True)  # type: ignore[assignment]
+    post_type: PostType | None = Field(None, description="feed | carousel | story | video | live | audio; left "
+                                       "out: inferred from the media. Media parts keep their order (frame 1 first).")
 
     @field_validator("media", "source_file", mode="before")
     @classmethod
@@ -39,6 +43,8 @@ def describe(errors: list[Any]) -> tuple[str, str]:
     error = errors[0]
     field = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "header", "path"))
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if message.startswith(FIELD_MARK):  # a model-level check of the manifest model that names its field
+        field, _, message = message.removeprefix(FIELD_MARK).partition(": ")
     kind = error.get("type")
     if kind == "json_invalid":
         field, message = "", f"not valid JSON ({error.get('ctx', {}).get('error', 'decode error')})"

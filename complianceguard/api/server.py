@@ -30,6 +30,7 @@ from complianceguard.api.settings import SETTINGS_ENV, Settings
 from complianceguard.errors import InputError
 
 PARENT_ENV = "COMPLIANCEGUARD_API_PARENT"
+PIXELS_ENV = "COMPLIANCEGUARD_MAX_PIXELS"  # complianceguard.extract.limits reads it
 ORPHAN_SWEEP_S = 2.0
 NUDGE_AFTER_S = 60.0
 STOP_GRACE_S = 10.0
@@ -144,6 +145,8 @@ class Supervisor:
     def start(self) -> None:
         self.sock = bind(self.settings)
         self.env = {**os.environ, SETTINGS_ENV: self.settings.to_json(), PARENT_ENV: str(os.getpid())}
+        if self.settings.max_image_pixels:  # the extractors in every child read the same pixel budget
+            self.env[PIXELS_ENV] = str(self.settings.max_image_pixels)
         for name in ("http", "worker"):
             self.spawn(name)
 
@@ -217,6 +220,9 @@ def serve(settings: Settings) -> int:
 # -- the children --
 
 
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
+
+
 def run_http(settings: Settings, fd: int) -> None:
     """uvicorn on the supervisor's socket (a real socket object: uvicorn's own `fd` option takes every
     descriptor for a Unix socket, which would leave TCP_NODELAY off)."""
@@ -226,7 +232,8 @@ def run_http(settings: Settings, fd: int) -> None:
     sock = socket.socket(fileno=fd)
     config = uvicorn.Config("complianceguard.api.app:app_from_env", factory=True, workers=settings.http_workers,
                             log_level="warning", access_log=settings.access_log, timeout_graceful_shutdown=5,
-                            backlog=2048, lifespan="off")
+                            backlog=2048, lifespan="off", timeout_keep_alive=KEEP_ALIVE_S,
+                            http="complianceguard.api.protocol:HeaderDeadline")  # importable: spawned workers
     if settings.http_workers > 1:
         Multiprocess(config, sockets=[sock]).run()
     else:

@@ -33,7 +33,13 @@ class Settings:
     webhook_attempts: int = 6
     webhook_backoff_s: float = 2.0  # first retry after this, doubling each time
     webhook_timeout_s: float = 10.0
-    callback_hosts: tuple[str, ...] = ()  # allowed callback host patterns; empty: any
+    callback_hosts: tuple[str, ...] = ()  # the only callback hosts allowed (may be private); empty: public ones
+    check_workers: int = 2  # processes running POST /v1/checks (a key holds at most all but one)
+    max_image_pixels: int | None = None  # pixels in an uploaded image (413 over; None: the shared budget)
+    header_timeout_s: float = 10.0  # a request's line and headers must arrive within this
+    body_timeout_s: float = 300.0  # and its body within this of the headers (408 otherwise)
+    auth_failure_burst: int = 20  # requests with a missing or unknown key from one client before 429
+    auth_failure_rate: float = 0.1  # ... and then this many a second
     asr_backend: str = "faster-whisper"
     asr_model: str | None = None
     ocr_fps: float = 1.0  # video frames sampled per second for on-screen text (0: OCR off)

@@ -19,6 +19,7 @@ from huey import Huey
 
 from complianceguard.api import webhooks
 from complianceguard.api.auth import KeyRing
+from complianceguard.api.callbacks import CallbackPolicy
 from complianceguard.api.schemas import job_out
 from complianceguard.api.settings import Settings
 from complianceguard.api.store import Job, Owner, Store
@@ -144,7 +145,7 @@ class JobRunner:
         job, attempt = claimed
         body = job_out(job).model_dump_json(exclude_none=True).encode("utf-8")
         outcome = webhooks.post(job.callback_url or "", body, self.secret_for(job.key_name), job.id,
-                                self.settings.webhook_timeout_s)
+                                self.settings.webhook_timeout_s, self.callback_policy)
         state = self.store.end_delivery(job.id, attempt, outcome.delivered, outcome.status_code, outcome.error,
                                         self.settings.webhook_attempts)
         log.info("job %s: webhook attempt %d %s", job.id, attempt, outcome.error or "delivered")
@@ -154,6 +155,11 @@ class JobRunner:
     def secret_for(self, key_name: str) -> str:
         key = self.keys.get(key_name)
         return (key.webhook_secret if key and key.webhook_secret else None) or self.server_secret
+
+    @cached_property
+    def callback_policy(self) -> CallbackPolicy:
+        """Every delivery attempt checks its URL again (DNS may have changed since the job was accepted)."""
+        return CallbackPolicy.for_server(self.settings.callback_hosts, self.settings.host, self.settings.port)
 
     @cached_property
     def server_secret(self) -> str:

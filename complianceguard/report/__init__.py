@@ -108,10 +108,15 @@ def load_report(path: Path) -> Report:
         raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
     try:
         report = Report.model_validate_json(text)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "(document)"
-        raise InputError(f"{path}: not a complianceguard JSON report ({where}: {error['msg']})") from exc
+    except ValidationError:
+        from complianceguard.report.json_report import RecordReport  # the record's workflow fields too
+
+        try:
+            report = RecordReport.model_validate_json(text)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "(document)"
+            raise InputError(f"{path}: not a complianceguard JSON report ({where}: {error['msg']})") from exc
     if report.schema_version.split(".")[0] != REPORT_SCHEMA_VERSION.split(".")[0]:
         raise InputError(f"{path}: report schema version {report.schema_version} is not supported "
                          f"(this version reads {REPORT_SCHEMA_VERSION})")

@@ -4,8 +4,8 @@ region empty), each followed by one `finding` row per rule evaluated there.
 Filter on `row_type` = `item-region` for the verdict table; the `finding` rows carry the rule, its
 status, the message, the evidence as written and where it is (caption characters or media times),
 the source and the fix. Cells that a spreadsheet would run as a formula (starting with = + - @, a
-tab or a carriage return) get a leading apostrophe, as OWASP advises; the JSON report keeps the
-text unchanged.
+tab or a carriage return, also after leading spaces or line breaks) get a leading apostrophe, as
+OWASP advises; the JSON report keeps the text unchanged.
 """
 
 from __future__ import annotations
@@ -25,11 +25,17 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _safe(value: object) -> str:
+    """A leading apostrophe for a cell a spreadsheet could run: one that starts with a formula
+    character, also after leading spaces or line breaks (`" =1+1"`, `"\n=cmd"`)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text.lstrip(" \n\u00a0\u3000").startswith(FORMULA_START) or \
+        text.startswith(FORMULA_START) else text
 
 
 def _where(ev: Evidence) -> str:
+    if ev.frame is not None:  # per-frame evidence: carousel image / story frame N (file)
+        media = f" ({Path(ev.media).name})" if ev.media and ev.media != "described" else ""
+        return f"{ev.channel} frame {ev.frame}{media}"
     if ev.span is not None:
         return f"{ev.channel} characters {ev.span.start}-{ev.span.end}"
     if ev.time is not None:
@@ -48,7 +54,7 @@ def finding_row(finding: Finding) -> dict[str, str]:
     return {
         "row_type": "finding", "pack": finding.pack, "rule": finding.rule, "name": finding.name,
         "status": finding.status, "severity": finding.severity, "message": finding.message,
-        "evidence": " | ".join(ev.text for ev in finding.evidence),
+        "evidence": " | ".join(ev.text or f"({ev.kind})" for ev in finding.evidence),
         "where": " | ".join(_where(ev) for ev in finding.evidence),
         "source": _source(finding), "source_url": finding.source.url, "fix": finding.fix or "",
     }

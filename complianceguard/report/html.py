@@ -160,6 +160,9 @@ def evidence_view(ev: Evidence, caption: str | None) -> dict:
         if ev.span is not None and ev.note[ev.span.start:ev.span.end] == ev.text:
             spans = [Span(ev.span.start, ev.span.end, "problem", ev.kind)]
         view["line"] = highlight(ev.note, spans)
+    view["frame"] = ev.frame
+    if ev.frame is not None and not ev.text:  # a frame without a label (or not read): the note says which
+        view["line"] = None
     return view
 
 
@@ -329,6 +332,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["secs"] = _secs
+    env.globals["reviews_of"] = lambda finding: getattr(finding, "reviews", None) or []  # review decisions
     return env
 
 
@@ -356,7 +360,18 @@ def render_html(report: Report, images: dict[str, str] | None = None) -> str:
         script=Markup(script),
         script_hash=_csp_hash(script),
         images=images or {},
+        changes=_changes_view(report),
     )
+
+
+def _changes_view(report: Report) -> dict | None:
+    """What changed since the previous report in the same folder (report/changes.py), or None."""
+    changes = getattr(report, "changes", None)
+    if changes is None:
+        return None
+    from complianceguard.report.changes import describe
+
+    return {"changes": changes, "groups": describe(changes)}
 
 
 def thumbnail_uris(report: Report, out_dir: Path) -> dict[str, str]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
-from complianceguard.model import ItemResult, Report
+from pydantic import BaseModel, ConfigDict, Field
+
+from complianceguard.model import Finding, ItemResult, RegionResult, Report
 from complianceguard.report import atomic_write, atomic_writer
 
 
@@ -39,10 +42,11 @@ ITEMS_TAIL = '"items": []\n}\n'
 
 
 def _chunks(header: Report, records: Iterable[str]) -> Iterator[str]:
-    head = header.model_dump_json(indent=2, exclude_none=True) + "\n"
-    if header.items or not head.endswith(ITEMS_TAIL):
+    # `items` is written last, after every other header field (a RecordReport's `changes` too).
+    head = header.model_dump_json(indent=2, exclude_none=True, exclude={"items"})
+    if header.items or not head.endswith("\n}"):
         raise ValueError("a report header has no items")
-    yield head[: -len(ITEMS_TAIL) + len('"items": ')]
+    yield head[:-2] + ',\n  "items": '
     separator = "[\n    "
     for record in records:
         yield separator
@@ -59,3 +63,130 @@ def write_stream(header: Report, records: Iterable[str], out_dir: Path) -> Path:
         for chunk in _chunks(header, records):
             out.write(chunk.encode("utf-8"))
     return path
+
+
+# ---------------------------------------------------------------- the record's workflow fields
+# A scan written by `scan` (complianceguard/scan.py) carries more than the engine's models: each
+# item's content hash (what review decisions are bound to), the reviewers' decisions on each
+# finding and what changed since the previous report in the same folder. They are declared here,
+# as subclasses of the engine's models, so every renderer can read them and `report render`
+# (load_report) accepts a report that has them.
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MediaHash(_Frozen):
+    path: str
+    sha256: str
+
+
+class ItemContent(_Frozen):
+    """What a reviewer saw: a decision is bound to `sha256` and dropped when it changes. Worked out
+    from the item's caption and the media hashes of the scan (complianceguard/review.py); not a
+    field of the report, whose items stay as the engine wrote them."""
+
+    sha256: str = Field(description="SHA-256 of the caption and the media hashes, in post order.")
+    caption_sha256: str
+    media: list[MediaHash] = Field(default_factory=list)
+
+
+class ReviewNote(_Frozen):
+    """A reviewer's decision on a finding, from the review log (complianceguard/review.py)."""
+
+    decision: Literal["confirm", "overrule"]
+    reviewer: str
+    time: str
+    reason: str
+    machine_status: str = Field(description="The finding's status when the decision was made.")
+    content_sha256: str = Field(description="The item's content hash decided on (caption + media hashes).")
+    entry: str = Field(description="The log entry's own hash (review.jsonl).")
+    state: Literal["applied", "dropped"] = "applied"
+    note: str | None = Field(None, description="Why a decision was dropped (the post changed since).")
+
+
+class RecordFinding(Finding):
+    reviews: list[ReviewNote] | None = Field(None, description=(
+        "Reviewers' decisions, oldest first; the last applied one stands. `status` stays the machine's."))
+
+
+class RecordRegion(RegionResult):
+    findings: list[RecordFinding] = Field(default_factory=list)
+
+
+class Origin(_Frozen):
+    """Where an imported post came from (a yt-dlp sidecar): what the submission model does not hold."""
+
+    importer: str
+    title: str | None = None
+    uploader: str | None = None
+    channel: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    upload_date: str | None = None
+    webpage_url: str | None = None
+    extractor: str | None = None
+
+
+class RecordItem(ItemResult):
+    regions: dict[str, RecordRegion] = Field(default_factory=dict)
+    origin: Origin | None = None
+
+
+class FindingChange(_Frozen):
+    item: str
+    region: str
+    rule: str
+    was: str | None = Field(None, description="Status in the previous report (None: not there).")
+    now: str | None = Field(None, description="Status now (None: gone).")
+
+
+class ContentChange(_Frozen):
+    item: str
+    caption: bool = False
+    media_added: list[str] = Field(default_factory=list, description="Media paths the previous report did not read.")
+    media_changed: list[str] = Field(default_factory=list, description="Media whose SHA-256 is not the previous "
+                                     "report's (its `inputs`).")
+
+
+class DecisionChange(_Frozen):
+    item: str
+    region: str
+    rule: str
+    decision: str
+    reviewer: str
+    entry: str
+    note: str | None = None
+
+
+class Changes(_Frozen):
+    """A re-scan against the report.json it replaced in the same folder."""
+
+    previous_generated_at: str
+    previous_sha256: str = Field(description="SHA-256 of the report.json replaced.")
+    items_added: list[str] = Field(default_factory=list)
+    items_removed: list[str] = Field(default_factory=list)
+    verdicts: list[FindingChange] = Field(default_factory=list, description="Item verdicts that changed "
+                                          "(region and rule empty).")
+    new_fails: list[FindingChange] = Field(default_factory=list)
+    fixed: list[FindingChange] = Field(default_factory=list, description="fail or inconclusive before, "
+                                       "pass, warn or not applicable now.")
+    other: list[FindingChange] = Field(default_factory=list, description="Other status changes.")
+    content: list[ContentChange] = Field(default_factory=list, description="Changed captions or media.")
+    decisions_applied: list[DecisionChange] = Field(default_factory=list)
+    decisions_dropped: list[DecisionChange] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.items_added, self.items_removed, self.verdicts, self.new_fails, self.fixed,
+                        self.other, self.content, self.decisions_applied, self.decisions_dropped))
+
+
+class RecordReport(Report):
+    changes: Changes | None = None
+    items: list[RecordItem] = Field(default_factory=list)
+
+
+def parse_item(text: str) -> RecordItem:
+    """One `items` line of a report.json (with or without the workflow fields)."""
+    return RecordItem.model_validate_json(text)

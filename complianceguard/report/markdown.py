@@ -18,12 +18,20 @@ SHOWN = ("fail", "inconclusive", "warn")
 _SPECIAL = re.compile(r"([\\*_\[\]<>|~])")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # ESC ]0; ... would drive a terminal that `cat`s the file
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def esc(text: str) -> str:
     """Backslash-escape the Markdown punctuation that matters here; newlines become spaces (one table row, one line)."""
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _SPECIAL.sub(r"\\\1", _visible(" ".join(str(text).split())))
 
 
 def _fence(text: str) -> str:
+    text = _visible(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"
@@ -40,12 +48,13 @@ def report_markdown(report: Report) -> str:
         f"Generated {esc(report.generated_at)} by {esc(report.tool.name)} {esc(report.tool.version)}; "
         f"packs: {packs}. SHA-256 of every pack and input file: see report.json.", "",
     ]
+    out += _changes(report)
     rows = sorted(((item, region, res) for item in report.items for region, res in item.regions.items()
                    if res.verdict != "pass"), key=lambda t: rank[t[2].verdict])
     if rows:
         out += ["| Post | Region | Verdict | Rules |", "|---|---|---|---|"]
         for item, region, res in rows:
-            codes = ", ".join(f"{f.rule} ({f.status})" for f in res.findings if f.status in SHOWN)
+            codes = ", ".join(f"{f.rule} ({f.status}{_decided(f)})" for f in res.findings if f.status in SHOWN)
             out.append(f"| {esc(item.id)} | {esc(region)} | **{res.verdict}** | {esc(codes)} |")
         out += ["", "## Fixes", ""]
         for item, region, res in rows:
@@ -59,10 +68,55 @@ def report_markdown(report: Report) -> str:
             out.append("")
     else:
         out += ["Every post passes in every region checked.", ""]
+    out += _decisions(report)
     errors = [*report.errors, *(e for item in report.items for e in item.errors)]
     if errors:
         out += ["## Input errors", ""] + [f"- {esc(e)}" for e in errors] + [""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _changes(report: Report) -> list[str]:
+    """What changed since the previous report in the same folder (report/changes.py), at the top."""
+    changes = getattr(report, "changes", None)
+    if changes is None:
+        return []
+    from complianceguard.report.changes import describe
+
+    out = ["## What changed since the previous report", "",
+           f"Compared with the report.json this scan replaced (generated {esc(changes.previous_generated_at)}, "
+           f"SHA-256 {changes.previous_sha256[:12]}…).", ""]
+    groups = describe(changes)
+    for heading, lines in groups:
+        out += [f"**{esc(heading)}** ({len(lines)})", ""] + [f"- {esc(line)}" for line in lines] + [""]
+    if not groups:
+        out += ["Nothing changed.", ""]
+    return out
+
+
+def _decided(finding: object) -> str:
+    """'; overruled by NAME' when a reviewer's decision stands on the finding."""
+    from complianceguard.review import standing
+
+    note = standing(finding)
+    return f"; {'confirmed' if note.decision == 'confirm' else 'overruled'} by {note.reviewer}" if note else ""
+
+
+def _decisions(report: Report) -> list[str]:
+    """Every reviewer's decision beside the finding it is about, machine status kept."""
+    rows = []
+    for item in report.items:
+        for region, res in item.regions.items():
+            for f in res.findings:
+                for r in getattr(f, "reviews", None) or []:
+                    state = "applied" if r.state == "applied" else f"dropped: {r.note or 'the post changed'}"
+                    rows.append(f"| {esc(item.id)} | {esc(region)} | {esc(f.rule)} | {esc(f.status)} | "
+                                f"**{esc(r.decision)}** | {esc(r.reviewer)} | {esc(r.time)} | {esc(r.reason)} | "
+                                f"{esc(state)} |")
+    if not rows:
+        return []
+    return ["## Review decisions", "",
+            "| Post | Region | Rule | Machine status | Decision | Reviewer | When | Reason | State |",
+            "|---|---|---|---|---|---|---|---|---|", *rows, ""]
 
 
 def write(report: Report, out_dir: Path) -> Path:

@@ -1,0 +1,74 @@
+"""What the loaded packs ask the extractors to listen for: spoken disclosure labels per language.
+
+Speech recognition is steered towards, and double-checked for, the words a listener must hear
+(faster-whisper `hotwords`, keyword verification by rescoring). Those words are the packs' own
+labels, said aloud: hashtags lose their `#`, wildcard hashtags (`#*partner`) are not words one
+says, and where speech differs from writing a spoken form replaces the written one ("#ad" is said
+"an ad"). The extractors hold no disclosure words of their own; they get this mapping.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from complianceguard.packs.loader import PackLibrary
+    from complianceguard.packs.schema import Pack
+
+# Spoken forms where a written label is not what people say. A pack vocabulary may also list its
+# own (`spoken:`, once the schema has the field); those come first. Keys are written labels,
+# compared without case and without a leading "#".
+SPOKEN_FORMS: dict[str, dict[str, str]] = {
+    "en": {"ad": "an ad"},  # "ad" alone sounds like "and"; it is said "this is an ad"
+}
+
+
+def spoken_form(language: str, label: str) -> str | None:
+    """The label as said aloud, or None for a label that is not a spoken word (a wildcard tag)."""
+    text = label.strip()
+    if "*" in text:
+        return None
+    text = text.lstrip("#").strip("[]").strip()
+    if not text:
+        return None
+    return SPOKEN_FORMS.get(language, {}).get(text.casefold(), text)
+
+
+def _fold(text: str) -> str:
+    """Case, accents and spacing do not make another word ("pubblicità" / "pubblicita")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"\s+", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).strip()
+
+
+def _spoken_labels(pack: Pack) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for language, vocabulary in pack.vocabulary.items():
+        said = [*(getattr(vocabulary, "spoken", None) or []), *vocabulary.labels]
+        found[language] = [form for form in (spoken_form(language, label) for label in said) if form]
+    return found
+
+
+def spoken_keywords(library: PackLibrary) -> dict[str, tuple[str, ...]]:
+    """Per language, every pack label as said aloud, the labels most packs share first (they are
+    the ones a short hotword list and the rescoring's proposal budget should spend on), then in
+    the order the packs list them. Duplicates differing only in case or accents' absence are one."""
+    counts: dict[str, Counter[str]] = {}
+    shown: dict[str, dict[str, str]] = {}
+    order: dict[str, dict[str, int]] = {}
+    for resolved in library.packs:
+        for language, forms in _spoken_labels(resolved.pack).items():
+            seen_here: set[str] = set()
+            for form in forms:
+                key = _fold(form)
+                if key in seen_here:
+                    continue
+                seen_here.add(key)
+                counts.setdefault(language, Counter())[key] += 1
+                shown.setdefault(language, {}).setdefault(key, form)
+                order.setdefault(language, {}).setdefault(key, len(order[language]))
+    return {language: tuple(shown[language][key] for key in sorted(
+                counts[language], key=lambda k: (-counts[language][k], order[language][k])))
+            for language in sorted(counts) if counts[language]}
