@@ -337,6 +337,23 @@ def rules_schema() -> None:
     click.echo(json.dumps(Pack.model_json_schema(by_alias=True), indent=2))
 
 
+@rules.command("coverage")
+@click.option("--write", "readme", type=click.Path(dir_okay=False, path_type=Path),
+              help="Replace the coverage section of this README (between its coverage markers) instead of printing.")
+@pack_option
+def rules_coverage(readme: Path | None, packs: tuple[str, ...]) -> None:
+    """Region x post type x channel: which rules check what, with their confidence."""
+    from complianceguard.packs.coverage import coverage_markdown, with_coverage
+
+    table = coverage_markdown(_library(packs))
+    if readme is None:
+        click.echo(table)
+        return
+    from complianceguard.report import atomic_write
+
+    atomic_write(readme, with_coverage(readme.read_text("utf-8"), table))
+
+
 @main.group("report")
 def report_group() -> None:
     """Render, sign and verify saved reports."""

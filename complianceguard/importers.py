@@ -6,7 +6,8 @@ post: `description` is the caption, `extractor` the platform, `id` the post id, 
 language when it is a language code; `title`, `uploader`, `channel`, `tags`, `upload_date` and
 `webpage_url` are kept in the item's `origin` in the report. A manifest (`*.post.yaml|yml|json`) in
 the same folder that names the media (or has its name, `NAME.post.yaml`) wins: the sidecar is then
-not read. yt-dlp knows no regions: give them with `scan --region`.
+not read. A playlist's sidecar (no media of its own) is skipped. yt-dlp knows no regions: give
+them with `scan --region`.
 
 **Mapped CSV exports.** `scan --map caption="Post Text" --map id=ID` (or `--map-file mapping.yaml`
 with `field: Column` lines, or those under `columns:`) reads CSV exports with other column names:
@@ -103,11 +104,20 @@ def with_sidecars(path: Path, files: list[Path]) -> list[Path]:
             continue
         claimed = _claimed(sidecar.parent, cache)
         media = sidecar_media(sidecar)
+        if media is None and _is_playlist(sidecar):
+            continue  # yt-dlp writes one for a playlist too: its videos have their own sidecars
         if _stem(sidecar) in claimed or (media is not None and (media.stem in claimed
                                                                 or str(media.resolve()) in claimed)):
             continue
         sidecars.append(sidecar)
     return sorted({*files, *sidecars}) if sidecars else files
+
+
+def _is_playlist(sidecar: Path) -> bool:
+    try:
+        return _read_info(sidecar).get("_type") in ("playlist", "multi_video")
+    except InputError:
+        return False  # unreadable: read_sidecar reports it
 
 
 def platform_of(info: dict[str, Any]) -> str:
@@ -137,9 +147,9 @@ def sidecar_manifest(sidecar: Path, info: dict[str, Any]) -> dict[str, Any]:
     """The manifest a sidecar stands for (fields of complianceguard.model.Submission)."""
     media = sidecar_media(sidecar, info)
     data: dict[str, Any] = {
-        "id": str(info.get("id") or _stem(sidecar)),
+        "id": str(info["id"]) if isinstance(info.get("id"), (str, int)) and str(info["id"]) else _stem(sidecar),
         "platform": platform_of(info),
-        "caption": str(info.get("description") or ""),
+        "caption": info["description"] if isinstance(info.get("description"), str) else "",
         "media": [media.name] if media is not None else [],
     }
     if isinstance(info.get("regions"), list):  # not yt-dlp's: a team may add them to the sidecar

@@ -20,7 +20,8 @@ from a fixed grid). Before training, the disclosure markers (#ad, #sponsored, "p
 packs find labels), so it must learn from the rest of the wording.
 
 Deterministic: the same rows give the same file (fixed solver, no randomness; liblinear is not used).
-`--check` retrains and fails if the shipped file differs (the reproducibility test).
+`--check` retrains and fails if the shipped file differs (the reproducibility test), or if the
+runtime's pure-Python scorer does not give scikit-learn's probabilities.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def training_rows(data_dir: Path) -> list[tuple[str, bool]]:
     return [(MARKERS.sub(" ", r["Final Data"]), r["category"] == "True") for r in rows]
 
 
-def train(rows: list[tuple[str, bool]]) -> dict:
+def train(rows: list[tuple[str, bool]], check_runtime: bool = False) -> dict:
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -86,6 +87,16 @@ def train(rows: list[tuple[str, bool]]) -> dict:
     names = vectorizer.get_feature_names_out()
     terms = sorted(([str(n), round(float(i), 5), round(float(c), 5)]
                     for n, i, c in zip(names, vectorizer.idf_, regression.coef_[0])), key=lambda t: t[0])
+    if check_runtime:  # the exported weights, scored in pure Python, give scikit-learn's probabilities
+        from complianceguard.signal_model import CommercialModel
+        runtime = CommercialModel({"version": VERSION, "languages": ["en"], "threshold": THRESHOLD,
+                                   "intercept": float(regression.intercept_[0]),
+                                   "terms": list(zip(names, vectorizer.idf_, regression.coef_[0]))})
+        expected = model.predict_proba(texts)[:, 1]
+        worst = max(abs(runtime.score(t).probability - p) for t, p in zip(texts, expected))
+        if worst > 1e-3:
+            sys.exit(f"runtime scorer differs from scikit-learn by {worst:.4f}")
+        print(f"runtime scorer matches scikit-learn on the {len(texts)} training captions (max difference {worst:.1e})")
     digest = hashlib.sha256("\n".join(f"{int(y)}\t{t}" for t, y in rows).encode()).hexdigest()
     return {
         "name": "commercial-tfidf-lr",
@@ -109,7 +120,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "complianceguard" / MODEL_FILE)
     parser.add_argument("--check", action="store_true", help="retrain and compare with the shipped file")
     args = parser.parse_args()
-    text = json.dumps(train(training_rows(args.data_dir)), ensure_ascii=False, separators=(",", ":")) + "\n"
+    text = json.dumps(train(training_rows(args.data_dir), check_runtime=args.check), ensure_ascii=False, separators=(",", ":")) + "\n"
     if args.check:
         same = args.out.read_text("utf-8") == text
         print("shipped model is reproduced" if same else "shipped model differs from a retrain")

@@ -201,14 +201,15 @@ def test_a_bad_cue_file_is_one_clear_line():
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: field threshold: Input should be greater than 0$"):
         load_cues("version: 1\nthreshold: 0\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
                   "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
+    reads = "reads: {lookback_s: 1, lead_s: 0, max_gap_s: 1, tail_s: 0, segues: [], returns: []}\n"
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: field affiliate_urls: .*'x\(' is not a regular"):
         load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
-                  "cues: {}\naffiliate_urls: {shop: ['x(']}\n", "commercial.yaml")
+                  "cues: {}\n" + reads + "affiliate_urls: {shop: ['x(']}\n", "commercial.yaml")
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: invalid YAML"):
         load_cues("cues: [", "commercial.yaml")
     with pytest.raises(CueFileError, match=r"needs an entry for the computed cue 'affiliate-url'"):
         load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
-                  "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
+                  "cues: {}\n" + reads + "affiliate_urls: {}\n", "commercial.yaml")
 
 
 def test_a_third_party_read_thanking_the_sponsor_for_the_video_is_a_read():
@@ -270,3 +271,118 @@ def test_a_plug_for_the_creators_own_merch_is_not_a_sponsor_read_to_disclose(eng
     assert result.status == "not-applicable" and "Only self-promotion heard" in result.message
     read = plug + [("and use code GLOW20 for twenty percent off", 40.0, 43.0)]
     assert finding(engine.evaluate(post, described(post, "video", 60, [], read)), "US", "US109").status == "fail"
+
+
+# Sponsor reads as timed spans (issue #17) -----------------------------------------------------
+
+READ = [
+    "so that is how the engine works on the inside",
+    "but first a quick word from today's sponsor",
+    "squarespace is the all in one platform to build a website",
+    "their templates are beautiful and you can change everything",
+    "go to squarespace dot com slash anna for ten percent off",
+    "anyway back to the video",
+    "the engine has four cylinders and a turbo",
+]
+
+
+def timed(lines, step=4.0, media="v"):
+    return [Segment(id=f"speech:{i + 1}", channel="speech", text=t, media=media,
+                    time=TimeSpan(start_s=i * step, end_s=(i + 1) * step)) for i, t in enumerate(lines)]
+
+
+def test_a_sponsor_read_is_a_span_from_the_segue_to_the_return_with_its_brand():
+    from complianceguard.commercial import sponsor_reads
+    reads = sponsor_reads(timed(READ))
+    assert [(r.start_s, r.end_s, r.brand) for r in reads] == [(4.0, 20.0, "squarespace")]
+    assert "segue 'but first'" in reads[0].why and "return to the content" in reads[0].why
+
+
+def test_the_pitch_without_cue_words_between_segue_and_code_is_inside_the_read():
+    """Only the cue sentences used to be flagged; the pitch around them belongs to the read."""
+    from complianceguard.commercial import sponsor_reads
+    (read,) = sponsor_reads(timed(READ))
+    assert read.start_s <= 12.0 < read.end_s  # "their templates are beautiful ..." has no cue word
+
+
+def test_ordinary_speech_and_self_promotion_are_no_sponsor_read():
+    from complianceguard.commercial import sponsor_reads
+    assert sponsor_reads(timed(["today we are building a desk", "first we cut the legs to length"])) == []
+    assert sponsor_reads(timed(["our merch store is finally open", "new hoodies and merchandise are in"])) == []
+
+
+def test_the_read_is_a_timed_signal_mention_that_the_sponsor_read_check_uses(library):
+    pack = library.for_region("US")
+    found = Analyzer([pack]).mentions(timed(READ), pack, "en", Submission(id="t", regions=["US"]))
+    (read,) = [m for m in found if m.term == "sponsor read"]
+    assert (read.kind, read.channel, read.time.start_s, read.time.end_s, read.brand) == (
+        "signal", "speech", 4.0, 20.0, "squarespace")
+
+
+def test_the_segue_and_return_words_are_data_in_the_cue_file():
+    reads = default_analyzer().book.reads
+    assert "but first" in reads.segues and "back to the video" in reads.returns
+    from complianceguard import commercial
+    with pytest.raises(CueFileError, match="reads"):
+        load_cues(commercial.resources.files("complianceguard").joinpath(commercial.CUES_FILE).read_text("utf-8")
+                  .replace("\nreads:", "\nreads_renamed:"))
+
+
+# The trained likely-commercial signal (signal_model.py) ---------------------------------------
+
+
+def test_the_model_gives_a_score_and_its_top_words():
+    from complianceguard.signal_model import score
+    result = score("Loving this new serum, it makes my skin glow. Get yours now!")
+    assert result.commercial and result.probability >= result.threshold
+    assert result.top and result.top[0][0] == "loving" and all(c > 0 for _, c in result.top)
+    assert "top words: 'loving'" in result.explain()
+    assert not score("I spent the weekend writing code").commercial
+
+
+def test_the_model_raises_likely_commercial_only_where_nothing_else_does(engine):
+    caption = "Loving this new serum, it makes my skin glow. Get yours now!"
+    item = engine.evaluate(Submission(id="t", regions=["US"], caption=caption, relationship="unknown"))
+    model = [m for m in item.mentions if m.term.startswith("commercial model:")]
+    assert len(model) == 1 and model[0].kind == "signal" and "model score" in model[0].context
+    assert item.regions["US"].applicability.startswith("relationship not declared; likely commercial")
+    labelled = engine.evaluate(Submission(id="t", regions=["US"], caption=caption + " #ad", relationship="unknown"))
+    assert not [m for m in labelled.mentions if m.term.startswith("commercial model:")]
+
+
+def test_the_model_never_passes_a_rule_and_never_reads_transcripts(library):
+    from complianceguard.signal_model import model_mentions
+    said = [Segment(id="speech:1", channel="speech", text="Loving this new serum, it makes my skin glow",
+                    media="v", time=TimeSpan(start_s=0, end_s=4))]
+    assert model_mentions(said, "en") == []
+    caption = [Segment(id="caption", channel="caption", text="Loving this new serum, it makes my skin glow")]
+    assert [m.kind for m in model_mentions(caption, "en")] == ["signal"]
+    assert model_mentions(caption, "de") == []  # trained on English captions only
+
+
+def test_the_model_file_is_small_versioned_and_names_its_training_licences():
+    import json
+    from importlib import resources
+
+    from complianceguard.signal_model import MODEL_FILE
+    raw = resources.files("complianceguard").joinpath(MODEL_FILE).read_bytes()
+    data = json.loads(raw)
+    assert len(raw) < 512 * 1024 and data["version"] and len(data["training"]["sha256"]) == 64
+    assert [s["licence"] for s in data["training"]["licences"]] == ["MIT"]
+    assert "synthetic = True only" in data["training"]["licences"][0]["rows"]
+
+
+def test_the_shipped_model_is_what_the_script_trains_and_scores_as_scikit_learn_does():
+    """Reproducible: retraining gives the shipped file byte for byte, and the pure-Python scorer
+    gives scikit-learn's probabilities (when scikit-learn and the training rows are here)."""
+    sklearn = pytest.importorskip("sklearn")  # noqa: F841
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    data = root.parent / "shared" / "datasets" / "instagram-sponsored-captions" / "synthetic_original.csv"
+    if not data.is_file():
+        pytest.skip("training rows not here")
+    done = subprocess.run([sys.executable, str(root / "scripts" / "train_commercial_model.py"), "--check"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,10 +1,10 @@
 """Budgets for hostile input, checked before any decoding, shared by the CLI, scan workers and the API.
 
-- **Pixels** (`check_pixel_budget`): an image, or one video frame, may have at most `MAX_PIXELS`
+- **Pixels** (`check_pixel_budget`): an image, or one video frame, may have at most `max_pixels()`
   pixels (default 64 million: an 8000x8000 image, or twice an 8K UHD frame). The size is read from
-  the file's header (Pillow reads headers lazily; ffprobe for video), never by decoding, so an
-  875 KB PNG that decodes to 30000x30000 (a decompression bomb: 5.5 GB of memory) is refused in
-  milliseconds. Override with `COMPLIANCEGUARD_MAX_PIXELS` (a number of pixels).
+  the file's header (Pillow reads headers lazily; OpenCV's capture properties or ffprobe for video),
+  never by decoding, so an 875 KB PNG that decodes to 30000x30000 (a decompression bomb: 5.5 GB
+  of memory) is refused in milliseconds. Override with `COMPLIANCEGUARD_MAX_PIXELS` (a number of pixels).
 - **Captions** (`caption_problem`): at most `MAX_CAPTION_CHARS` characters (default 100,000: far
   beyond any platform's limit, under spaCy's 1,000,000) and no lone surrogates (text that is not
   valid Unicode, from a bad JSON escape or invalid UTF-8 in argv).

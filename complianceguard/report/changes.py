@@ -1,5 +1,7 @@
-"""What a scan adds to the record when it writes into a report folder: each item's content hash,
-the reviewers' decisions (complianceguard/review.py) and what changed since the report it replaces.
+"""What a scan adds to the record when it writes into a report folder: the reviewers' decisions
+(complianceguard/review.py), bound to each item's content hash (its caption and media hashes),
+what changed since the report it replaces, and the `origin` of posts imported from yt-dlp. A first
+scan into a fresh folder with none of these writes the engine's record unchanged.
 
 `scan_batch` calls `annotate` once the posts are checked, before the reports are written: the
 report.json already in the folder is read first (it is about to be replaced) and compared with
@@ -200,7 +202,7 @@ def _decision(entry: dict[str, Any], state: str, note: str | None = None) -> Dec
 
 def annotate(header: Any, results: Callable[[], Iterable[Any]], out_dir: Path,
              warn: Callable[[str], None] | None = None) -> tuple[RecordReport, Callable[[], Iterator[Any]]]:
-    """The report header with `changes`, and the results with each item's content and reviews.
+    """The report header with `changes`, and the results with each finding's reviews (and origin).
     Call before the new reports are written (the old report.json is what `changes` compares with)."""
     previous = read_previous(out_dir / "report.json")
     try:
