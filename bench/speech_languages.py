@@ -45,7 +45,7 @@ from complianceguard.packs.loader import PackLibrary  # noqa: E402
 from complianceguard.packs.plan import spoken_keywords  # noqa: E402
 
 RATE = 16_000
-GAP_S = 0.6
+GAP_S = 1.2  # a pause between sentences, as between a label and the talk after it
 # language: (espeak-ng voice, region, pack vocabulary language, two casual sentences)
 LANGUAGES: dict[str, tuple[str, str, str, tuple[str, str]]] = {
     "de": ("de", "DE", "de", ("Heute zeige ich euch meine Morgenroutine.", "Danach gehen wir zusammen in den Park.")),
@@ -83,7 +83,7 @@ def spoken_labels(library: PackLibrary, region: str, vocab: str) -> list[str]:
     """The pack's labels that are words one says: no hashtag-only, wildcard or punctuation forms."""
     labels = library.for_region(region).pack.vocabulary[vocab].labels
     said = [label for label in labels if not re.search(r"[#*\[\]|:–\-]", label) and len(label.strip()) > 1]
-    return list(dict.fromkeys(said))
+    return list({_fold(label): label for label in reversed(said)}.values())[::-1]  # "pubblicita" = "pubblicità"
 
 
 def say(voice: str, text: str, work: Path, index: int) -> np.ndarray:
@@ -128,18 +128,23 @@ def heard_labels(transcriber: FasterWhisperTranscriber, library: PackLibrary, re
     return [m for m in mentions if m.channel == "speech" and m.kind == "label" and m.time is not None], transcript
 
 
+def _fold(text: str) -> str:
+    from complianceguard.extract.keyword_verify import fold
+
+    return fold(text)
+
+
 def score(mentions: list, truth: list[dict]) -> tuple[int, int, int, int]:
-    """(labels said, heard, possibly said (rescoring only), false labels) for one clip."""
-    said = [t for t in truth if t["kind"] == "label"]
-    firm = [m for m in mentions if not m.negated and not m.tentative]
-    possible = [m for m in mentions if not m.negated and m.tentative]
-
-    def within(m, t):
-        return m.time.start_s < t["end_s"] + 0.7 and m.time.end_s > t["start_s"] - 0.7
-
-    heard = sum(any(within(m, t) for m in firm) for t in said)
-    maybe = sum(not any(within(m, t) for m in firm) and any(within(m, t) for m in possible) for t in said)
-    false = sum(not any(within(m, t) for t in said) for m in firm)
+    """(labels said, heard, possibly said (rescoring only), false labels) for one clip. A label is
+    heard when a label mention of that pack term is found (each label is said once per clip, and a
+    Whisper segment may span several sentences, so its time does not tell them apart); a term found
+    more often than it was said, or never said, is a false label."""
+    said = [_fold(t["text"]) for t in truth if t["kind"] == "label"]
+    firm = [_fold(m.term) for m in mentions if not m.negated and not m.tentative]
+    possible = [_fold(m.term) for m in mentions if not m.negated and m.tentative]
+    heard = sum(term in firm for term in said)
+    maybe = sum(term not in firm and term in possible for term in said)
+    false = sum(max(0, firm.count(term) - said.count(term)) for term in set(firm))
     return len(said), heard, maybe, false
 
 
@@ -156,7 +161,7 @@ def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterW
         sentences = []
         for index, label in enumerate(labels):
             sentences += [(f"{label}.", "label"), (casual_a if index % 2 == 0 else casual_b, "casual")]
-        labelled = clip(voice, sentences, out / f"{code}-labels.wav")
+        labelled = [dict(t, text=t["text"].rstrip(".")) for t in clip(voice, sentences, out / f"{code}-labels.wav")]
         mentions, transcript = heard_labels(transcriber, library, region, vocab, out / f"{code}-labels.wav")
         said, heard, maybe, false = score(mentions, labelled)
         detected = f"{transcript.language} ({transcript.language_probability or 0:.2f})"
@@ -219,13 +224,15 @@ def main() -> None:
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--part", choices=["recall", "time", "all"], default="all")
     parser.add_argument("--json", type=Path, help="also write the figures (and transcripts) here")
+    parser.add_argument("--no-hotwords", action="store_true", help="measure without the packs' hotwords")
     args = parser.parse_args()
     library = PackLibrary()
     result: dict = {"cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="cg-bench-lang-") as tmp:
         out = Path(tmp)
         if args.part in ("recall", "all"):
-            transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library))
+            transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library), hotwords=not args.no_hotwords)
+            result["hotwords"] = not args.no_hotwords
             result["recall"] = recall_part([c.strip() for c in args.languages.split(",") if c.strip()],
                                            library, transcriber, out)
         if args.part in ("time", "all"):

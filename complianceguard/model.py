@@ -11,7 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from complianceguard.packs.schema import Channel, PostType, Relationship
+# The bottom layer: this module imports nothing from the package (tests/test_imports.py).
+# Where a disclosure can be read, what a post is (declared, or inferred: see post_type_of) and
+# the brand relationship; the pack schema (packs/schema.py) uses the same names.
+Channel = Literal["caption", "overlay", "speech", "metadata"]
+PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
+Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
 
 REPORT_SCHEMA_VERSION = "1.0"
 

@@ -47,8 +47,10 @@ def display_path(path: str) -> str:
     return relative(path)
 
 
-def error_item(label: str, message: str) -> ItemResult:
-    return ItemResult(id=label, verdict="error", source_file=label, errors=[message])
+def error_item(label: str, message: str, item_id: str | None = None) -> ItemResult:
+    """An input that could not be checked. It keeps the post's own id when that was read (a
+    tracker joins on it); `label` is where it came from (the file, or file:row N)."""
+    return ItemResult(id=item_id or label, verdict="error", source_file=label, errors=[message])
 
 
 def evaluate_safely(engine: Engine, submission: Submission) -> ItemResult:
@@ -57,9 +59,9 @@ def evaluate_safely(engine: Engine, submission: Submission) -> ItemResult:
     try:
         return engine.evaluate(submission)
     except ComplianceGuardError as exc:
-        return error_item(submission.id, f"{label}: {exc}")
+        return error_item(label, f"{label}: {exc}", item_id=submission.id)
     except Exception as exc:  # noqa: BLE001 - one broken item must not stop the batch
-        return error_item(submission.id, f"{label}: internal error ({type(exc).__name__}: {exc})")
+        return error_item(label, f"{label}: internal error ({type(exc).__name__}: {exc})", item_id=submission.id)
 
 
 def plan(paths: list[Path]) -> list[WorkUnit]:

@@ -74,6 +74,7 @@ class Loaded:
     submission: Submission | None = None
     error: str | None = None
     file: str | None = None  # the manifest or CSV it came from
+    id: str | None = None  # the post's own id, when it could be read before the error
 
 
 def discover(paths: list[Path]) -> list[Path]:
@@ -309,6 +310,7 @@ def _load_row(raw: RawPost, regions_override: list[str] | None) -> Loaded:
 
 def _build(data: dict[str, Any], raw: RawPost, regions_override: list[str] | None) -> Loaded:
     label = raw.label
+    post_id = data.get("id") if isinstance(data.get("id"), str) and data["id"].strip() else None
     if regions_override:
         data = {**data, "regions": regions_override}
     data.pop("source_file", None)
@@ -324,11 +326,12 @@ def _build(data: dict[str, Any], raw: RawPost, regions_override: list[str] | Non
             message = "unknown field"
         elif error["type"] == "literal_error":
             message = f"{error['input']!r} is not one of: {error['ctx']['expected']}"
-        return Loaded(label, error=f"{label}: field {field}: {message}")
+        return Loaded(label, error=f"{label}: field {field}: {message}", file=raw.file,
+                      id=None if field == "id" else post_id)
     try:
         media = [confine(m, Path(raw.path).parent, Path(raw.root)) for m in post.media]
     except InputError as exc:
-        return Loaded(label, error=f"{label}: field media: {exc}")
+        return Loaded(label, error=f"{label}: field media: {exc}", file=raw.file, id=post.id)
     submission = Submission(**{**post.model_dump(), "media": media, "source_file": label})
     return Loaded(label, submission=submission, file=raw.file)
 

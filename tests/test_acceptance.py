@@ -132,3 +132,46 @@ def test_fix_output_passes_when_checked_again():
 def test_python_dash_m_and_console_script_both_work():
     result = subprocess.run([sys.executable, "-m", "complianceguard", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "complianceguard" in result.stdout
+
+
+# --- Issue #13: JSON consumers always get JSON; error items keep their identity; pack authors test copies. ---
+
+@pytest.mark.media  # ffprobe reads the truncated file
+def test_check_json_on_a_truncated_mp4_prints_an_error_item(tmp_path):
+    from conftest import FIXTURES
+
+    broken = tmp_path / "cut.mp4"
+    broken.write_bytes((FIXTURES / "media" / "spoken-disclosure-start.mp4").read_bytes()[:3000])
+    result = subprocess.run([sys.executable, "-m", "complianceguard", "check", "--caption", "#ad hi", "--region",
+                             "US", "--format", "json", str(broken)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    item = json.loads(result.stdout)
+    assert item["verdict"] == "error" and str(broken) in item["errors"][0] and "\n" not in item["errors"][0]
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+
+
+def test_an_error_item_keeps_the_manifests_id_and_names_its_file(tmp_path):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "glow-17.post.yaml").write_text("id: glow-campaign-17\nregions: [GB]\ncaption: '#ad hi'\n"
+                                             "relationship: paid\nplatform: myspace\n")
+    result = CliRunner().invoke(main, ["scan", str(batch), "--out", str(tmp_path / "out"), "--format", "json",
+                                       "-j", "1", "-q", "--asr-backend", "none", "--ocr-fps", "0"])
+    assert result.exit_code == 2, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (item,) = report["items"]
+    assert item["verdict"] == "error" and item["id"] == "glow-campaign-17"
+    assert item["source_file"].endswith("glow-17.post.yaml") and "field platform" in item["errors"][0]
+
+
+def test_rules_test_runs_an_edited_copy_of_a_shipped_pack_but_check_refuses_it(tmp_path):
+    from complianceguard.packs.loader import BUILTIN_RULES
+
+    copy = tmp_path / "gb.yaml"
+    copy.write_text((BUILTIN_RULES / "gb.yaml").read_text("utf-8"), "utf-8")
+    assert CliRunner().invoke(main, ["rules", "test", str(copy)]).exit_code == 0
+    copy.write_text(copy.read_text("utf-8").replace("#ad", "#xx"), "utf-8")
+    edited = CliRunner().invoke(main, ["rules", "test", str(copy)])
+    assert edited.exit_code == 1 and "FAIL" in edited.output  # the copy's own (now wrong) words were used
+    refused = CliRunner().invoke(main, ["check", "--caption", "hi", "--region", "GB", "--pack", str(copy)])
+    assert refused.exit_code == 2 and "already used by a shipped pack" in refused.output

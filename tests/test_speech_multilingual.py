@@ -227,3 +227,17 @@ def test_english_speech_keeps_the_fast_english_model(transcriber):
     assert transcript.model == "tiny.en" and transcript.language == "en"
     assert transcript.language_probability is not None
     assert "sponsored" in " ".join(s.text for s in transcript.segments).lower()
+
+
+@media
+def test_base_is_converted_for_openai_whisper_and_that_backend_routes_german_to_it(spoken):
+    """The same assembled base weights, converted once (as tiny.en is), load in openai-whisper as a
+    multilingual model; the reference backend tells German from the audio too."""
+    from complianceguard.extract import whisper_convert
+    from complianceguard.extract.speech import OpenAIWhisperTranscriber
+
+    model = whisper_convert.load(shipped.base().path)
+    assert model.is_multilingual and model.dims.n_audio_layer == 6 and model.dims.n_vocab == 51865
+    transcript = OpenAIWhisperTranscriber(spoken=spoken).transcribe(LANGUAGES / "de-werbung-start.mp4")
+    assert transcript.backend == "openai-whisper" and transcript.model == "base" and transcript.language == "de"
+    assert transcript.segments and transcript.segments[0].start_s < 1.5

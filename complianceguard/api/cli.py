@@ -56,6 +56,11 @@ MB = 1024 * 1024
               help="Seconds a client has to send a request's line and headers; then the connection is closed.")
 @click.option("--body-timeout", type=click.FloatRange(0.1), default=300.0, show_default=True,
               help="Seconds a client has to send a request's body after its headers (408 otherwise).")
+@click.option("--retention-days", type=click.IntRange(0), default=30, show_default=True,
+              help="Finished jobs older than this are deleted with their media, reports and review log "
+                   "(at start and every hour); 0 keeps them forever.")
+@click.option("--retention-interval", type=click.FloatRange(0.1), default=3600.0, hidden=True,
+              help="Seconds between retention sweeps (for tests).")
 @click.option("--keep-media", is_flag=True, help="Keep uploaded media after the job is evaluated.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @click.option("--asr-backend", type=click.Choice(["faster-whisper", "openai-whisper", "none"]),
@@ -70,7 +75,8 @@ def serve(host: str, port: int, data_dir: Path, workers: int, http_workers: int,
           burst: int, webhook_attempts: int, webhook_backoff: float, webhook_timeout: float,
           callback_hosts: tuple[str, ...], check_workers: int, max_image_mp: float | None, header_timeout: float,
           body_timeout: float, keep_media: bool, access_log: bool, asr_backend: str,
-          asr_model: str | None, ocr_fps: float, packs: tuple[str, ...]) -> None:
+          asr_model: str | None, ocr_fps: float, packs: tuple[str, ...], retention_days: int = 30,
+          retention_interval: float = 3600.0) -> None:
     """Serve the HTTP API for IRM platforms, with its job workers (Ctrl-C stops both)."""
     from complianceguard.api.server import serve as run
     from complianceguard.api.settings import Settings
@@ -87,6 +93,7 @@ def serve(host: str, port: int, data_dir: Path, workers: int, http_workers: int,
         asr_backend=asr_backend,
         asr_model=str(Path(asr_model).resolve()) if asr_model else None, ocr_fps=ocr_fps,
         packs=tuple(str(Path(p).resolve()) for p in packs), keep_media=keep_media, access_log=access_log,
+        retention_days=retention_days, retention_sweep_s=retention_interval,
     )
     try:
         sys.exit(run(settings))

@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from complianceguard.api.auth import ApiKey, FailureThrottle, KeyRing, RateLimiter
 
 OPEN_PATHS = frozenset({"/healthz"})
+# The review page is a shell that holds no job data: it asks for the key and calls the API with it.
+OPEN_PREFIXES = ("/review/",)
 
 
 def too_large(limit: int) -> str:
@@ -33,7 +35,7 @@ class Gate:
         self.throttle, self.body_timeout_s = throttle, body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -142,6 +142,40 @@ class Supervisor:
             self.queue.deliver(job_id)
         self.nudged = set(queued) | set(pending)  # forget what has moved on
 
+    def expire(self, clock: Any = time.time) -> list[str]:
+        """Retention: delete finished jobs created more than --retention-days ago, then their media,
+        reports and review log; also media and report folders of no job that are that old (what a
+        process that died between the two left). `clock` is seconds since the epoch (a test fakes it)."""
+        import datetime as dt
+        import shutil
+
+        days = self.settings.retention_days
+        if days <= 0:
+            return []
+        cutoff_s = clock() - days * 86400.0
+        cutoff = dt.datetime.fromtimestamp(cutoff_s, dt.UTC).isoformat(timespec="milliseconds")
+        expired = self.store.expire(cutoff)
+        for job_id in expired:
+            for parent in (self.settings.media_dir, self.settings.reports_dir):
+                shutil.rmtree(parent / job_id, ignore_errors=True)
+        stale = []
+        for parent in (self.settings.media_dir, self.settings.reports_dir):
+            if parent.is_dir():
+                for folder in parent.iterdir():
+                    try:
+                        if folder.is_dir() and folder.stat().st_mtime < cutoff_s:
+                            stale.append(folder)
+                    except OSError:
+                        continue
+        if stale:
+            known = self.store.job_ids(sorted({f.name for f in stale}))
+            for folder in stale:
+                if folder.name not in known:
+                    shutil.rmtree(folder, ignore_errors=True)
+        if expired:
+            log.info("retention: deleted %d jobs created before %s (--retention-days %d)", len(expired), cutoff, days)
+        return expired
+
     def start(self) -> None:
         self.sock = bind(self.settings)
         self.env = {**os.environ, SETTINGS_ENV: self.settings.to_json(), PARENT_ENV: str(os.getpid())}
@@ -161,6 +195,11 @@ class Supervisor:
 
     def run(self) -> int:
         queued, pending = self.recover()
+        try:
+            self.expire()
+        except Exception:
+            log.exception("the retention sweep failed")
+        last_expiry = time.monotonic()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         self.start()
@@ -190,6 +229,12 @@ class Supervisor:
                     self.sweep()
                 except Exception:
                     log.exception("sweeping for jobs of dead workers failed")
+            if not self.stopping and now - last_expiry >= self.settings.retention_sweep_s:
+                last_expiry = now
+                try:
+                    self.expire()
+                except Exception:
+                    log.exception("the retention sweep failed")
         self.stop()
         return exit_code
 

@@ -47,6 +47,8 @@ class Settings:
     keep_media: bool = False
     access_log: bool = False
     max_attempts: int = 3  # evaluations of one job interrupted by a dying worker before it fails
+    retention_days: int = 30  # finished jobs older than this are deleted with their media (0: kept)
+    retention_sweep_s: float = 3600.0  # how often the supervisor looks for them (and at start)
 
     # Where things live under the data directory.
     @property

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the reviews table and the listing index (a version-1 store is upgraded in place)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id               TEXT PRIMARY KEY,
@@ -61,6 +61,27 @@ CREATE TABLE IF NOT EXISTS deliveries (
     error       TEXT,
     PRIMARY KEY (job_id, attempt)
 );
+"""
+# Reviewers' decisions, per job: the entries of complianceguard/review.py's hash chain (each row's
+# `entry` is the canonical JSON line review.jsonl would hold), appended in a write transaction.
+# Append-only: SQLite refuses an UPDATE, and a DELETE while the job is still there (retention
+# deletes the job first, then its log, in one transaction).
+REVIEWS_SCHEMA = """
+CREATE INDEX IF NOT EXISTS jobs_key_created ON jobs (key_name, created_at, id);
+CREATE TABLE IF NOT EXISTS reviews (
+    job_id    TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    key_name  TEXT NOT NULL,
+    entry     TEXT NOT NULL,
+    prev      TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+CREATE TRIGGER IF NOT EXISTS reviews_append_only BEFORE UPDATE ON reviews
+BEGIN SELECT RAISE(ABORT, 'the review log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS reviews_kept_with_job BEFORE DELETE ON reviews
+WHEN EXISTS (SELECT 1 FROM jobs WHERE id = OLD.job_id)
+BEGIN SELECT RAISE(ABORT, 'the review log is append-only (it goes only with its job)'); END;
 """
 INTERRUPTED = ("the server stopped during this attempt; the receiver may have got it, so it is sent "
                "again with the same delivery id")
@@ -148,6 +169,7 @@ class Store:
                 raise InputError(f"{path}: job store schema {version} is newer than this version reads "
                                  f"({SCHEMA_VERSION})")
             db.executescript(SCHEMA)
+            db.executescript(REVIEWS_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
@@ -321,3 +343,98 @@ class Store:
             pending = [r[0] for r in db.execute(
                 "SELECT id FROM jobs WHERE webhook_state = 'pending' ORDER BY finished_at")]
         return queued, pending
+
+    # -- listing (the HTTP process) --
+
+    def list_jobs(self, key_name: str, limit: int, state: str | None = None, verdict: str | None = None,
+                  region: str | None = None, created_after: str | None = None, created_before: str | None = None,
+                  after: tuple[str, str] | None = None) -> list[Job]:
+        """The key's jobs, newest first (created_at, then id, both descending), at most `limit`;
+        `after` is the (created_at, id) of the last job of the previous page."""
+        where, args = ["key_name = ?"], [key_name]
+        for column, value in (("state", state), ("verdict", verdict)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if region is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(jobs.submission, '$.regions') WHERE value = ?)")
+            args.append(region)
+        if created_after is not None:
+            where.append("created_at > ?")
+            args.append(created_after)
+        if created_before is not None:
+            where.append("created_at < ?")
+            args.append(created_before)
+        if after is not None:
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            args += [after[0], after[0], after[1]]
+        with self._db() as db:
+            rows = db.execute(f"SELECT * FROM jobs WHERE {' AND '.join(where)} "
+                              "ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [Job.from_row(r) for r in rows]
+
+    # -- review decisions (the HTTP process) --
+
+    @staticmethod
+    def _review_entries(db: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
+        from complianceguard.review import ChainBroken, verify_lines
+
+        rows = db.execute("SELECT seq, entry, prev, hash FROM reviews WHERE job_id = ? ORDER BY seq",
+                          (job_id,)).fetchall()
+        try:
+            entries = verify_lines(r["entry"] + "\n" for r in rows)
+        except ChainBroken as exc:
+            raise ChainBroken(f"job {job_id}: review log: {exc}") from None
+        for row, entry in zip(rows, entries, strict=True):
+            if (row["seq"], row["prev"], row["hash"]) != (entry["seq"], entry["prev"], entry["hash"]):
+                raise ChainBroken(f"job {job_id}: review log: entry {row['seq']} does not match its columns")
+        return entries
+
+    def reviews(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's decisions, oldest first, with every hash and link checked (ChainBroken if not)."""
+        with self._db() as db:
+            return self._review_entries(db, job_id)
+
+    def review_keys(self, job_id: str) -> dict[int, str]:
+        """seq -> the name of the API key that recorded it (kept beside the chain, not in it)."""
+        with self._db() as db:
+            return {r[0]: r[1] for r in db.execute("SELECT seq, key_name FROM reviews WHERE job_id = ?", (job_id,))}
+
+    def add_review(self, job_id: str, key_name: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Append a decision to the job's chain (checked first, under the write lock): `fields` are the
+        entry's fields but seq, prev and hash, which are set here. Returns the entry."""
+        from complianceguard.review import GENESIS, entry_hash
+
+        with self._db(write=True) as db:
+            entries = self._review_entries(db, job_id)
+            entry = {**fields, "seq": len(entries) + 1, "prev": entries[-1]["hash"] if entries else GENESIS}
+            entry["hash"] = entry_hash(entry)
+            db.execute("INSERT INTO reviews (job_id, seq, key_name, entry, prev, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                       (job_id, entry["seq"], key_name, json.dumps(entry, ensure_ascii=False, sort_keys=True),
+                        entry["prev"], entry["hash"]))
+        return entry
+
+    # -- retention (the supervisor) --
+
+    def expire(self, before: str) -> list[str]:
+        """Delete the jobs created before `before` that nothing is working on (finished, webhook not
+        pending or being sent), with their deliveries and review logs. Returns their ids."""
+        with self._db(write=True) as db:
+            ids = [r[0] for r in db.execute(
+                "SELECT id FROM jobs WHERE created_at < ? AND state IN ('done', 'failed') "
+                "AND webhook_state NOT IN ('pending', 'sending')", (before,))]
+            for job_id in ids:
+                db.execute("DELETE FROM deliveries WHERE job_id = ?", (job_id,))
+                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+                db.execute("DELETE FROM reviews WHERE job_id = ?", (job_id,))
+        return ids
+
+    def job_ids(self, ids: list[str]) -> set[str]:
+        """Those of `ids` that are jobs in the store."""
+        found: set[str] = set()
+        with self._db() as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                found |= {r[0] for r in db.execute(
+                    f"SELECT id FROM jobs WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+        return found

@@ -218,7 +218,7 @@ class Checker:
                                             f"{socket.gethostname()} (workers need the same paths)", retry=False)
         loaded = load_post(unit.raw, self.regions)
         if loaded.submission is None:
-            item = error_item(loaded.label, loaded.error or f"{loaded.label}: unreadable")
+            item = error_item(loaded.label, loaded.error or f"{loaded.label}: unreadable", item_id=loaded.id)
             return UnitResult(unit.key, unit.raw.label, "error", item_record(item), item_line(item))
         media = [display_path(m, self.cwd) for m in loaded.submission.media]
         submission = loaded.submission.model_copy(update={"media": media})

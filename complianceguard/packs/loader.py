@@ -206,7 +206,10 @@ def _merge(parent: Pack, child: Pack) -> Pack:
 class PackLibrary:
     """All packs known to a run: the built-in packs (`complianceguard/packs/builtin/`) plus any `--pack` files."""
 
-    def __init__(self, folder: Path = BUILTIN_RULES, extra: list[Path] | None = None):
+    def __init__(self, folder: Path = BUILTIN_RULES, extra: list[Path] | None = None, edits_shipped: bool = False):
+        """`edits_shipped`: an extra pack whose id is a shipped pack's stands in for it. Only
+        `rules validate` and `rules test` ask for that (a pack author testing an edited copy);
+        `check`, `scan` and `serve` refuse it, so no report is ever made with a silent stand-in."""
         self._raw: dict[str, _Raw] = {}
         self.extra_ids: list[str] = []
         for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
@@ -214,6 +217,12 @@ class PackLibrary:
         for path in extra or []:
             raw = read_pack(Path(path))
             shipped = self._raw.get(raw.pack.id)
+            if shipped is not None and shipped.path.resolve() == raw.path.resolve():
+                continue  # the very file already loaded (`rules test complianceguard/packs/builtin/gb.yaml`)
+            if shipped is not None and edits_shipped and raw.pack.id not in self.extra_ids:
+                self._add(raw, replace=True)
+                self.extra_ids.append(raw.pack.id)
+                continue
             if shipped is not None:  # a --pack never silently stands in for a shipped (or another) pack
                 kind = "a shipped pack" if raw.pack.id not in self.extra_ids else "another --pack"
                 raise PackError(f"{raw.path}: pack id {raw.pack.id!r} is already used by {kind} "
