@@ -51,12 +51,12 @@ from spacy.util import filter_spans
 from complianceguard.cache import cache_root, tool_version
 from complianceguard.commercial import prepare as prepare_cues
 from complianceguard.commercial import read_mentions, signal_mentions
-from complianceguard.signal_model import model_mentions
-from complianceguard.signal_model import prepare as prepare_model
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
 from complianceguard.report import atomic_writer
+from complianceguard.signal_model import model_mentions
+from complianceguard.signal_model import prepare as prepare_model
 
 # Blank spaCy tokenizers that need nothing beyond spaCy itself (environment-spike.md §6).
 # Korean needs the rule-based tokenizer; Japanese uses Chinese character segmentation (spaCy's "ja"

@@ -242,15 +242,15 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
 @click.option("--queue", required=True, metavar="URL", help="The queue scans submit to (redis://host:port/db).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=_default_jobs, show_default="the cores",
               help="Worker processes on this machine.")
-@click.option("--lease", "lease_s", type=click.FloatRange(min=1), default=30.0, show_default=True,
-              help="Seconds without a heartbeat after which a scan gives this worker's posts to another.")
-@click.option("--name", help="This worker's name in leases and logs (default: host:pid).")
+@click.option("--dead-after", "dead_after_s", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds without a heartbeat after which this worker takes over another worker's posts.")
+@click.option("--name", help="This worker's name in logs and warnings (default: host:pid).")
 @friendly_errors
-def worker(queue: str, jobs: int, lease_s: float, name: str | None) -> None:
+def worker(queue: str, jobs: int, dead_after_s: float, name: str | None) -> None:
     """Check posts for `complianceguard scan --queue` on this machine until stopped (Ctrl-C)."""
     from complianceguard.batch.distributed import serve as serve_scans
 
-    serve_scans(queue, jobs=jobs, lease_s=lease_s, name=name)
+    serve_scans(queue, jobs=jobs, dead_after_s=dead_after_s, name=name)
 
 
 @main.group()
@@ -284,8 +284,13 @@ def rules_show(code: str, packs: tuple[str, ...]) -> None:
         for rule in resolved.pack.rules:
             if rule.code == code.upper():
                 source = resolved.pack.sources[rule.source.ref]
+                from complianceguard.packs.kinds import CHECKS
+                from complianceguard.packs.kinds.docs import kind_text
+
+                params = rule.params.model_dump(mode="json")  # as the pack wrote them
                 click.echo(f"{rule.code} {rule.name} ({resolved.ref}, {resolved.pack.region})\n"
-                           f"check: {rule.check} {json.dumps(rule.params) if rule.params else ''}\n"
+                           f"check: {rule.check} {json.dumps(params) if params else ''}\n"
+                           f"{kind_text(CHECKS[rule.check])}\n"
                            f"scopes: {', '.join(rule.scopes)}   severity: {rule.severity}   "
                            f"confidence: {rule.confidence}\n\n"
                            f"What it checks: {rule.message}\nWhy: {rule.why}\n\n"
@@ -335,6 +340,22 @@ def rules_test(paths: tuple[Path, ...]) -> None:
 def rules_schema() -> None:
     """Print the JSON Schema of the pack format."""
     click.echo(json.dumps(Pack.model_json_schema(by_alias=True), indent=2))
+
+
+@rules.command("kinds")
+@click.option("--write", "readme", type=click.Path(dir_okay=False, path_type=Path),
+              help="Replace the check-kind table of this README (between its check-kinds markers) instead of printing.")
+def rules_kinds(readme: Path | None) -> None:
+    """The check kinds: when each passes, when it does not apply, its params (from the registry)."""
+    from complianceguard.packs.kinds.docs import kinds_markdown, with_kinds
+
+    table = kinds_markdown()
+    if readme is None:
+        click.echo(table)
+        return
+    from complianceguard.report import atomic_write
+
+    atomic_write(readme, with_kinds(readme.read_text("utf-8"), table))
 
 
 @rules.command("coverage")

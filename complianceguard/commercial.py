@@ -382,6 +382,7 @@ def prepare(vocab: Vocab) -> None:
     analyzer = default_analyzer()
     analyzer.matcher(vocab)
     analyzer.matcher(analyzer.nlp.vocab)
+    _read_lines()  # the segue and return phrases of sponsor reads
 
 
 @lru_cache(maxsize=1024)  # a caption checked for several regions is assessed once (its Doc is cached too)
@@ -413,7 +414,7 @@ def signal_mentions(segments: list[Segment], already: list[Mention],
             if any(s == segment.id and span.start < o_end and o_start < span.end for s, span in taken):
                 continue
             found.append(Mention(
-                kind="signal", term=f"commercial cue: {cue.name}", language="xx", segment=segment.id,
+                kind="signal", term=f"commercial cue: {cue.name}", cue=cue.id, language="xx", segment=segment.id,
                 channel=segment.channel, text=segment.text[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=segment.confidence, context=context,
                 category="self-promotion" if assessment.self_promotion_only else None,

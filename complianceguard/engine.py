@@ -16,7 +16,7 @@ from complianceguard.extract.ocr import OcrSettings
 from complianceguard.extract.speech import Transcriber
 from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Submission, post_type_of,
                                    worst)
-from complianceguard.packs.checks import CHECKS, Context, Outcome, quoted, unless_possibly_said
+from complianceguard.packs.kinds import CHECKS, Context, Outcome, quoted, unless_possibly_said
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
 
@@ -93,7 +93,7 @@ class Engine:
         mode, why = applicability(ctx, pack)
         findings = [self._finding(ctx, pack, rule, mode, why) for rule in pack.pack.rules]
         verdict = worst([STATUS_TO_VERDICT[f.status] for f in findings])
-        decided = any(f.check == "label-present" and f.status != "not-applicable" for f in findings)
+        decided = any(CHECKS[f.check].decides_presence and f.status != "not-applicable" for f in findings)
         if mode != "none" and not decided and verdict == "pass":
             # A pass must rest on a rule that looked for the label; a pack without one cannot say so.
             verdict = "inconclusive"
@@ -117,7 +117,7 @@ class Engine:
     def _finding(self, ctx: Context, pack: ResolvedPack, rule: Rule, mode: str, why: str) -> Finding:
         outcome = _rule_applies(ctx, rule, mode, why)
         if outcome is None:
-            outcome = unless_possibly_said(ctx, rule, CHECKS[rule.check].run(ctx, rule))
+            outcome = unless_possibly_said(ctx, rule, CHECKS[rule.check].evaluate(ctx, rule))
         status = outcome.status
         if status == "fail" and (rule.severity == "warning" or mode == "likely"):
             status = "warn"
@@ -144,11 +144,30 @@ def applicability(ctx: Context, pack: ResolvedPack) -> tuple[str, str]:
     if relationship == "unknown":
         signals = [m for m in ctx.mentions if m.kind in ("signal", "brand", "label", "insufficient")
                    and not m.negated]
+        presumed = _presumption(pack, signals)
+        if presumed:
+            basis = pack.pack.presumed_commercial.source
+            cited = " ".join(x for x in (pack.pack.sources[basis.ref].title, basis.section) if x)
+            return "required", (f"relationship not declared, but {pack.pack.region} treats such a post as commercial "
+                                f"({quoted(presumed[:4])}; {cited})")
         if ctx.submission.paid_partnership_tag or signals:
             seen = quoted(signals[:4]) or "the paid-partnership flag"
             return "likely", f"relationship not declared; likely commercial ({seen})"
         return "none", "relationship not declared and no commercial signals found"
     return "none", f"declared relationship '{relationship}' needs no disclosure in {pack.pack.region}"
+
+
+def _presumption(pack: ResolvedPack, signals: list[Mention]) -> list[Mention]:
+    """The signals that trigger the pack's `presumed_commercial` (none when it has none). Cues of
+    the creator's own products never do: the presumption is about a third party's."""
+    presumed = pack.pack.presumed_commercial
+    if presumed is None:
+        return []
+    third_party = [m for m in signals if m.kind in ("signal", "brand") and m.category != "self-promotion"]
+    if "any" in presumed.cues:
+        return third_party
+    terms = {t.casefold() for t in presumed.signals}
+    return [m for m in third_party if m.cue in presumed.cues or (m.cue is None and m.term.casefold() in terms)]
 
 
 def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | None:

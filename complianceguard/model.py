@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Channel = Literal["caption", "overlay", "speech", "metadata"]
 PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
 Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
+SpecialFlag = Literal["retouched", "ai_generated"]  # imagery a post declares (Submission.retouched, .ai_generated)
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "2.0"
 
 Platform = Literal[
     "instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"
@@ -111,6 +112,7 @@ class Mention(_Frozen):
     time: TimeSpan | None = None
     confidence: float = 1.0
     negated: bool = False
+    cue: str | None = Field(None, description="For commercial-cue signals: the cue id in data/commercial.yaml.")
     category: str | None = Field(None, description="For special labels: retouched | ai_generated. For signals: "
                                  "self-promotion (commercial only through the creator's own products).")
     context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in.")
@@ -211,6 +213,23 @@ class ToolInfo(_Frozen):
     version: str
 
 
+class RuleInfo(_Frozen):
+    """A rule as the report's catalogue (`rules`, schema 2.0) holds it: what every finding of the rule
+    shares. `message` and `fix` are the pack's templates (`{label}`: the region's preferred label)."""
+
+    name: str
+    check: str
+    severity: str
+    confidence: str
+    scopes: list[str] = Field(default_factory=list, description="The channels whose coverage the rule reports.")
+    when: dict[str, list[str]] | None = Field(None, description="Where the rule applies (platforms, "
+                                              "relationships, post_types, media).")
+    message: str | None = None
+    fix: str | None = None
+    outcomes: dict[str, str] | None = Field(None, description="Status -> the check's usual message.")
+    source: Citation
+
+
 class Report(_Frozen):
     schema_version: str = REPORT_SCHEMA_VERSION
     tool: ToolInfo
@@ -221,6 +240,8 @@ class Report(_Frozen):
     inputs: list[dict[str, str]] = Field(default_factory=list, description="Each input file and its SHA-256.")
     summary: dict[str, int] = Field(default_factory=dict)
     errors: list[str] = Field(default_factory=list, description="Input errors that produced no item.")
+    rules: dict[str, dict[str, RuleInfo]] = Field(default_factory=dict, description=(
+        "The rule catalogue (schema 2.0): pack ref -> rule code -> what its findings share."))
     items: list[ItemResult] = Field(default_factory=list)
 
 

@@ -84,13 +84,13 @@ def scan(paths: list[Path], library: PackLibrary, regions: list[str] | None = No
         result = checker.safe_check(unit)
         results.append(result)
         if on_item:
-            on_item(ItemResult.model_validate_json(result.item_json))
+            on_item(checker.item(result.item_json))
     if transcriber is not None:  # the speech models' names and weight hashes, in the header
         from complianceguard.extract.speech import model_manifest
 
         options = {**(options or {}), "speech_models": model_manifest(transcriber)}
     header = report_header(results, library, options or {})
-    return header.model_copy(update={"items": [ItemResult.model_validate_json(r.item_json) for r in results]})
+    return header.model_copy(update={"items": [checker.item(r.item_json) for r in results]})
 
 
 def build_report(items: list[ItemResult], library: PackLibrary, engine: Engine,
@@ -103,6 +103,7 @@ def build_report(items: list[ItemResult], library: PackLibrary, engine: Engine,
         packs=pack_refs([r.pack for item in items for r in item.regions.values()], library),
         inputs=[{"path": path, "sha256": digest} for path, digest in inputs.items()],
         summary=dict(sorted(Counter(item.verdict for item in items).items())),
+        rules=rule_catalogue([r.pack for item in items for r in item.regions.values()], library),
         items=items,
     )
 
@@ -121,6 +122,16 @@ def pack_refs(used: Iterable[str], library: PackLibrary) -> list[PackRef]:
     packs = [library.get(i) for i in used_ids]
     return [PackRef(id=p.pack.id, version=p.pack.version, region=p.pack.region, sha256=p.sha256, path=p.path.name)
             for p in packs]
+
+
+def rule_catalogue(used: Iterable[str], library: PackLibrary) -> dict[str, Any]:
+    """The report's `rules` (schema 2.0): every rule of the region packs the items used (refs like
+    'gb-asa@1.0.0', in first-use order), what the items' findings are written against."""
+    from complianceguard.model import RuleInfo
+    from complianceguard.report.view import library_catalogue
+
+    return {ref: {code: RuleInfo.model_validate(info) for code, info in rules.items()}
+            for ref, rules in library_catalogue(library, used).items()}
 
 
 def report_header(results: Iterable[UnitResult], library: PackLibrary, options: dict[str, object]) -> Report:
@@ -147,6 +158,7 @@ def report_header(results: Iterable[UnitResult], library: PackLibrary, options: 
         packs=pack_refs(used, library),
         inputs=[{"path": path, "sha256": digest} for path, digest in inputs.items()],
         summary=dict(sorted(verdicts.items())),
+        rules=rule_catalogue(used, library),
     )
 
 
@@ -308,13 +320,15 @@ def write_batch_reports(header: Report, results: Callable[[], Iterable[UnitResul
     (write_reports), which large batches can leave out with --format json."""
     from complianceguard.report import write_reports
     from complianceguard.report.json_report import parse_item, write_stream
+    from complianceguard.report.view import catalogue_of
 
+    catalogue = catalogue_of(header)
     written: dict[str, Path] = {}
     if "json" in formats:
         written["json"] = write_stream(header, (_with_thumbnails(r, header, out_dir) for r in results()), out_dir)
     others = [f for f in formats if f != "json"]
     if others:
-        report = header.model_copy(update={"items": [parse_item(r.item_json) for r in results()]})
+        report = header.model_copy(update={"items": [parse_item(r.item_json, catalogue) for r in results()]})
         written.update(zip(others, write_reports(report, out_dir, others, library=library), strict=True))
     return [written[f] for f in formats]
 
@@ -328,6 +342,8 @@ def _with_thumbnails(result: UnitResult, header: Report, out_dir: Path) -> str:
     except ImportError:
         return result.item_json
     from complianceguard.report.json_report import item_record, parse_item
+    from complianceguard.report.view import catalogue_of
 
-    one = header.model_copy(update={"items": [parse_item(result.item_json)]})
-    return item_record(with_thumbnails(one, out_dir).items[0])
+    catalogue = catalogue_of(header)
+    one = header.model_copy(update={"items": [parse_item(result.item_json, catalogue)]})
+    return item_record(with_thumbnails(one, out_dir).items[0], catalogue)

@@ -26,6 +26,7 @@ from complianceguard.engine import Engine
 from complianceguard.report import write_reports
 from complianceguard.scan import scan, scan_batch
 from conftest import FIXTURES, ROOT
+from report_schema import reports_match_the_schema, validate_report  # noqa: F401 - autouse
 
 FIELDS = ["id", "regions", "caption", "relationship"]
 

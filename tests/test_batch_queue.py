@@ -1,7 +1,7 @@
 """Scale-out on a real Redis server: two `complianceguard worker` processes stand in for two
-machines, one dies mid-batch (SIGKILL), and every post is still reported exactly once, with the
-report a one-machine scan gives. redis-server is a Debian package installed by `make`
-(scripts/setup-system.sh)."""
+machines, one dies mid-batch (SIGKILL) holding a chunk, Dramatiq redelivers that chunk to the
+other, and every post is still reported exactly once, with the report a one-machine scan gives.
+redis-server is a Debian package installed by `make` (scripts/setup-system.sh)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import psutil
 import pytest
 import redis
 
-from complianceguard.batch.distributed import scan_huey
+from complianceguard.batch.distributed import QUEUE_NAME
 from complianceguard.scan import scan
 from test_batch import captions_csv, report_without_time
 
@@ -56,7 +56,7 @@ def redis_url(tmp_path):
 
 def start_worker(url: str, name: str, log: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "complianceguard", "worker", "--queue", url, "--jobs", "1",
-                             "--lease", "2", "--name", name], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                             "--dead-after", "3", "--name", name], stdout=log.open("w"), stderr=subprocess.STDOUT,
                             env=env, start_new_session=True)
 
 
@@ -67,10 +67,12 @@ def wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def leases_of(url: str, worker: str) -> list[str]:
-    huey = scan_huey(url)
-    return [key for key, value in huey.storage.result_items().items()
-            if key.startswith("lease:") and huey.serializer.deserialize(value)[0] == worker]
+def chunks_held_by(url: str, worker: str) -> list[str]:
+    """The chunks `worker` has taken and the submitter has no answer for (`<batch>:chunks` in
+    complianceguard/batch/distributed.py: chunk -> the worker that took it, or `answered`)."""
+    client = redis.Redis.from_url(url)
+    return [f"{key.decode()}/{chunk.decode()}" for key in client.scan_iter(f"{QUEUE_NAME}:*:chunks")
+            for chunk, holder in client.hgetall(key).items() if holder == worker.encode()]
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -95,17 +97,18 @@ def test_two_workers_one_killed_mid_batch_every_post_reported_once(tmp_path, red
         # Freeze A while it holds a chunk; if it was only between chunks, let it go and try again.
         victim = psutil.Process(workers["A"].pid)
         while True:
-            wait_for(lambda: leases_of(redis_url, "A") or submitter.poll() is not None, 300, "A to take a chunk")
+            wait_for(lambda: chunks_held_by(redis_url, "A") or submitter.poll() is not None, 300, "A to take a chunk")
             assert submitter.poll() is None, "the batch ended before A could be caught holding a chunk"
             victim.suspend()
-            time.sleep(0.5)  # the submitter drops the lease of a chunk it has an answer for
-            if leases_of(redis_url, "A"):
+            time.sleep(0.5)  # the submitter marks a chunk it has an answer for as answered
+            if chunks_held_by(redis_url, "A"):
                 break
             victim.resume()
         kill_tree(workers["A"])
         out, err = submitter.communicate(timeout=600)
+        (tmp_path / "DEBUG").write_text(out + "\n----\n" + err)
         assert submitter.returncode == 1, err
-        assert "worker A stopped answering" in err
+        assert "worker A stopped answering" in err and "checked by B" in err
         assert "checked chunk" in logs["B"].read_text()
     finally:
         for process in workers.values():

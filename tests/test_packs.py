@@ -111,3 +111,105 @@ def test_published_json_schema_matches_the_pack_model():
 
     published = json.loads((BUILTIN_RULES / "schema" / "pack.schema.json").read_text())
     assert published == Pack.model_json_schema(by_alias=True), "regenerate: complianceguard rules schema"
+
+
+# --- typed check kinds ---------------------------------------------------------------------------
+
+def test_every_check_kind_documents_itself():
+    from complianceguard.packs.kinds import CHECKS, FAMILIES
+    from complianceguard.packs.kinds.base import SECTIONS
+
+    assert len(CHECKS) >= 14
+    for name, kind in CHECKS.items():
+        assert set(kind.doc) == set(SECTIONS) and all(kind.doc.values()), f"{name}: docstring sections"
+        assert kind.family in FAMILIES, name
+        config = kind.params.model_config
+        assert config.get("frozen") and config.get("extra") == "forbid", name
+        for field_name, field in kind.params.model_fields.items():
+            assert field.description, f"{name}.{field_name} has no description"
+
+
+def test_the_readme_check_kind_table_is_generated_from_the_registry():
+    from complianceguard.packs.kinds.docs import START, kinds_markdown, with_kinds
+
+    readme = (BUILTIN_RULES / "README.md").read_text("utf-8")
+    assert START in readme
+    assert with_kinds(readme, kinds_markdown()) == readme, (
+        "run: complianceguard rules kinds --write complianceguard/packs/builtin/README.md")
+
+
+def test_rules_get_their_kinds_typed_params(library):
+    from complianceguard.packs.kinds import CHECKS
+
+    for resolved in library.packs:
+        for rule in resolved.pack.rules:
+            assert type(rule.params) is CHECKS[rule.check].params, rule.code
+
+
+def test_params_read_back_as_the_pack_wrote_them():
+    for path in PACK_FILES:
+        data = yaml.safe_load(path.read_text())
+        for written, rule in zip(data.get("rules") or [], read_pack(path).pack.rules):
+            assert rule.params.model_dump(mode="json") == (written.get("params") or {}), rule.code
+
+
+GLOW_PACK = (
+    "id: glow-policy\nversion: 1.0.0\nname: Glow policy\nextends: gb-asa\n"
+    "sources:\n  brief: {{title: Brief, publisher: Glow, year: 2026, url: 'https://example.com', confidence: high}}\n"
+    "rules:\n  - code: GLOW001\n    name: timing\n    check: {check}\n    params:\n"
+    "      {param}\n"  # line 12
+    "    message: m\n    why: w\n    example: {{bad: b, good: g}}\n    fix: f\n    source: {{ref: brief}}\n"
+    "    confidence: high\n")
+
+
+@pytest.mark.parametrize("check, param, expected", [
+    ("video-timing", "start_within_s: soon", "param 'start_within_s': must be a number of seconds (got str)"),
+    ("label-placement", "first_line: 1", "param 'first_line' must be a valid boolean (got int)"),
+    ("label-placement", "max_words_before: 2.5", "param 'max_words_before' must be a valid integer (got float)"),
+    ("label-language", "languages: 7", "param 'languages': must be a list of language codes or 'content'"),
+    ("special-label", "flag: glossy", "param 'flag' must be 'retouched' or 'ai_generated'"),
+    ("video-timing", "tiers: [{max_duration_s: 15}]", "param 'tiers.0': each tier needs min_visible_s or min_fraction"),
+    ("live-repeat", "max_gap_s: true", "param 'max_gap_s': must be a number of seconds (got bool)"),
+])
+def test_a_wrong_param_type_names_file_line_rule_and_field(tmp_path, check, param, expected):
+    pack = tmp_path / "brand.yaml"
+    pack.write_text(GLOW_PACK.format(check=check, param=param))
+    with pytest.raises(PackError) as error:
+        read_pack(pack)
+    assert str(error.value).startswith(f"{pack}: line 12: rule GLOW001, field params: {expected}"), str(error.value)
+
+
+def test_a_missing_required_param_is_named(tmp_path):
+    pack = tmp_path / "brand.yaml"
+    pack.write_text(GLOW_PACK.format(check="special-label", param="{}").replace("    params:\n      {}\n", ""))
+    with pytest.raises(PackError, match=r"rule GLOW001, field params: check special-label needs param 'flag'"):
+        read_pack(pack)
+
+
+def test_the_schema_types_each_kinds_params():
+    import jsonschema
+
+    from complianceguard.packs.schema import Pack
+
+    schema = Pack.model_json_schema(by_alias=True)
+    conditions = {c["if"]["properties"]["check"]["const"]: c["then"]["properties"]["params"]["$ref"]
+                  for c in schema["$defs"]["Rule"]["allOf"]}
+    assert conditions["live-repeat"] == "#/$defs/LiveRepeatParams"
+    assert schema["$defs"]["LiveRepeatParams"]["properties"]["max_gap_s"]["anyOf"][0]["type"] == "number"
+    rule = {"code": "GLOW001", "name": "t", "check": "live-repeat", "params": {"max_gap_s": "soon"}, "message": "m",
+            "why": "w", "example": {"bad": "b", "good": "g"}, "fix": "f", "source": {"ref": "s"}, "confidence": "high"}
+    pack = {"id": "glow", "version": "1.0.0", "name": "g", "region": "GB", "rules": [rule]}
+    validator = jsonschema.Draft202012Validator(schema)
+    assert any("params" in e.absolute_path or "params" in list(e.absolute_path) for e in validator.iter_errors(pack))
+    rule["params"] = {"max_gap_s": 600}
+    assert not list(validator.iter_errors(pack))
+
+
+def test_rules_show_prints_the_kinds_documentation():
+    from click.testing import CliRunner
+
+    from complianceguard.cli import main
+
+    result = CliRunner().invoke(main, ["rules", "show", "GB101"])
+    assert result.exit_code == 0, result.output
+    assert "Passes when an accepted label" in result.output and "platform_tool_counts (bool" in result.output

@@ -22,6 +22,7 @@ from complianceguard.report.junit import report_junit
 from complianceguard.report.markdown import report_markdown
 from complianceguard.report.sarif import report_sarif
 from complianceguard.scan import NOTICE, scan
+from report_schema import reports_match_the_schema, validate_report  # noqa: F401 - autouse
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 HAS_HTML = importlib.util.find_spec("complianceguard.report.html") is not None
@@ -241,3 +242,86 @@ def test_scan_writes_every_format_by_default(tmp_path, monkeypatch):
     assert NOTICE in (tmp_path / "out" / "report.md").read_text()
     bogus = CliRunner().invoke(main, ["scan", "batch", "--out", "out2", "--format", "json,docx"])
     assert bogus.exit_code == 2 and "unknown format 'docx'" in bogus.output and not (tmp_path / "out2").exists()
+
+
+# ------------------------------------------------------------------------------ schema 2.0
+
+
+def test_the_shipped_json_schema_is_the_one_the_models_give():
+    from complianceguard.report.view import SCHEMA_PATH, schema_text
+
+    assert SCHEMA_PATH.read_text("utf-8") == schema_text(), "run: python -c 'from complianceguard.report.view " \
+        "import SCHEMA_PATH, schema_text; SCHEMA_PATH.write_text(schema_text())'"
+
+
+def v1_report_json(report: Report) -> str:
+    """The report as complianceguard wrote schema 1.0: every item whole, no catalogue."""
+    header = report.model_copy(update={"items": [], "rules": {}, "schema_version": "1.0"})
+    head = header.model_dump_json(indent=2, exclude_none=True, exclude={"items", "rules"})
+    items = ",\n    ".join(i.model_dump_json(exclude_none=True) for i in report.items)
+    return head[:-2] + ',\n  "items": [\n    ' + items + "\n  ]\n}\n"
+
+
+def test_a_2_0_report_is_a_tenth_of_1_0_and_renders_the_same_and_1_0_reports_still_render(report, tmp_path,
+                                                                                          library):
+    text = report_json(report)
+    document = validate_report(text)
+    assert document["schema_version"] == "2.0" and document["rules"]
+    old = v1_report_json(report)
+    assert len(text.split('"items"')[1]) * 3 < len(old.split('"items"')[1])  # items: a fraction of 1.0's
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / "report.json").write_text(old, encoding="utf-8")
+    loaded = load_report(tmp_path / "v1" / "report.json")
+    assert loaded.schema_version == "1.0" and loaded.items == report.items
+    formats = ["csv", "md", "junit", "sarif"] + (["html"] if HAS_HTML else [])
+    direct = write_reports(report, tmp_path / "direct", formats + ["json"], library=library)
+    for source in ("v1", "direct"):
+        result = CliRunner().invoke(main, ["report", "render", str(tmp_path / source / "report.json"), "--format",
+                                           ",".join(formats), "--out", str(tmp_path / f"from-{source}")])
+        assert result.exit_code == 0, result.output
+    for path in direct[:-1]:
+        from_v1 = (tmp_path / "from-v1" / path.name).read_text("utf-8")
+        if path.name == "report.sarif":  # says which schema the report it came from had
+            from_v1 = from_v1.replace('"report_schema_version": "1.0"', '"report_schema_version": "2.0"')
+        assert from_v1 == path.read_text("utf-8"), f"{path.name} from a 1.0 report differs"
+        assert (tmp_path / "from-direct" / path.name).read_bytes() == path.read_bytes()
+    # `render --format json` of a 1.0 report writes it as 2.0 (its catalogue taken from its findings).
+    assert CliRunner().invoke(main, ["report", "render", str(tmp_path / "v1" / "report.json"), "--format", "json",
+                                     "--out", str(tmp_path / "v1-as-2")]).exit_code == 0
+    assert load_report(tmp_path / "v1-as-2" / "report.json").items == report.items
+
+
+def test_2_0_is_verdict_for_verdict_the_1_0_record_on_the_fixtures(library):
+    """Each fixture checked by the engine (the 1.0 item) and written as its 2.0 record: the item's and
+    each region's verdict and each finding's status read from the 2.0 form are the 1.0 ones, and the
+    2.0 record expands back to the 1.0 item exactly."""
+    import os
+
+    from complianceguard.batch.work import Checker
+    from complianceguard.engine import Engine
+    from complianceguard.report.view import expand_item, statuses
+    from complianceguard.scan import evaluate_safely, plan
+    from complianceguard.submission import load_post
+    from conftest import FIXTURES
+
+    engine = Engine(library, None, read_media=False)
+    checker = Checker(engine, None, os.getcwd())
+    compared = findings = 0
+    for unit in plan([FIXTURES, FIXTURES / "captions.csv"]):
+        loaded = load_post(unit.raw, None)
+        if loaded.submission is None:
+            continue
+        old = evaluate_safely(engine, loaded.submission).model_dump(mode="json", exclude_none=True)
+        new = json.loads(checker.check(unit).item_json)
+        assert new["verdict"] == old["verdict"], new["id"]
+        assert {c: r["verdict"] for c, r in new.get("regions", {}).items()} == \
+            {c: r["verdict"] for c, r in old["regions"].items()}
+        was = {(c, f["rule"]): f["status"] for c, r in old["regions"].items() for f in r["findings"]}
+        now = {(c, f["rule"]): f["status"] for c, f in statuses(new)}
+        assert now == was, new["id"]
+        expanded = expand_item(new, checker.catalogue)
+        assert {k: v for k, v in expanded.items() if k != "media"} == \
+            {k: v for k, v in old.items() if k != "media"} or expanded == old, new["id"]
+        compared += 1
+        findings += len(was)
+    assert compared >= 20 and findings >= 200

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from complianceguard.cli import main
 from complianceguard.packs.loader import BUILTIN_RULES
 from conftest import FIXTURES
+from report_schema import reports_match_the_schema, validate_report  # noqa: F401 - autouse
 
 
 def scan(*args: str):

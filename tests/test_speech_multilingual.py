@@ -88,6 +88,13 @@ def test_keywords_match_in_every_script():
                                                    ["Werbung"]) == [(2, "Werbung")]
 
 
+def test_a_segment_that_only_writes_out_the_hotwords_is_not_evidence():
+    hotwords = "Werbung, Anzeige, Werbevideo, bezahlte Werbepartnerschaft"
+    assert speech.echoes_prompt("Werbevideo, bezahlte Werbepartnerschaft", hotwords)
+    assert not speech.echoes_prompt("Werbung, heute zeige ich euch meine Morgenroutine.", hotwords)
+    assert not speech.echoes_prompt("Werbung.", hotwords) and not speech.echoes_prompt("Werbung", None)
+
+
 def test_the_language_is_chosen_among_the_packs_languages_and_unlikely_ones_stay_unknown():
     candidates = {"de", "sv", "en"}
     assert choose_language({"th": 0.6, "de": 0.3, "en": 0.1}, candidates) == ("de", 0.3)

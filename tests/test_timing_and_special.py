@@ -7,8 +7,11 @@ import pytest
 from complianceguard.extract import described
 from complianceguard.extract.caption import caption_layout
 from complianceguard.model import CharSpan, Mention, Submission, TimeSpan
-from complianceguard.packs.checks import Context, special_label, video_timing
+from complianceguard.packs.kinds import CHECKS, Context
 from complianceguard.packs.schema import Rule
+
+video_timing = CHECKS["video-timing"].evaluate
+special_label = CHECKS["special-label"].evaluate
 
 INDIA_TIERS = [{"max_duration_s": 15, "min_visible_s": 3}, {"max_duration_s": 120, "min_fraction": 0.333},
                {"min_fraction": 1.0}]

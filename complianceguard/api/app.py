@@ -8,6 +8,9 @@ leave a process free for the others.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -22,7 +25,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import anyio
 from fastapi import FastAPI, File, Form, Header, Query, Request, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -36,14 +39,20 @@ from complianceguard.api.gate import Gate
 from complianceguard.api.pipeline import REPORT_MEDIA_TYPES, Pipeline, report_media_type
 from complianceguard.api.schemas import (
     JobAccepted,
+    JobListOut,
     JobOut,
     PackOut,
     Problem,
+    ReviewEntryOut,
+    ReviewIn,
+    ReviewLogOut,
     RuleOut,
     SubmissionIn,
     describe,
     job_out,
+    job_summary,
 )
+from complianceguard.api.reviews import ReviewRefused, entry_fields, head, render_review_page, reviewed_report
 from complianceguard.api.settings import Settings
 from complianceguard.api.store import IdempotencyConflict, Store
 from complianceguard.api.tasks import QUEUE_NAME, JobQueue
@@ -55,10 +64,11 @@ from complianceguard.api.uploads import (
     save,
 )
 from complianceguard.extract import limits
-from complianceguard.model import ItemResult, Submission
+from complianceguard.model import VERDICT_ORDER, ItemResult, Submission
 from complianceguard.queue import make_huey
 from complianceguard.report import FORMATS
 from complianceguard.report.json_report import item_json
+from complianceguard.review import ChainBroken
 
 log = logging.getLogger("complianceguard.api")
 T = TypeVar("T")
@@ -67,6 +77,10 @@ CHECK_KINDS = frozenset({"image"})
 JOB_KINDS = frozenset({"image", "video", "audio"})
 MAX_IDEMPOTENCY_KEY = 255
 ReportFormat = Literal[tuple(FORMATS)]  # type: ignore[valid-type]  # every format the report package has
+JobState = Literal["queued", "running", "done", "failed"]
+Verdict = Literal[tuple(VERDICT_ORDER)]  # type: ignore[valid-type]
+MAX_PAGE = 100
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ApiError(Exception):
@@ -115,7 +129,8 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
         title="complianceguard", version=__version__, openapi_url="/v1/openapi.json", docs_url=None,
         redoc_url=None,
         description=("Ad-disclosure checks for influencer posts against region rule packs. Every endpoint "
-                     "but /healthz needs `Authorization: Bearer <API key>`."),
+                     "but /healthz needs `Authorization: Bearer <API key>` (the review page for people, "
+                     "/review/{job_id}, asks for the key and sends it so)."),
     )
 
     def body_limit(method: str, path: str) -> int:
@@ -269,7 +284,86 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
         job = await blocking(store.job, job_id, request.state.api_key.name)
         if job is None:
             raise ApiError(404, f"no job {job_id}")
-        return job_out(job, await blocking(store.deliveries, job.id))
+        return job_out(job, await blocking(store.deliveries, job.id), await reviews_of(job.id))
+
+    async def reviews_of(job_id: str) -> list[dict[str, Any]]:
+        try:
+            return await blocking(store.reviews, job_id)
+        except ChainBroken as exc:
+            log.error("%s", exc)
+            raise ApiError(500, f"{exc}; the log was altered outside the API") from None
+
+    @app.get("/v1/jobs", tags=["jobs"], dependencies=[bearer], response_model=JobListOut,
+             response_model_exclude_none=True, summary="The calling key's jobs, newest first, a page at a time",
+             responses=problems(401, 403, 422, 429))
+    async def list_jobs(
+        request: Request,
+        status: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
+        verdict: Annotated[Verdict | None, Query(description="Only finished jobs with this verdict.")] = None,
+        region: Annotated[str | None, Query(description="Only jobs checked for this region (GB, US, EU ...).",
+                                            pattern=r"^[A-Za-z]{2}$")] = None,
+        created_after: Annotated[str | None, Query(description="ISO 8601 time (UTC unless it has an offset); "
+                                                   "only jobs created after it.")] = None,
+        created_before: Annotated[str | None, Query(description="ISO 8601 time; only jobs created before it.")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Jobs per page (at most {MAX_PAGE}).")] = 20,
+        cursor: Annotated[str | None, Query(description="The `next` of the previous page.", max_length=200)] = None,
+    ) -> JobListOut:
+        after = _decode_cursor(cursor) if cursor else None
+        jobs = await blocking(functools.partial(
+            store.list_jobs, request.state.api_key.name, limit + 1, state=status, verdict=verdict,
+            region=region.upper() if region else None, created_after=_query_time(created_after, "created_after"),
+            created_before=_query_time(created_before, "created_before"), after=after))
+        page, more = jobs[:limit], len(jobs) > limit
+        return JobListOut(jobs=[job_summary(j) for j in page],
+                          next=_encode_cursor(page[-1].created_at, page[-1].id) if more else None)
+
+    # -- reviews --
+
+    @app.post("/v1/jobs/{job_id}/reviews", tags=["reviews"], dependencies=[bearer], status_code=201,
+              response_model=ReviewEntryOut, summary="Record a reviewer's decision on one of the job's findings",
+              responses=problems(401, 403, 404, 409, 422, 429))
+    async def create_review(request: Request, job_id: str, body: ReviewIn) -> JSONResponse:
+        key_name = request.state.api_key.name
+        job = await blocking(store.job, job_id, key_name)
+        if job is None:
+            raise ApiError(404, f"no job {job_id}")
+        try:
+            fields = entry_fields(job, body)
+            entry = await blocking(store.add_review, job.id, key_name, fields)
+        except ReviewRefused as exc:
+            raise ApiError(exc.status, exc.detail, exc.field) from None
+        except LookupError:
+            raise ApiError(404, f"no job {job_id}") from None
+        except ChainBroken as exc:
+            log.error("%s", exc)
+            raise ApiError(500, f"{exc}; nothing was appended") from None
+        log.info("job %s: %s of %s %s by %r (key %s)", job.id, entry["decision"], entry["region"], entry["rule"],
+                 entry["reviewer"], key_name)
+        out = ReviewEntryOut(**entry, key=key_name)
+        return JSONResponse(out.model_dump(), status_code=201, headers={"Location": f"/v1/jobs/{job.id}/reviews"})
+
+    @app.get("/v1/jobs/{job_id}/reviews", tags=["reviews"], dependencies=[bearer], response_model=ReviewLogOut,
+             summary="The job's review log (hash-chained, checked on every read)",
+             responses=problems(401, 403, 404, 429, 500))
+    async def list_reviews(request: Request, job_id: str) -> ReviewLogOut:
+        job = await blocking(store.job, job_id, request.state.api_key.name)
+        if job is None:
+            raise ApiError(404, f"no job {job_id}")
+        entries = await reviews_of(job.id)
+        keys = await blocking(store.review_keys, job.id)
+        return ReviewLogOut(job=job.id, entries=[ReviewEntryOut(**e, key=keys.get(e["seq"])) for e in entries],
+                            head=head(entries))
+
+    @app.get("/review/{job_id}", include_in_schema=False)
+    async def review_page(job_id: str) -> HTMLResponse:
+        # No key here (a browser cannot send one on a page load): the page holds no job data, asks for
+        # the key and calls the API with it. Any well-formed id gets the page, so it tells nothing.
+        if not JOB_ID.match(job_id):
+            raise ApiError(404, "not a job id")
+        page, csp = render_review_page(job_id)
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store",
+                                           "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+                                           "X-Frame-Options": "DENY"})
 
     @app.get("/v1/jobs/{job_id}/report", tags=["jobs"], dependencies=[bearer], response_model=None,
              summary="The job's report in one format",
@@ -285,6 +379,10 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
         if job.report is None:
             raise ApiError(409, f"job {job_id} failed without a result: {job.error}")
         folder = settings.reports_dir / job.id
+        entries = await reviews_of(job.id)
+        if entries:  # the decisions shown beside the machine's statuses
+            path = await blocking(reviewed_report, job, entries, format, settings.reports_dir, pipeline.library)
+            return FileResponse(path, media_type=report_media_type(format))
         path = folder / (job.report_files or {}).get(format, "missing")
         if not path.is_file():
             path = await blocking(pipeline.render, job.report, format, folder)
@@ -313,6 +411,33 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
                        source=pack.pack.sources[rule.source.ref].model_dump(mode="json", exclude_none=True))
 
     return app
+
+
+def _encode_cursor(created_at: str, job_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, job_id]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+            return value[0], value[1]
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise ApiError(422, "field cursor: not a cursor this server gave (pass the `next` of the previous page)", "cursor")
+
+
+def _query_time(value: str | None, name: str) -> str | None:
+    """An ISO 8601 time as the store writes times (UTC, to the millisecond), so they compare as text."""
+    if value is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ApiError(422, f"field {name}: not an ISO 8601 time (2026-01-31 or 2026-01-31T12:00:00Z)", name) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _parse_submission_text(value: Any) -> Any:

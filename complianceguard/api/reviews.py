@@ -10,7 +10,10 @@ status, the standing decision and who made it, and an overruled finding stays in
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 from complianceguard.api.schemas import FindingReviewOut, JobReviewOut, ReviewIn
 from complianceguard.api.store import Job
 from complianceguard.extract.limits import text_problem
-from complianceguard.report.json_report import RecordItem, RecordReport, parse_item
+from complianceguard.report.json_report import RecordItem, RecordReport
 from complianceguard.review import GENESIS, apply_to_item, content_hash, standing
 
 
@@ -38,9 +41,10 @@ def head(entries: list[dict[str, Any]]) -> str:
 
 
 def reviewed_item(job: Job, entries: list[dict[str, Any]]) -> RecordItem:
-    """The job's item with each decided finding's `reviews`."""
+    """The job's item (its `result`: the engine's item JSON, as `check --format json` prints it)
+    with each decided finding's `reviews`."""
     assert job.result is not None
-    item = parse_item(job.result)
+    item = RecordItem.model_validate_json(job.result)
     if entries:
         item, _ = apply_to_item(item, entries, job_content_sha256(job))
     return item
@@ -72,7 +76,7 @@ def entry_fields(job: Job, body: ReviewIn, now: dt.datetime | None = None) -> di
             raise ReviewRefused(422, f"field {name}: must not be empty", name)
         if (problem := text_problem(value)) is not None:
             raise ReviewRefused(422, f"field {name}: {problem}", name)
-    item = parse_item(job.result)
+    item = RecordItem.model_validate_json(job.result)
     region = body.region.strip().upper()
     result = item.regions.get(region)
     if result is None:
@@ -89,19 +93,33 @@ def entry_fields(job: Job, body: ReviewIn, now: dt.datetime | None = None) -> di
             "content_sha256": job_content_sha256(job), "machine_status": finding.status}
 
 
+def parse_report(text: str) -> RecordReport:
+    """A job's saved report JSON with its items as the engine's models (a 2.0 report's compact
+    items expanded against its rule catalogue, report/view.py), ready for any writer."""
+    import json
+
+    data = json.loads(text)
+    if str(data.get("schema_version", "1")).split(".")[0] == "1":
+        return RecordReport.model_validate(data)
+    from complianceguard.report.view import catalogue_of, item_of
+
+    items = data.pop("items", [])
+    header = RecordReport.model_validate({**data, "items": []})
+    catalogue = catalogue_of(header)
+    return header.model_copy(update={"items": [item_of(i, catalogue) for i in items]})
+
+
 def reviewed_report(job: Job, entries: list[dict[str, Any]], fmt: str, reports_dir: Path, library: Any) -> Path:
     """The job's report in `fmt` with the decisions applied, rendered once per state of the log
     (under reports/<job>/reviewed-<head>/, with the job's thumbnails)."""
-    from complianceguard.report import write_reports
+    from complianceguard.report import atomic_write, write_reports
 
     assert job.report is not None
     base = reports_dir / job.id
     folder = base / f"reviewed-{head(entries)[:16]}"
-    report = RecordReport.model_validate_json(job.report)
-    names = {"json": "report.json", "html": "report.html", "md": "report.md", "csv": "report.csv",
-             "sarif": "report.sarif", "junit": "junit.xml"}
-    done = folder / names.get(fmt, "")
-    if fmt in names and done.is_file():
+    report = parse_report(job.report)
+    marker = folder / f".{fmt}.name"  # the file name the format's writer chose, once rendered
+    if marker.is_file() and (done := folder / marker.read_text("utf-8").strip()).is_file():
         return done
     content = job_content_sha256(job)
     items = []
@@ -112,6 +130,39 @@ def reviewed_report(job: Job, entries: list[dict[str, Any]], fmt: str, reports_d
     folder.mkdir(parents=True, exist_ok=True)
     if base.is_dir():  # the thumbnails the worker drew while the media was there
         for thumb in base.iterdir():
-            if thumb.is_file() and thumb.suffix.lower() in (".jpg", ".jpeg", ".png") and not (folder / thumb.name).exists():
-                shutil.copyfile(thumb, folder / thumb.name)
-    return write_reports(report, folder, [fmt], library=library)[0]
+            copy = folder / thumb.name
+            if thumb.is_file() and thumb.suffix.lower() in (".jpg", ".jpeg", ".png") and not copy.exists():
+                shutil.copyfile(thumb, copy)
+    path = write_reports(report, folder, [fmt], library=library)[0]
+    atomic_write(marker, path.name)
+    return path
+
+
+# ------------------------------------------------------------------------ the review page
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@functools.lru_cache(maxsize=1)
+def _page_parts() -> tuple[Any, str, str]:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from complianceguard.report.html import TEMPLATES as REPORT_TEMPLATES
+
+    script = (TEMPLATES / "review.js").read_text("utf-8")
+    if "</" in script:
+        raise ValueError("review.js must not contain '</' (it is inlined in a <script> element)")
+    env = Environment(loader=FileSystemLoader([TEMPLATES, REPORT_TEMPLATES]),
+                      autoescape=select_autoescape(default_for_string=True, default=True), undefined=StrictUndefined)
+    digest = "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return env.get_template("review.html.j2"), script, digest
+
+
+def render_review_page(job_id: str) -> tuple[str, str]:
+    """(the page, its Content-Security-Policy): only its own script runs, and it talks to this server only."""
+    from markupsafe import Markup
+
+    template, script, digest = _page_parts()
+    csp = (f"default-src 'none'; script-src '{digest}'; style-src 'unsafe-inline'; img-src data:; "
+           "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    return template.render(job_id=job_id, script=Markup(script)), csp

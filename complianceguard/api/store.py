@@ -402,10 +402,13 @@ class Store:
 
     def add_review(self, job_id: str, key_name: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Append a decision to the job's chain (checked first, under the write lock): `fields` are the
-        entry's fields but seq, prev and hash, which are set here. Returns the entry."""
+        entry's fields but seq, prev and hash, which are set here. Returns the entry; LookupError
+        when the job is gone."""
         from complianceguard.review import GENESIS, entry_hash
 
         with self._db(write=True) as db:
+            if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                raise LookupError(job_id)  # deleted (retention) since the caller read it
             entries = self._review_entries(db, job_id)
             entry = {**fields, "seq": len(entries) + 1, "prev": entries[-1]["hash"] if entries else GENESIS}
             entry["hash"] = entry_hash(entry)

@@ -9,6 +9,6 @@ One direction of data flow:
   into the other; it runs in worker processes, here or on other machines.
 - `pool`: a local process pool where a hung or crashed item becomes that item's `error` verdict.
 - `journal`: finished results, appended and fsynced in the output folder, so a killed scan resumes.
-- `distributed`: the same units as Huey tasks on a shared queue (Redis), for several machines.
+- `distributed`: the same units as Dramatiq messages on a shared queue (Redis), for several machines.
 - `progress`: the terminal progress bar.
 """

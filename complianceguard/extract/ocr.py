@@ -18,11 +18,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
+from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # a truncated file is one error line, not FFmpeg's chatter
 from complianceguard.extract.limits import check_frame_rate, check_pixel_budget, max_pixels  # noqa: E402
@@ -56,7 +61,7 @@ def _tesseract_subprocess_args(include_stdout: bool = True) -> dict:
 
 pytesseract.pytesseract.subprocess_args = _tesseract_subprocess_args
 
-OCR_VERSION = "2"  # bump when readings change for the same settings (part of cache keys)
+OCR_VERSION = "3"  # bump when readings change for the same settings (part of cache keys)
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class OcrSettings:
     tile_grid: tuple[int, int] = (16, 9)  # a sample is "unchanged" only when every tile is
     tile_change: float = 6.0  # mean absolute grey difference (0-255) that makes a tile "changed"
     languages: str = "eng"  # Tesseract languages, e.g. "eng+kor" when a Korean pack is in play
-    second_reader_below: float = 0.70  # Tesseract confidence under which RapidOCR's recogniser reads too
+    tesseract_below: float = 0.90  # RapidOCR confidence under which Tesseract reads the crop too
     min_confidence: float = 0.50  # readings below this are dropped as noise
     min_height_px: int = 8  # detected boxes lower than this are not text a viewer can read
     refine: bool = True  # refine interval ends between samples
@@ -112,6 +117,42 @@ class OverlayResult:
     seconds: float = 0.0
 
 
+class Stages:
+    """Wall and CPU seconds spent per stage (decode, detector, reader:rapidocr, reader:tesseract),
+    summed over threads, for benchmarks' breakdowns; `reset()` before, `snapshot()` after."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - wall, time.thread_time() - cpu)
+
+    def add(self, name: str, wall: float, cpu: float, calls: int = 1) -> None:
+        with self._lock:
+            self.wall[name] += wall
+            self.cpu[name] += cpu
+            self.calls[name] += calls
+
+    def reset(self) -> None:
+        with self._lock:
+            self.wall.clear(), self.cpu.clear(), self.calls.clear()
+
+    def snapshot(self) -> dict[str, tuple[float, float, int]]:
+        with self._lock:
+            return {k: (self.wall[k], self.cpu[k], self.calls[k]) for k in self.wall}
+
+
+STAGES = Stages()
+
+
 # ---------------------------------------------------------------- reading one frame
 
 
@@ -135,7 +176,8 @@ def detect_lines(frame: np.ndarray, settings: OcrSettings) -> list[tuple[int, in
     scale = min(1.0, settings.detect_width / width)
     small = cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA) \
         if scale < 1 else frame
-    boxes, _ = _rapidocr().text_det(small)
+    with STAGES.timed("detector"):
+        boxes, _ = _rapidocr().text_det(small)
     found = []
     for quad in boxes if boxes is not None else []:
         x0, y0 = (quad.min(axis=0) / scale).astype(int)
@@ -213,8 +255,9 @@ def _tesseract_mosaic(crops: list[np.ndarray], languages: str) -> list[tuple[str
         rows.append(padded)
         spans.append((y, y + p.shape[0]))
         y += padded.shape[0]
-    data = pytesseract.image_to_data(np.vstack(rows), lang=languages, config="--psm 6",
-                                     output_type=pytesseract.Output.DICT)
+    with STAGES.timed("reader:tesseract"):  # CPU: the child's, seen from here only as wall time
+        data = pytesseract.image_to_data(np.vstack(rows), lang=languages, config="--psm 6",
+                                         output_type=pytesseract.Output.DICT)
     words: list[list[tuple[int, str, float]]] = [[] for _ in crops]
     for text, conf, top, left, height in zip(data["text"], data["conf"], data["top"], data["left"],
                                              data["height"]):
@@ -234,27 +277,43 @@ def _tesseract_mosaic(crops: list[np.ndarray], languages: str) -> list[tuple[str
 
 def rapid_read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     """RapidOCR's recogniser alone on crops (about 30 ms a crop); no detection."""
-    results, _ = _rapidocr().text_rec(crops)
+    with STAGES.timed("reader:rapidocr"):
+        results, _ = _rapidocr().text_rec(crops)
     return [(text, float(score)) for text, score in results]
 
 
 _WORDLIKE = re.compile(r"[^\W\d_]{2,}|[#@][^\W_]+|[^\x00-\x7f]")  # two letters, a tag, or a non-Latin letter
 
 
+TESSERACT_TRUSTED = 0.70  # Tesseract confidence from which its reading of a longer word is kept
+# Tesseract languages RapidOCR's recogniser (PP-OCR, Chinese + Latin) has no letters for.
+_RAPID_CANNOT_READ = {"kor", "jpn", "jpn_vert", "kor_vert"}
+
+
+def _only_latin(text: str) -> bool:
+    return all(ord(c) < 0x250 for c in text)
+
+
 def read_boxes(frame: np.ndarray, boxes: list[tuple[int, int, int, int]], settings: OcrSettings) -> list[Reading | None]:
-    """Read each box: Tesseract on all crops in one call, RapidOCR's recogniser where Tesseract is
-    unsure; None for a box with nothing readable in it (texture, a shape)."""
+    """Read each box: RapidOCR's recogniser in this process on all crops at once (about 30 ms a
+    crop), then Tesseract, in one call for all of them, on the crops it is unsure of, keeping the
+    more confident reading; None for a box with nothing readable in it (texture, a shape).
+    With a Korean or Japanese pack in play every crop goes to Tesseract too: RapidOCR's model has
+    no Hangul or kana and reads them as look-alike letters."""
     if not boxes:
         return []
     crops = [frame[y:y + h, x:x + w] for x, y, w, h in boxes]
-    readings = [(text, conf, "tesseract") for text, conf in _tesseract_mosaic(crops, settings.languages)]
-    # Short words ("#ad") give Tesseract little context, so it misreads them with high confidence.
+    readings = [(text, conf, "rapidocr") for text, conf in rapid_read(crops)]
+    every = bool(_RAPID_CANNOT_READ & set(settings.languages.split("+")))
     unsure = [i for i, (text, conf, _) in enumerate(readings)
-              if conf < settings.second_reader_below or len(re.sub(r"\W", "", text)) <= 4]
+              if every or conf < settings.tesseract_below or not _only_latin(text)]
     if unsure:
-        for i, (text, conf) in zip(unsure, rapid_read([crops[i] for i in unsure])):
-            if conf > readings[i][1]:
-                readings[i] = (text, conf, "rapidocr")
+        for i, (text, conf) in zip(unsure, _tesseract_mosaic([crops[i] for i in unsure], settings.languages)):
+            # Tesseract's reading stands unless it is unsure too or short ("#ad" gives it little
+            # context, so it misreads short words with high confidence) and RapidOCR is surer.
+            short = len(re.sub(r"\W", "", text)) <= 4
+            if not ((conf < TESSERACT_TRUSTED or short) and readings[i][1] > conf):
+                readings[i] = (text, conf, "tesseract")
     found: list[Reading | None] = []
     for box, crop, (text, conf, reader) in zip(boxes, crops, readings):
         text = " ".join(text.split())
@@ -331,12 +390,12 @@ def _present(track: _Track, frame: np.ndarray) -> bool:
     return score >= 0.5 and _same_text(text, track.reading.text)
 
 
-def _first_where(frames: list[np.ndarray], track: _Track, present: bool) -> int:
-    """Bisect: index of the first frame where the text is `present` (len(frames) if none)."""
+def _first_where(frames: list, track: _Track, present: bool) -> int:
+    """Bisect: index of the first frame (array or _Frame) where the text is `present` (len(frames) if none)."""
     lo, hi = 0, len(frames)
     while lo < hi:
         mid = (lo + hi) // 2
-        if _present(track, frames[mid]) == present:
+        if _present(track, _array(frames[mid])) == present:
             hi = mid
         else:
             lo = mid + 1
@@ -462,62 +521,133 @@ class _Reader:
         track.reference, track.ink = _grey(crop), _text_mask(crop)
 
 
+class _Frame:
+    """A decoded picture, converted to BGR only when looked at: of the frames kept between samples
+    for refining interval ends, only the few a bisection probes ever are."""
+
+    __slots__ = ("_picture", "_array")
+
+    def __init__(self, picture: Any):
+        self._picture, self._array = picture, None
+
+    def array(self) -> np.ndarray:
+        if self._array is None:
+            with STAGES.timed("decode"):
+                self._array = self._picture.to_ndarray(format="bgr24")
+            self._picture = None
+        return self._array
+
+
+def _array(frame: np.ndarray | _Frame) -> np.ndarray:
+    return frame.array() if isinstance(frame, _Frame) else frame
+
+
+# Codecs whose non-reference frames (B-frames nothing is predicted from) can be left undecoded:
+# about half of an H.264 stream's frames, and half its decoding time. Sampling and refinement take
+# the first decoded frame at or after each point they want, at most a few frames (0.1 s) later.
+SKIP_NONREF_CODECS = {"h264", "hevc"}
+
+
+class _Decoder:
+    """The video stream's pictures in order as (frame index, av.VideoFrame), decoded once in this
+    thread (PyAV's FFmpeg; OpenCV cannot skip frames); `packets` counts the stream's frames."""
+
+    def __init__(self, path: Path, fps: float):
+        import av  # PyAV: faster-whisper's dependency, with its own FFmpeg
+
+        self.path, self.fps, self.packets = path, fps, 0
+        try:
+            self.container = av.open(str(path))
+            self.stream = self.container.streams.video[0]
+        except (av.error.FFmpegError, IndexError) as error:
+            raise ExtractionError(f"{path}: cannot open the video ({error})") from None
+        context = self.stream.codec_context
+        context.thread_count = 1  # the cores go to detection and speech; one thread wastes least
+        if context.name in SKIP_NONREF_CODECS:
+            context.skip_frame = "NONREF"
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        import av
+
+        base = self.stream.time_base
+        start = self.stream.start_time or 0
+        last = -1
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            for packet in self.container.demux(self.stream):
+                self.packets += packet.size > 0  # the last, empty one flushes the decoder
+                for picture in packet.decode():
+                    if picture.pts is not None and base is not None:
+                        index = max(last + 1, round(float((picture.pts - start) * base) * self.fps))
+                    else:
+                        index = last + 1
+                    last = index
+                    STAGES.add("decode", time.perf_counter() - wall, time.thread_time() - cpu)
+                    yield index, picture
+                    wall, cpu = time.perf_counter(), time.thread_time()
+        except av.error.FFmpegError:
+            pass  # corrupt or cut data: what was decoded stands; the frame count tells whether it is enough
+        finally:
+            STAGES.add("decode", time.perf_counter() - wall, time.thread_time() - cpu, 0)
+            self.container.close()
+
+
 def read_video(path: Path, settings: OcrSettings = OcrSettings()) -> OverlayResult:
     """Sample, dedupe, read and track a video's on-screen text into intervals.
 
-    Decoding (OpenCV) and text detection (onnxruntime) both release the GIL, so a sample's lines
+    Decoding (FFmpeg) and text detection (onnxruntime) both release the GIL, so a sample's lines
     are detected in a second thread while the next second of video is decoded; samples are then
     taken in order. Frames between samples are kept every `refine_every_s` to refine interval ends.
     """
     started = time.perf_counter()
-    capture, fps = _open(path)
+    capture, fps = _open(path)  # the header checks (pixel budget, frame rate) and the frame count
     width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
     height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # from the container's index
+    capture.release()
+    decoder = _Decoder(path, fps)
     step = max(1, round(fps / settings.sample_fps))
     stride = max(1, round(fps * settings.refine_every_s))
     cols, rows = settings.tile_grid
     reader = _Reader(settings)
-    between: list[tuple[int, np.ndarray]] = []  # kept frames since the last sample
+    between: list[tuple[int, _Frame]] = []  # kept frames since the last sample
     pending = None  # the previous sample, waiting for its detection
     previous_small = None
-    index = samples = 0
+    samples = decoded = 0
+    next_sample = next_kept = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cg-detect") as detector:
-        try:
-            while capture.grab():
-                sample = index % step == 0
-                if sample or (settings.refine and index % stride == 0):
-                    ok, frame = capture.retrieve()
-                    if not ok:
-                        break
-                    if not sample:
-                        between.append((index, frame))
-                    else:
-                        small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (cols * 8, rows * 8),
-                                           interpolation=cv2.INTER_AREA)
-                        detection = None
-                        if _changed(previous_small, small, settings):
-                            previous_small = small
-                            detection = detector.submit(detect_lines, frame, settings)
-                        if pending is not None:
-                            _take(reader, *pending)
-                        pending = (index, frame, between, samples, detection)
-                        samples += 1
-                        between = []
-                index += 1
-            if pending is not None:
-                _take(reader, *pending)
-        finally:
-            capture.release()
-    if index == 0:
+        for index, picture in decoder:
+            decoded += 1
+            if index >= next_sample:
+                next_sample = (index // step + 1) * step
+                next_kept = (index // stride + 1) * stride
+                frame = _Frame(picture).array()
+                small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (cols * 8, rows * 8),
+                                   interpolation=cv2.INTER_AREA)
+                detection = None
+                if _changed(previous_small, small, settings):
+                    previous_small = small
+                    detection = detector.submit(detect_lines, frame, settings)
+                if pending is not None:
+                    _take(reader, *pending)
+                pending = (index, frame, between, samples, detection)
+                samples += 1
+                between = []
+            elif settings.refine and index >= next_kept:
+                next_kept = (index // stride + 1) * stride
+                between.append((index, _Frame(picture)))
+        if pending is not None:
+            _take(reader, *pending)
+    frames = decoder.packets
+    if decoded == 0:
         raise ExtractionError(f"{path}: no frame could be decoded (corrupt or truncated video)")
-    if expected and index < TRUNCATED_BELOW * expected:
-        raise ExtractionError(f"{path}: truncated or corrupt video: only {index} of its {expected} frames "
+    if expected and frames < TRUNCATED_BELOW * expected:
+        raise ExtractionError(f"{path}: truncated or corrupt video: only {frames} of its {expected} frames "
                               f"could be decoded")
     texts = [OverlayText(t.reading, width, height, start_s=round(t.start_frame / fps, 3),
                          end_s=round(t.end_frame / fps, 3), frame_s=round(t.best_frame / fps, 3))
-             for t in reader.finish(index, between) if t.end_frame > t.start_frame]
-    return OverlayResult(texts, index, samples, reader.ocred, width, height, round(index / fps, 3),
+             for t in reader.finish(frames, between) if t.end_frame > t.start_frame]
+    return OverlayResult(texts, frames, samples, reader.ocred, width, height, round(frames / fps, 3),
                          time.perf_counter() - started)
 
 

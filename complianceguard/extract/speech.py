@@ -187,6 +187,19 @@ def hotword_list(keywords: tuple[str, ...]) -> list[str]:
     return chosen
 
 
+def echoes_prompt(text: str, hotwords: str | None) -> bool:
+    """Is a decoded segment Whisper writing out its hotword prompt rather than the audio? Two or more
+    of the hotwords making up most of its words ("Werbevideo, bezahlte Werbepartnerschaft" decoded
+    from German casual talk, bench/speech_languages.py): such a segment is not evidence."""
+    if not hotwords:
+        return False
+    phrases = [keyword_verify.fold(p) for p in hotwords.split(",") if p.strip()]
+    folded = f" {keyword_verify.fold(text)} "
+    found = [p for p in phrases if f" {p} " in folded or (keyword_verify.unspaced(p) and p in folded)]
+    covered = sum(len(p.split()) * folded.count(f" {p} ") for p in found)
+    return len(found) >= 2 and covered * 2 >= len(folded.split())
+
+
 def pack_language(whisper_language: str | None) -> str | None:
     return LANGUAGE_ALIASES.get(whisper_language or "", whisper_language)
 
@@ -341,7 +354,7 @@ class FasterWhisperTranscriber(_Routing):
         segments, result = model.transcribe(samples, language=decode_as, beam_size=self.beam_size,
                                             vad_filter=self.vad_filter, condition_on_previous_text=False,
                                             word_timestamps=True, hotwords=hotwords)
-        decoded = [s for s in segments if s.text.strip()]
+        decoded = [s for s in segments if s.text.strip() and not echoes_prompt(s.text, hotwords)]
         pieces = [piece for s in decoded
                   for piece in split_by_words(s.start, s.end, s.text, [(w.start, w.end, w.word) for w in s.words or []],
                                               (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),

@@ -5,7 +5,9 @@ openai-whisper can only load its own checkpoints (which it would download). Rath
 weights twice, we read CTranslate2's `model.bin` directly (the layout `ctranslate2.specs.model_spec
 .ModelSpec._serialize` writes), undo its fusions and renamings, and write a checkpoint that
 `whisper.load_model(path)` loads with strict=True. The result is cached, keyed by the SHA-256 of
-`model.bin`, so conversion (about 2 s) happens once per model. See environment-spike.md §4.
+`model.bin`, so conversion (about 2 s) happens once per model. See environment-spike.md §4. The
+multilingual Whisper base (extract/models.py, assembled from two wheels) is converted the same way:
+`load(models.base().path)`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ class CaseResult:
             return False
         if self.expected == "pass":
             return self.finding.status in ("pass", "not-applicable")
+        if self.case.status is not None:
+            return self.finding.status == self.case.status
         return self.finding.status in ("fail", "warn")
 
     def describe(self) -> str:
@@ -73,7 +75,7 @@ def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
                 submission = Submission(
                     id=f"{rule.code}-{expected}-{number}", regions=[pack.region],
                     media=frame_files(case),
-                    **case.model_dump(exclude={"note", "media", "duration_s", "overlay", "speech", "frames"}),
+                    **case.model_dump(exclude={"note", "status", "media", "duration_s", "overlay", "speech", "frames"}),
                 )
                 extraction = on_frames(case, submission, described(
                     submission, case.media, case.duration_s,

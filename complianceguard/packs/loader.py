@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +43,19 @@ SAFE_LOADER = _UniqueKeyLoader
 from pydantic import ValidationError
 
 from complianceguard.errors import PackError
-from complianceguard.packs.checks import validate_params
+from complianceguard.packs.kinds import params_problem
 from complianceguard.packs.schema import Pack, Rule, Vocabulary
 
 # The shipped packs are package data, so a wheel install has them too; COMPLIANCEGUARD_RULES points at another folder.
 BUILTIN_RULES = Path(os.environ.get("COMPLIANCEGUARD_RULES") or Path(__file__).resolve().parent / "builtin")
+
+
+@lru_cache(maxsize=1)
+def _commercial_cue_ids() -> frozenset[str]:
+    """The cue ids a pack's `presumed_commercial` may name (read from the cue file without
+    importing the analyzer, so loading packs stays cheap)."""
+    text = resources.files("complianceguard").joinpath("data/commercial.yaml").read_text("utf-8")
+    return frozenset((yaml.load(text, Loader=SAFE_LOADER) or {}).get("cues", {}))
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +91,13 @@ def _describe_location(data: Any, loc: tuple[Any, ...]) -> str:
     return "field " + ".".join(str(p) for p in loc)
 
 
+def _rule_field(data: dict[str, Any], index: Any, name: str) -> Any:
+    rules = data.get("rules")
+    if isinstance(index, int) and isinstance(rules, list) and index < len(rules) and isinstance(rules[index], dict):
+        return rules[index].get(name)
+    return None
+
+
 def _line_of(text: bytes, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the YAML node at a pydantic error location (deepest node that exists)."""
     try:
@@ -102,13 +119,6 @@ def _line_of(text: bytes, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _rule_line(text: bytes, data: dict[str, Any], code: str, param: str | None) -> int | None:
-    rules = data.get("rules") or []
-    index = next((i for i, r in enumerate(rules) if isinstance(r, dict) and r.get("code") == code), None)
-    loc = ("rules", index, "params", *([param] if param else []))
-    return _line_of(text, loc) if index is not None else None
-
-
 def read_pack(path: Path) -> _Raw:
     try:
         raw_bytes = path.read_bytes()
@@ -127,17 +137,14 @@ def read_pack(path: Path) -> _Raw:
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        line = _line_of(raw_bytes, first["loc"])
+        loc = first["loc"]
+        line = _line_of(raw_bytes, loc)
         where = f" line {line}:" if line else ""
-        raise PackError(f"{path}:{where} {_describe_location(data, first['loc'])}: {first['msg']}{more}") from None
+        if len(loc) >= 3 and loc[0] == "rules" and loc[2] == "params":  # typed by the rule's check kind
+            problem = params_problem(_rule_field(data, loc[1], "check"), loc[3:], first)
+            raise PackError(f"{path}:{where} {_describe_location(data, loc[:3])}: {problem}{more}") from None
+        raise PackError(f"{path}:{where} {_describe_location(data, loc)}: {first['msg']}{more}") from None
     _check_vocabulary(path, raw_bytes, data, pack)
-    for rule in pack.rules:
-        invalid = validate_params(rule)
-        if invalid:
-            param, problem = invalid
-            line = _rule_line(raw_bytes, data, rule.code, param)
-            where = f" line {line}:" if line else ""
-            raise PackError(f"{path}:{where} rule {rule.code}, field params: {problem}")
     return _Raw(pack, path, hashlib.sha256(raw_bytes).hexdigest())
 
 
@@ -266,6 +273,15 @@ class PackLibrary:
             seen.add(rule.code)
             if rule.source.ref not in pack.sources:
                 raise PackError(f"{path}: rule {rule.code}, field source.ref: no source {rule.source.ref!r} in `sources`")
+        presumed = pack.presumed_commercial
+        if presumed is not None:
+            if presumed.source.ref not in pack.sources:
+                raise PackError(f"{path}: field presumed_commercial.source.ref: no source {presumed.source.ref!r} "
+                                "in `sources`")
+            unknown = [c for c in presumed.cues if c != "any" and c not in _commercial_cue_ids()]
+            if unknown:
+                raise PackError(f"{path}: field presumed_commercial.cues: no commercial cue {unknown[0]!r} "
+                                "(see complianceguard/data/commercial.yaml)")
 
     @property
     def packs(self) -> list[ResolvedPack]:

@@ -10,32 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SerializeAsAny, ValidationInfo, field_validator,
+                      model_validator)
+
+from complianceguard.model import Channel, PostType, Relationship, SpecialFlag
+from complianceguard.packs.kinds import CHECKS, CheckParams
+
+__all__ = ["Channel", "PostType", "Relationship", "SpecialFlag"]  # re-exported: the pack language's names
 
 Confidence = Literal["high", "medium", "low", "not-found"]
-Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
-Channel = Literal["caption", "overlay", "speech", "metadata"]
 Severity = Literal["error", "warning"]
-CheckKind = Literal[
-    "label-present",
-    "label-placement",
-    "insufficient-label",
-    "label-language",
-    "false-denial",
-    "platform-tool",
-    "disguised-label",
-    "special-label",
-    "video-timing",
-    "sponsor-read-disclosed",
-    "label-prominence",
-    "label-on-every-frame",
-    "live-repeat",
-    "audio-disclosure",
-]
+KindName = Literal[tuple(CHECKS)]  # the registered check kinds (packs/kinds/), in family order
 MediaKind = Literal["video", "image", "audio", "none"]
-# What a post is (declared in the submission, else inferred from its media: see model.post_type_of).
-PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
-SpecialFlag = Literal["retouched", "ai_generated"]
 
 COMMERCIAL_RELATIONSHIPS: tuple[str, ...] = ("paid", "gifted", "affiliate", "employee", "own-brand")
 
@@ -119,6 +105,7 @@ class Case(_Strict):
     post_type: PostType | None = Field(None, description="What the post is; left out: inferred from the media.")
     frames: int | None = Field(None, ge=1, le=100, description="Number of images (carousel) or frames (story), "
                                "each a file of kind `media`; `overlay[].frame` says which one a text is on.")
+    status: Literal["fail", "warn"] | None = Field(None, description="A fail case's exact status, where FAIL and WARN differ in law (e.g. a presumed commercial link); left out: either.")
     note: str | None = None
 
     @model_validator(mode="after")
@@ -166,9 +153,11 @@ class When(_Strict):
 class Rule(_Strict):
     code: str = Field(pattern=r"^[A-Z]{2,6}[0-9]{3}$", description="Stable code, never reused.")
     name: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    check: CheckKind
+    check: KindName
     scopes: list[Channel] = Field(default_factory=lambda: ["caption"])
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: SerializeAsAny[CheckParams] = Field(
+        default_factory=dict, validate_default=True,
+        description="The check kind's params: see the `if check ... then params` conditions of this schema.")
     severity: Severity = "error"
     when: When | None = None
     message: str = Field(description="What is wrong, shown when the rule is not met.")
@@ -178,6 +167,42 @@ class Rule(_Strict):
     source: RuleSource
     confidence: Confidence
     cases: Cases = Field(default_factory=Cases)
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _typed_params(cls, value: Any, info: ValidationInfo) -> Any:
+        """Validate the params against the rule's check kind (errors point into `params`)."""
+        check = info.data.get("check")
+        if check is None:  # the check itself is wrong, and that is the error reported
+            return CheckParams()
+        model = CHECKS[check].params
+        return value if isinstance(value, model) else model.model_validate(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """`params` as an object, typed by `check`: one `if`/`then` per kind, each kind's params in `$defs`."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["properties"]["params"] = {"type": "object", "description": schema["properties"]["params"]
+                                          .get("description", "")}
+        schema["allOf"] = [
+            {"if": {"properties": {"check": {"const": name}}, "required": ["check"]},
+             "then": {"properties": {"params": handler(kind.params.__pydantic_core_schema__)}}}
+            for name, kind in CHECKS.items()]
+        return schema
+
+
+class PresumedCommercial(_Strict):
+    """Where the law presumes the commercial link, or makes the trigger objective: a post whose
+    relationship is not declared but that shows these commercial cues is judged as commercial
+    (a missing label FAILs) instead of "likely commercial" (WARN)."""
+
+    cues: list[str] = Field(description="Commercial cue ids (complianceguard/data/commercial.yaml) that trigger "
+                            "the presumption, or [any] for every cue of a third party's product and a tagged brand.")
+    signals: list[str] = Field(default_factory=list, description="Vocabulary signal terms (as the vocabulary "
+                               "writes them, e.g. 'kortingscode') that trigger it too.")
+    why: str = Field(description="The legal presumption or objective trigger, in the pack's words.")
+    source: RuleSource
+    confidence: Confidence
 
 
 class NotFound(_Strict):
@@ -203,7 +228,23 @@ class Pack(_Strict):
     vocabulary: dict[str, Vocabulary] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     disable: list[str] = Field(default_factory=list, description="Inherited rule codes to drop.")
+    presumed_commercial: PresumedCommercial | None = Field(
+        None, description="Undeclared posts with these cues are judged as commercial (FAIL, not WARN).")
     not_found: list[NotFound] = Field(default_factory=list)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The pydantic schema, with each check kind's params under its own name in `$defs`
+        (`LiveRepeatParams`), referred to from the rule's `if check ... then params` conditions."""
+        schema = super().model_json_schema(*args, **kwargs)
+        defs = schema.get("$defs", {})
+        for condition in defs.get("Rule", {}).get("allOf", []):
+            params = condition["then"]["properties"]["params"]
+            if "title" in params:
+                defs[params["title"]] = params
+                condition["then"]["properties"]["params"] = {"$ref": f"#/$defs/{params['title']}"}
+        schema["$defs"] = dict(sorted(defs.items()))
+        return schema
 
     @model_validator(mode="after")
     def _region_unless_abstract(self) -> Pack:

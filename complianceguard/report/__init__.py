@@ -96,28 +96,62 @@ def write_reports(report: Report, out_dir: Path, formats: list[str], **options: 
 
 
 def load_report(path: Path) -> Report:
-    """A saved JSON report, validated; one-line InputError when it is not one."""
+    """A saved JSON report (schema 2.0, or 1.0 from earlier versions), validated, in the form every
+    writer renders from (the engine's items, 2.0's compact ones expanded against its `rules`);
+    one-line InputError when it is not one."""
+    import json
+
     from pydantic import ValidationError
 
     from complianceguard.errors import InputError
-    from complianceguard.model import REPORT_SCHEMA_VERSION, Report
+    from complianceguard.model import REPORT_SCHEMA_VERSION
 
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
     try:
-        report = Report.model_validate_json(text)
-    except ValidationError:
-        from complianceguard.report.json_report import RecordReport  # the record's workflow fields too
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a complianceguard JSON report (not JSON: {exc})") from None
+    version = document.get("schema_version") if isinstance(document, dict) else None
+    major = str(version).split(".")[0] if isinstance(version, str) else None
+    if major not in ("1", REPORT_SCHEMA_VERSION.split(".")[0]):
+        if isinstance(version, str):
+            raise InputError(f"{path}: report schema version {version} is not supported "
+                             f"(this version reads {REPORT_SCHEMA_VERSION} and 1.x)")
+        raise InputError(f"{path}: not a complianceguard JSON report (schema_version: missing)")
+    try:
+        return _validated(document, major)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "(document)"
+        raise InputError(f"{path}: not a complianceguard JSON report ({where}: {error['msg']})") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise InputError(f"{path}: not a complianceguard JSON report (items: {type(exc).__name__}: {exc})") from None
 
+
+def _validated(document: dict[str, Any], major: str) -> Report:
+    from pydantic import ValidationError
+
+    from complianceguard.model import Report
+    from complianceguard.report.json_report import RecordReport
+
+    if major == "1":  # 1.0: the items are already the engine's; no catalogue
         try:
-            report = RecordReport.model_validate_json(text)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"]) or "(document)"
-            raise InputError(f"{path}: not a complianceguard JSON report ({where}: {error['msg']})") from exc
-    if report.schema_version.split(".")[0] != REPORT_SCHEMA_VERSION.split(".")[0]:
-        raise InputError(f"{path}: report schema version {report.schema_version} is not supported "
-                         f"(this version reads {REPORT_SCHEMA_VERSION})")
-    return report
+            return Report.model_validate(document)
+        except ValidationError:
+            return RecordReport.model_validate(document)  # the record's workflow fields too
+    from complianceguard.report.view import expand_item
+
+    rules = document.get("rules")
+    if not isinstance(rules, dict):
+        raise ValueError("rules: missing (a 2.0 report carries its rule catalogue)")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise ValueError("items: not a list")
+    expanded = {**document, "items": [expand_item(i, rules) for i in items]}
+    try:
+        return Report.model_validate(expanded)  # the engine's record as it was written
+    except ValidationError:
+        return RecordReport.model_validate(expanded)  # with reviews, changes or origin

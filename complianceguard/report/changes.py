@@ -32,6 +32,7 @@ from complianceguard.report.json_report import (
     Changes, ContentChange, DecisionChange, FindingChange, ItemContent, MediaHash, RecordItem, RecordReport,
     item_record, parse_item,
 )
+from complianceguard.report.view import catalogue_of, statuses
 from complianceguard.review import apply_to_item, by_item, content_hash, read_log
 
 BAD = ("fail", "inconclusive")
@@ -71,11 +72,10 @@ def read_previous(path: Path) -> Previous | None:
             if item["id"] in items:
                 continue
             snap = Snapshot(verdict=item.get("verdict", ""))
-            for code, region in (item.get("regions") or {}).items():
-                for finding in region.get("findings", []):
-                    snap.statuses[(code, finding["rule"])] = finding["status"]
-                    for note in finding.get("reviews", []):
-                        snap.reviews[note["entry"]] = note.get("state", "applied")
+            for code, finding in statuses(item):  # a 1.0 or a 2.0 report
+                snap.statuses[(code, finding["rule"])] = finding["status"]
+                for note in finding.get("reviews", []):
+                    snap.reviews[note["entry"]] = note.get("state", "applied")
             snap.caption_sha256 = _sha256_text(item.get("caption") or "")
             items[item["id"]] = snap
         inputs = {entry["path"]: entry["sha256"] for entry in document.get("inputs", [])}
@@ -108,10 +108,11 @@ def _origin(result: Any) -> Any:
 class Workflow:
     previous: Previous | None
     entries: dict[str, list[dict[str, Any]]]
+    catalogue: dict[str, Any] = field(default_factory=dict)  # the header's rules: what records are written against
 
     def item(self, result: Any) -> tuple[RecordItem, ItemContent | None, list[tuple[str, dict[str, Any]]]]:
         """The result's item as a RecordItem (origin, review decisions), its content, the decisions' outcomes."""
-        item = parse_item(result.item_json)
+        item = parse_item(result.item_json, self.catalogue)
         content = content_of(item, result.media)
         origin = _origin(result)
         if origin is not None:
@@ -129,7 +130,7 @@ class Workflow:
         data = json.loads(result.item_json)
         if self.entries.get(data.get("id")) or not result.item_json.endswith("}"):
             item, content, outcomes = self.item(result)
-            return item_record(item), data, content, outcomes
+            return item_record(item, self.catalogue), data, content, outcomes
         content, origin = content_of(data, result.media), _origin(result)
         tail = ',"origin":' + origin.model_dump_json(exclude_none=True) if origin is not None else ""
         return result.item_json[:-1] + tail + "}", data, content, []
@@ -159,8 +160,7 @@ class Workflow:
                 snap = Snapshot(verdict="")
             elif snap.verdict != verdict:
                 out["verdicts"].append(FindingChange(item=item_id, region="", rule="", was=snap.verdict, now=verdict))
-            now = {(code, f["rule"]): f["status"] for code, r in (data.get("regions") or {}).items()
-                   for f in r.get("findings", [])}
+            now = {(code, f["rule"]): f["status"] for code, f in statuses(data)}
             for key in list(now) + [k for k in snap.statuses if k not in now]:
                 was, status = snap.statuses.get(key), now.get(key)
                 if was == status or (item_id not in before and status != "fail"):
@@ -211,7 +211,7 @@ def annotate(header: Any, results: Callable[[], Iterable[Any]], out_dir: Path,
         (warn or (lambda m: print(m, file=sys.stderr)))(
             f"warning: review decisions not applied: {exc} (see `complianceguard review verify {out_dir}`)")
         entries = {}
-    flow = Workflow(previous, entries)
+    flow = Workflow(previous, entries, catalogue_of(header))
     changes = flow.changes(results)
     fields = {name: getattr(header, name) for name in type(header).model_fields if name != "items"}
     return RecordReport(**fields, changes=changes), flow.results(results)

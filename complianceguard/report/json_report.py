@@ -3,6 +3,10 @@
 The header is indented for reading; each item is one compact line of the `items` array. An
 indented item is three times the bytes (deep nesting), and a batch of 100,000 posts would be
 gigabytes of spaces; one item per line also keeps the file easy to grep and to split.
+
+Schema 2.0 (report/view.py): the header's `rules` catalogue holds what every finding of a rule
+shares, and the items hold only what varies; `parse_item` expands an `items` line back into the
+engine's models, which is what every other format is rendered from.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from complianceguard.model import Finding, ItemResult, RegionResult, Report
 from complianceguard.report import atomic_write, atomic_writer
+from complianceguard.report.view import Catalogue, catalogue_of, derived_catalogue, merged, record_of
 
 
 def item_json(item: ItemResult) -> str:
@@ -22,14 +27,35 @@ def item_json(item: ItemResult) -> str:
     return item.model_dump_json(indent=2, exclude_none=True)
 
 
-def item_record(item: ItemResult) -> str:
-    """One item as the report's `items` array holds it: one compact line."""
-    return item.model_dump_json(exclude_none=True)
+def item_record(item: ItemResult, catalogue: Catalogue | None = None) -> str:
+    """One item as the report's `items` array holds it (schema 2.0, against the header's rule
+    catalogue: see report/view.py): one compact line."""
+    return record_of(item, catalogue or {})
+
+
+def report_catalogue(report: Report) -> Catalogue:
+    """The rule catalogue a report's items are written against: its `rules`, completed from the
+    findings for packs it lacks (a report converted from 1.0)."""
+    catalogue = catalogue_of(report)
+    missing = [i for i in report.items if any(r.pack not in catalogue for r in i.regions.values())]
+    if missing:
+        catalogue = merged(catalogue, derived_catalogue(i.model_dump(mode="json", exclude_none=True)
+                                                        for i in missing))
+    return catalogue
+
+
+def with_catalogue(header: Report, catalogue: Catalogue) -> Report:
+    from complianceguard.model import REPORT_SCHEMA_VERSION, RuleInfo
+
+    rules = {ref: {code: RuleInfo.model_validate(info) for code, info in entries.items()}
+             for ref, entries in catalogue.items()}
+    return header.model_copy(update={"rules": rules, "schema_version": REPORT_SCHEMA_VERSION})
 
 
 def report_json(report: Report) -> str:
-    header = report.model_copy(update={"items": []})
-    return "".join(_chunks(header, (item_record(item) for item in report.items)))
+    catalogue = report_catalogue(report)
+    header = with_catalogue(report.model_copy(update={"items": []}), catalogue)
+    return "".join(_chunks(header, (item_record(item, catalogue) for item in report.items)))
 
 
 def write(report: Report, out_dir: Path) -> Path:
@@ -43,6 +69,10 @@ ITEMS_TAIL = '"items": []\n}\n'
 
 def _chunks(header: Report, records: Iterable[str]) -> Iterator[str]:
     # `items` is written last, after every other header field (a RecordReport's `changes` too).
+    from complianceguard.model import REPORT_SCHEMA_VERSION
+
+    if header.schema_version != REPORT_SCHEMA_VERSION:
+        header = header.model_copy(update={"schema_version": REPORT_SCHEMA_VERSION})
     head = header.model_dump_json(indent=2, exclude_none=True, exclude={"items"})
     if header.items or not head.endswith("\n}"):
         raise ValueError("a report header has no items")
@@ -56,7 +86,8 @@ def _chunks(header: Report, records: Iterable[str]) -> Iterator[str]:
 
 
 def write_stream(header: Report, records: Iterable[str], out_dir: Path) -> Path:
-    """report.json from a header (a Report with no items) and each item's `item_record`, streamed:
+    """report.json from a header (a Report with no items, its `rules` the catalogue the records were
+    written against) and each item's `item_record`, streamed:
     byte for byte what `write` gives for the whole report, without holding it in memory."""
     path = out_dir / "report.json"
     with atomic_writer(path) as out:
@@ -187,6 +218,9 @@ class RecordReport(Report):
     items: list[RecordItem] = Field(default_factory=list)
 
 
-def parse_item(text: str) -> RecordItem:
-    """One `items` line of a report.json (with or without the workflow fields)."""
-    return RecordItem.model_validate_json(text)
+def parse_item(text: str, catalogue: Catalogue | None = None) -> RecordItem:
+    """One `items` line of a 2.0 report.json (with or without the workflow fields), expanded
+    against the header's catalogue into the engine's item."""
+    from complianceguard.report.view import item_of
+
+    return item_of(text, catalogue or {})

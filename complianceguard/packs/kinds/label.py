@@ -1,0 +1,205 @@
+"""Label kinds: is there an accepted label, is it clear, in the right language, not denied or disguised."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
+
+from complianceguard.model import Channel, Evidence, SpecialFlag
+from complianceguard.packs.kinds.base import (CHANNEL_WORDS, CheckParams, Context, Flag, Outcome, check_kind,
+                                              evidence_of, language_name, quoted, searched, unread)
+
+if TYPE_CHECKING:
+    from complianceguard.packs.schema import Rule
+
+
+class LabelPresentParams(CheckParams):
+    platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership flag counts as a label")
+    require_each: list[Annotated[list[Channel], Field(min_length=1)]] | None = Field(
+        None, description="a label must be found in each group of channels (\"written *and* spoken\"), "
+        "e.g. `[[caption, overlay], [speech]]`")
+
+
+@check_kind("label-present", LabelPresentParams, seeks_label=True, decides_presence=True)
+def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
+    """Passes when an accepted label is found in one of the rule's `scopes` (or, with `require_each`,
+    in each group of channels). Fails naming what was searched and any negated or disguised label
+    found instead; inconclusive when a scope was not read.
+
+    Not applicable when never (applicability comes from the pack: relationship, `when`).
+
+    Params: both optional.
+    """
+    if p.require_each:
+        return _label_in_each(ctx, p.require_each)
+    labels = ctx.labels(rule.scopes)
+    if labels:
+        return Outcome("pass", f"Found {quoted(labels[:3])}.", [evidence_of(m) for m in labels[:3]])
+    if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
+        return Outcome("pass", "The platform's paid-partnership label is set, and counts here.",
+                       [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
+    near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
+                   and not m.tentative and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
+    notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses]
+    why_not = ""
+    if any(m.disguise for m in near_misses):
+        why_not = f" Only a disguised label was found: {quoted([m for m in near_misses if m.disguise])}."
+    elif any(m.negated for m in near_misses):
+        why_not = f" {quoted([m for m in near_misses if m.negated])} is negated, so it does not disclose."
+    not_read = unread(ctx, rule.scopes)
+    if not_read:
+        return Outcome("inconclusive", "No label in what was read; not read: "
+                       + "; ".join(c.detail for c in not_read) + "." + why_not, notes)
+    return Outcome("fail", f"Searched {searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+def _label_in_each(ctx: Context, groups: list[list[str]]) -> Outcome:
+    """A label in every group of channels: "written (caption or on screen) and spoken"."""
+    evidence, missing, not_read = [], [], []
+    for group in groups:
+        found = ctx.labels(group)
+        if found:
+            evidence.append(evidence_of(found[0]))
+            continue
+        names = " or ".join(CHANNEL_WORDS[c] for c in group)
+        (not_read if unread(ctx, group) else missing).append(names)
+    if missing:
+        return Outcome("fail", "No label in the " + "; none in the ".join(missing) + ".", evidence)
+    if not_read:
+        return Outcome("inconclusive", "Not read: " + "; ".join(not_read) + ".", evidence)
+    return Outcome("pass", "Found a label in each of: " + "; ".join(
+        " or ".join(CHANNEL_WORDS[c] for c in g) for g in groups) + ".", evidence)
+
+
+class InsufficientLabelParams(CheckParams):
+    even_with_label: Flag = Field(False, description="also fail when an accepted label is present too")
+
+
+@check_kind("insufficient-label", InsufficientLabelParams)
+def insufficient_label(ctx: Context, rule: Rule, p: InsufficientLabelParams) -> Outcome:
+    """Passes when no insufficient term (`vocabulary.*.insufficient`, e.g. "sp", "collab") is used in
+    place of an accepted label: none in the scopes, or one next to an accepted label.
+
+    Not applicable when never.
+
+    Params: optional.
+    """
+    weak = ctx.of_kind("insufficient", rule.scopes)
+    if not weak:
+        return Outcome("pass", "No unclear labels used.")
+    if ctx.labels(rule.scopes) and not p.even_with_label:
+        return Outcome("pass", f"{quoted(weak)} appears next to an accepted label, which is enough.",
+                       [evidence_of(m) for m in weak])
+    return Outcome("fail", f"Found {quoted(weak)}, which does not tell readers it is an ad.",
+                   [evidence_of(m) for m in weak])
+
+
+class LabelLanguageParams(CheckParams):
+    languages: list[str] | Literal["content"] = Field(
+        description="language codes (`[de]`), or `content` for the language of the post itself")
+
+    @field_validator("languages", mode="wrap")
+    @classmethod
+    def _list_or_content(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError("must be a list of language codes or 'content'") from None
+
+
+@check_kind("label-language", LabelLanguageParams)
+def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
+    """Passes when an accepted label in the scopes is in one of the `languages`; fails naming the
+    labels in another language.
+
+    Not applicable when there is no label (or only unclear ones in the right language) to check,
+    or `languages: content` and the post's language could not be told.
+
+    Params: `languages` is required.
+    """
+    wanted = p.languages
+    if wanted == "content":
+        if not ctx.language:
+            return Outcome("not-applicable", "The content language could not be told.")
+        wanted = [ctx.language]
+    candidates = [m for m in ctx.mentions if m.kind in ("label", "insufficient") and m.channel in rule.scopes
+                  and not m.negated]
+    if not candidates:
+        return Outcome("not-applicable", "No label to check.")
+    good = [m for m in ctx.labels(rule.scopes) if m.language in wanted]
+    if good:
+        return Outcome("pass", f"{quoted(good[:2])} is in {language_name(good[0].language)}.",
+                       [evidence_of(m) for m in good[:2]])
+    wrong = [m for m in candidates if m.language not in wanted]
+    if not wrong:
+        return Outcome("not-applicable", "Only unclear labels, in the right language.")
+    names = " or ".join(language_name(code) for code in wanted)
+    return Outcome("fail", f"{quoted(wrong)} is {language_name(wrong[0].language)}; the audience "
+                   f"needs a label in {names}.", [evidence_of(m) for m in wrong])
+
+
+@check_kind("false-denial")
+def false_denial(ctx: Context, rule: Rule, p: CheckParams) -> Outcome:
+    """Passes when no denial ("not sponsored", `vocabulary.*.denials`) is in the scopes while the
+    relationship needs a disclosure.
+
+    Not applicable when never.
+
+    Params: none.
+    """
+    denials = ctx.of_kind("denial", rule.scopes)
+    if not denials:
+        return Outcome("pass", "No claim that the post is not an ad.")
+    return Outcome("fail", f"It says {quoted(denials)}, but the post is "
+                   f"{ctx.submission.relationship.replace('unknown', 'likely commercial')}.",
+                   [evidence_of(m) for m in denials])
+
+
+@check_kind("disguised-label")
+def disguised_label(ctx: Context, rule: Rule, p: CheckParams) -> Outcome:
+    """Passes when no label or insufficient term in the scopes is written with look-alike or
+    invisible characters.
+
+    Not applicable when never.
+
+    Params: none.
+    """
+    disguised = [m for m in ctx.mentions if m.kind in ("label", "insufficient") and m.disguise
+                 and m.channel in rule.scopes]
+    if not disguised:
+        return Outcome("pass", "No label written with look-alike or invisible characters.")
+    return Outcome("fail", f"{quoted(disguised)} is disguised: " + "; ".join(disguised[0].disguise) + ".",
+                   [evidence_of(m) for m in disguised])
+
+
+class SpecialLabelParams(CheckParams):
+    flag: SpecialFlag = Field(description="the declared imagery this rule is about")
+
+
+SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtual"}
+
+
+@check_kind("special-label", SpecialLabelParams)
+def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
+    """Passes when the post declares `flag` (`retouched` or `ai_generated`) and a term from
+    `vocabulary.*.special[flag]` appears in one of the scopes; inconclusive when a scope was not read.
+
+    Not applicable when the post does not declare the flag.
+
+    Params: `flag` is required.
+    """
+    flag = p.flag
+    what = SPECIAL_WHAT[flag]
+    if not getattr(ctx.submission, flag):
+        return Outcome("not-applicable", f"The post does not declare {what} imagery.")
+    found = [m for m in ctx.mentions if m.kind == "special" and m.category == flag
+             and m.channel in rule.scopes and not m.disguise]
+    if found:
+        return Outcome("pass", f"Found {quoted(found[:2])} for the declared {what} imagery.",
+                       [evidence_of(m) for m in found[:2]])
+    not_read = unread(ctx, rule.scopes)
+    if not_read:
+        return Outcome("inconclusive", "No label for the declared " + what + " imagery in what was read; not read: "
+                       + "; ".join(c.detail for c in not_read) + ".")
+    return Outcome("fail", f"The post declares {what} imagery. Searched {searched(ctx, rule.scopes)}.")

@@ -1,0 +1,142 @@
+"""Placement kinds: where a caption label sits (before the fold, first line, first hashtags) and how
+visible an on-screen label is."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from complianceguard.model import Mention
+from complianceguard.packs.kinds.base import (CheckParams, Context, Count, Flag, Number, Outcome, check_kind,
+                                              evidence_of, quoted)
+
+if TYPE_CHECKING:
+    from complianceguard.extract.caption import CaptionLayout
+    from complianceguard.packs.schema import Rule
+
+
+class LabelPlacementParams(CheckParams):
+    before_fold: Flag = Field(False, description="the label ends before the platform's \"... more\" fold")
+    max_words_before: Count | None = Field(None, description="at most N words of the caption before it")
+    first_line: Flag = Field(False, description="the label is on the caption's first line")
+    max_hashtag_index: Count | None = Field(None, description="if a hashtag, it is among the first N hashtags")
+    not_buried: Count | None = Field(None, description="not inside a run of N or more hashtags unless it leads "
+                                     "the run")
+    not_at_end: Flag = Field(False, description="not after all of the caption's words")
+    any_of: Flag = Field(False, description="one of the given constraints is enough (\"first line *or* first "
+                         "hashtag\")")
+
+
+@check_kind("label-placement", LabelPlacementParams)
+def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcome:
+    """Passes when at least one accepted caption label meets every given constraint (or one of them,
+    with `any_of`), or a label is printed on a still image (seen before the caption).
+
+    Not applicable when there is no accepted label in the caption (`label-present` reports that).
+
+    Params: constraints, each optional; give at least one.
+    """
+    on_picture = [m for m in ctx.labels(rule.scopes) if m.channel == "overlay" and m.time is None]
+    if on_picture:  # a label printed on a still image is seen with the picture, before any caption
+        return Outcome("pass", f"{quoted(on_picture[:1])} is on the picture itself, seen before the caption.",
+                       [evidence_of(on_picture[0])])
+    labels = [m for m in ctx.labels(rule.scopes) if m.channel == "caption" and m.span]
+    if not labels:
+        return Outcome("not-applicable", "No accepted label in the caption to place.")
+    layout = ctx.layout
+    # Words of the caption other than the labels themselves ("Gifted - Ad" has one word before "Ad").
+    marked = [m.span for m in labels]
+    prose = [t for t in layout.tokens if t.kind == "word"
+             and not any(s.start <= t.start < s.end for s in marked)]
+    attempts: list[tuple[Mention, list[str]]] = []
+    for label in labels:
+        results = _placement_results(label, p, layout, prose)
+        problems = [problem for problem in results.values() if problem]
+        if p.any_of:  # one constraint the label really meets is enough
+            met = any(problem is None for problem in results.values())
+            problems = [] if met else problems or ["it is not a hashtag in the required position"]
+        if not problems:
+            return Outcome("pass", f"{quoted([label])} is placed where it is seen first.", [evidence_of(label)])
+        attempts.append((label, problems))
+    label, problems = attempts[0]
+    return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".",
+                   [evidence_of(m, "; ".join(why)) for m, why in attempts])
+
+
+def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionLayout,
+                       prose: list[Any]) -> dict[str, str | None | bool]:
+    """Per constraint: None when met, a plain-words problem when not, False when it does not apply
+    (a hashtag constraint on a label that is not a hashtag)."""
+    span = label.span
+    results: dict[str, str | None | bool] = {}
+    if p.before_fold:
+        results["before_fold"] = (f"it is hidden behind '... more' ({layout.fold.platform} shows about the "
+                                  f"first {layout.fold.at} characters)") if span.end > layout.fold.at else None
+    if p.max_words_before is not None:
+        before = sum(1 for t in prose if t.end <= span.start)
+        results["max_words_before"] = (f"{before} word{'s' if before != 1 else ''} come"
+                                       f"{'' if before != 1 else 's'} before it") if before > p.max_words_before else None
+    if p.first_line:
+        results["first_line"] = "it is not on the first line" if span.start > layout.first_line_end else None
+    index = layout.token_index_at(span.start)
+    is_hashtag = index is not None and layout.tokens[index].kind == "hashtag"
+    if p.max_hashtag_index is not None:
+        results["max_hashtag_index"] = False
+        if is_hashtag:
+            position = next(i for i, h in enumerate(layout.hashtags, 1) if h.start == layout.tokens[index].start)
+            results["max_hashtag_index"] = (f"it is hashtag number {position}"
+                                            if position > p.max_hashtag_index else None)
+    if p.not_buried is not None:
+        results["not_buried"] = False
+        if is_hashtag:
+            run = layout.hashtag_run(index)
+            buried = len(run) >= p.not_buried and run[0] != index
+            results["not_buried"] = f"it is buried in a block of {len(run)} hashtags" if buried else None
+    if p.not_at_end:
+        at_end = bool(prose) and all(t.end <= span.start for t in prose)
+        results["not_at_end"] = "it comes after all of the caption's text" if at_end else None
+    return results
+
+
+class LabelProminenceParams(CheckParams):
+    min_height_fraction: Number | None = Field(None, description="letter height at least this fraction of the "
+                                               "frame height")
+    min_contrast: Number | None = Field(None, description="WCAG contrast ratio against the pixels around it, at "
+                                        "least this")
+
+
+@check_kind("label-prominence", LabelProminenceParams)
+def label_prominence(ctx: Context, rule: Rule, p: LabelProminenceParams) -> Outcome:
+    """Passes when an accepted label on screen (measured by OCR: letter height and WCAG contrast
+    against the pixels around it) meets `min_height_fraction` and `min_contrast`; one label that
+    meets both is enough.
+
+    Not applicable when there is no label on screen to measure.
+
+    Params: both optional.
+    """
+    shown = [m for m in ctx.labels(rule.scopes) if m.overlay is not None]
+    if not shown:
+        return Outcome("not-applicable", "No label on screen to measure.")
+
+    def problems(m: Mention) -> list[str]:
+        o = m.overlay
+        found = []
+        if p.min_height_fraction is not None and o.height_fraction + 1e-9 < p.min_height_fraction:
+            found.append(f"its letters are {o.text_height_px} px high ({o.height_fraction:.1%} of the frame); "
+                         f"needs at least {p.min_height_fraction:.1%}")
+        if p.min_contrast is not None and o.contrast_ratio < p.min_contrast:
+            found.append(f"its contrast against the background is {o.contrast_ratio:g}:1; needs at least "
+                         f"{p.min_contrast:g}:1")
+        return found
+
+    measured = [(m, problems(m)) for m in shown]
+    clear = [m for m, why in measured if not why]
+    if clear:
+        o = clear[0].overlay
+        return Outcome("pass", f"{quoted(clear[:1])} is {o.text_height_px} px high with contrast "
+                       f"{o.contrast_ratio:g}:1 at the {o.position}.", [evidence_of(clear[0])])
+    label, why = measured[0]
+    return Outcome("fail", f"{quoted([label])} is not clearly visible: " + "; ".join(why) + ".",
+                   [evidence_of(m, "; ".join(w)) for m, w in measured[:3]])

@@ -1,0 +1,199 @@
+"""Timing kinds: when and for how long a label is on screen or said in a video, and how often a live
+recording repeats it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field, model_validator
+
+from complianceguard.model import Evidence, Mention, TimeSpan
+from complianceguard.packs.kinds.base import (CHANNEL_WORDS, TIMING_TOLERANCE_S, CheckParams, Context, Flag,
+                                              Number, Outcome, ParamsModel, Seconds, check_kind, evidence_of,
+                                              merged, searched, unread)
+
+if TYPE_CHECKING:
+    from complianceguard.packs.schema import Rule
+
+
+class Tier(ParamsModel):
+    """How long a label must show in videos up to `max_duration_s` (the last tier may leave it out)."""
+
+    max_duration_s: Seconds | None = Field(None, description="videos up to this length; left out: longer ones")
+    min_visible_s: Seconds | None = Field(None, description="visible (or spoken) for at least this long in total")
+    min_fraction: Number | None = Field(None, description="for at least this fraction of the duration")
+
+    @model_validator(mode="after")
+    def _needs_a_minimum(self) -> Tier:
+        if self.min_visible_s is None and self.min_fraction is None:
+            raise ValueError("each tier needs min_visible_s or min_fraction (and max_duration_s, except the last)")
+        return self
+
+
+class VideoTimingParams(CheckParams):
+    start_within_s: Seconds | None = Field(None, description="a label begins within the first S seconds")
+    end_within_s: Seconds | None = Field(None, description="a label is present in the last S seconds")
+    min_visible_s: Seconds | None = Field(None, description="visible (or spoken) for at least D seconds in total")
+    min_fraction: Number | None = Field(None, description="visible for at least this fraction of the duration")
+    tiers: list[Tier] | None = Field(None, min_length=1, description="`[{max_duration_s, min_visible_s or "
+                                     "min_fraction}, ...]`: the first tier whose `max_duration_s` is at least the "
+                                     "duration applies (the last tier may leave `max_duration_s` out)")
+    repeat_every_s: Seconds | None = Field(None, description="no gap longer than N seconds without the label")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> VideoTimingParams:
+        if not self.model_fields_set:
+            raise ValueError("check video-timing needs at least one of its params")
+        return self
+
+
+def _required_visible(p: VideoTimingParams, duration: float) -> tuple[float | None, str]:
+    tier: VideoTimingParams | Tier = p
+    if p.tiers is not None:
+        tier = next((t for t in p.tiers if t.max_duration_s is None or duration <= t.max_duration_s), p.tiers[-1])
+    max_duration = getattr(tier, "max_duration_s", None)
+    scope = (f" (videos up to {max_duration:g} s)" if max_duration else
+             " (longer videos)" if p.tiers is not None else "")
+    if tier.min_visible_s is not None:
+        return float(tier.min_visible_s), f"{tier.min_visible_s:g} s{scope}"
+    if tier.min_fraction is not None:
+        fraction = float(tier.min_fraction)
+        share = "the whole video" if fraction >= 1 else f"{fraction:.0%} of its length"
+        return fraction * duration, f"{share}, {fraction * duration:.1f} s{scope}"
+    return None, ""
+
+
+@check_kind("video-timing", VideoTimingParams, seeks_label=True)
+def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
+    """Passes when accepted labels in the rule's scopes (`overlay` or `speech`) are timed as
+    required: early enough, late enough, long enough in total, repeated often enough. No label at
+    all: fail; scopes not read or no duration: inconclusive.
+
+    Not applicable when the post has no video or audio, or the rule reads only `speech` and nothing
+    is said.
+
+    Params: at least one; all that are given must hold.
+    """
+    if not ctx.media_kinds & {"video", "audio"}:
+        return Outcome("not-applicable", "The post has no video or audio.")
+    not_read = unread(ctx, rule.scopes)
+    labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
+    where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
+    if ctx.duration_s is None or (not_read and not labels):
+        why = "; ".join(c.detail for c in not_read) or "the media's duration is unknown"
+        return Outcome("inconclusive", f"Timing could not be checked: {why}.")
+    if set(rule.scopes) == {"speech"} and "speech" not in ctx.channels_with_text and not not_read:
+        return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
+    duration = ctx.duration_s
+    intervals = merged([(m.time.start_s, m.time.end_s) for m in labels])
+    evidence = [evidence_of(m) for m in labels]
+    if not intervals:
+        return Outcome("fail", f"No label in the {where} at any time (searched {searched(ctx, rule.scopes)}).")
+    spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals)
+    problems = []
+    if p.start_within_s is not None and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S:
+        problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
+                        f"{p.start_within_s:g} s")
+    if p.end_within_s is not None and intervals[-1][1] < duration - p.end_within_s - TIMING_TOLERANCE_S:
+        problems.append(f"the last label ends at {intervals[-1][1]:g} s; one is needed in the last "
+                        f"{p.end_within_s:g} s (of {duration:g} s)")
+    required, described = _required_visible(p, duration)
+    total = sum(b - a for a, b in intervals)
+    if required is not None and total + TIMING_TOLERANCE_S < required:
+        problems.append(f"it is there for {total:.1f} s in total; needs {described}")
+    if p.repeat_every_s is not None:
+        edges = [0.0, *[x for pair in intervals for x in pair], duration]
+        gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
+        long_gaps = [(a, b) for a, b in gaps if b - a > p.repeat_every_s + TIMING_TOLERANCE_S]
+        if long_gaps:
+            a, b = long_gaps[0]
+            problems.append(f"no label from {a:g} s to {b:g} s; it must repeat every {p.repeat_every_s:g} s")
+    if problems:
+        return Outcome("fail", f"Label in the {where} at {spans}: " + "; ".join(problems) + ".", evidence)
+    return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s meets the timing.", evidence)
+
+
+CONTINUOUS_GAP_S = 2.0  # our reading of "continuous": on-screen text is sampled about once a second
+
+
+def _gaps(intervals: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """The stretches without a label, from the start to the end of the media."""
+    edges = [0.0, *[x for pair in intervals for x in pair], duration]
+    return [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2) if edges[i + 1] > edges[i]]
+
+
+def _timed(ctx: Context, rule: Rule, what: str) -> tuple[Outcome | None, list[Mention]]:
+    """The rule's timed labels, or an outcome when the timing cannot be checked."""
+    not_read = unread(ctx, rule.scopes)
+    labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
+    if not_read and not labels:
+        return Outcome("inconclusive", f"The {what} could not be checked: "
+                       + "; ".join(c.detail for c in not_read) + "."), labels
+    if ctx.duration_s is None:
+        return Outcome("inconclusive", f"The {what} could not be checked: the media's duration is unknown."), labels
+    return None, labels
+
+
+class LiveRepeatParams(CheckParams):
+    max_gap_s: Seconds | None = Field(None, description="no stretch longer than this without a label (the start "
+                                      "to the first label and the last label to the end count)")
+    continuous: Flag = Field(False, description="the label stays on the whole time (gaps up to 2 s are allowed "
+                             "for frame sampling, our reading)")
+    start_within_s: Seconds | None = Field(None, description="the first label within the first S seconds")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> LiveRepeatParams:
+        if (self.max_gap_s is not None) == self.continuous:
+            raise ValueError("check live-repeat needs exactly one of 'max_gap_s' or 'continuous: true'")
+        return self
+
+
+@check_kind("live-repeat", LiveRepeatParams, seeks_label=True)
+def live_repeat(ctx: Context, rule: Rule, p: LiveRepeatParams) -> Outcome:
+    """Passes when a live recording repeats its label: no stretch without an accepted label in the
+    scopes longer than `max_gap_s` (or the label stays on the whole time, `continuous`); fails naming
+    the longest gap; scopes not read or no duration: inconclusive.
+
+    Not applicable when the post has no video or audio recording.
+
+    Params: `max_gap_s` **or** `continuous: true` (exactly one); `start_within_s` optional.
+    """
+    if not ctx.media_kinds & {"video", "audio"}:
+        return Outcome("not-applicable", "The post has no video or audio recording.")
+    stop, labels = _timed(ctx, rule, "repetition of the label")
+    if stop:
+        return stop
+    duration = float(ctx.duration_s)
+    continuous = p.continuous
+    allowed = CONTINUOUS_GAP_S if continuous else float(p.max_gap_s)
+    where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
+    want = ("on screen the whole time" if continuous else
+            f"repeated at least every {allowed:g} s ({allowed / 60:g} min)")
+    if not labels:
+        return Outcome("fail", f"No label in the {where} at any time of the {duration:g} s recording "
+                       f"(searched {searched(ctx, rule.scopes)}); it must be {want}.")
+    intervals = merged([(m.time.start_s, m.time.end_s) for m in labels])
+    gaps = _gaps(intervals, duration)
+    long_gaps = [(a, b) for a, b in gaps if b - a > allowed + TIMING_TOLERANCE_S]
+    evidence = [evidence_of(m) for m in labels[:6]]
+    spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals[:8]) + (" ..." if len(intervals) > 8 else "")
+    problems = []
+    if p.start_within_s is not None and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S:
+        problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
+                        f"{p.start_within_s:g} s")
+    if long_gaps:
+        a, b = max(long_gaps, key=lambda g: g[1] - g[0])
+        problems.append(f"no label from {a:g} s to {b:g} s (a gap of {b - a:g} s, {(b - a) / 60:.1f} min"
+                        + (f"; {len(long_gaps)} such gaps" if len(long_gaps) > 1 else "") + f"); it must be {want}")
+        evidence += [Evidence(channel=rule.scopes[0], kind="gap", text="", time=TimeSpan(start_s=x, end_s=y),
+                              note=f"no label for {y - x:g} s") for x, y in long_gaps[:5]]
+    if problems:
+        detail = f"Label in the {where} at {spans} of {duration:g} s: " + "; ".join(problems) + "."
+        not_read = unread(ctx, rule.scopes)
+        if not_read:  # what was not read may hold the missing repeats
+            return Outcome("inconclusive", detail + " Not read, and may hold the label: "
+                           + "; ".join(c.detail for c in not_read) + ".", evidence)
+        return Outcome("fail", detail, evidence)
+    longest = max((b - a for a, b in gaps), default=0.0)
+    return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s; the longest gap is {longest:g} s.",
+                   evidence)
