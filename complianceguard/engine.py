@@ -17,6 +17,7 @@ from complianceguard.extract.speech import Transcriber
 from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Submission, post_type_of,
                                    worst)
 from complianceguard.packs.kinds import CHECKS, Context, Outcome, quoted, unless_possibly_said
+from complianceguard.packs.kinds.base import language_name
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
 
@@ -182,6 +183,9 @@ def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | No
     if when and when.post_types and ctx.post_type not in when.post_types:
         return Outcome("not-applicable", f"Not applicable to a {ctx.post_type} post (only to "
                        f"{', '.join(when.post_types)}).")
+    if when and when.languages and ctx.language and ctx.language not in when.languages:
+        return Outcome("not-applicable", f"Not applicable to content in {language_name(ctx.language)} (only to "
+                       f"{', '.join(language_name(code) for code in when.languages)}).")
     if when and when.media:
         kinds = ctx.media_kinds or {"none"}
         if not kinds & set(when.media):

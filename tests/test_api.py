@@ -29,6 +29,8 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
+pytestmark = pytest.mark.server  # starts servers, browsers or redis: not in `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "fixtures" / "media" / "spoken-disclosure-start.mp4"
 OTHER_VIDEO = ROOT / "fixtures" / "media" / "sponsor-read-undisclosed.mp4"

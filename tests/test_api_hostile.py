@@ -25,6 +25,8 @@ from test_api import Server, png, submit_job, wait_for
 from complianceguard.api import webhooks
 from complianceguard.api.callbacks import CallbackPolicy, CallbackRefused
 
+pytestmark = pytest.mark.server  # starts servers, browsers or redis: not in `make test-fast`
+
 KEY_A = "hostile-a-0123456789abcdef"
 KEY_B = "hostile-b-0123456789abcdef"
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 2, 3

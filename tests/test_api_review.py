@@ -31,6 +31,8 @@ from complianceguard.api.store import Store
 from complianceguard.review import GENESIS, ChainBroken, entry_hash
 from test_api import Server, finished, submit_job, wait_for
 
+pytestmark = pytest.mark.server  # starts servers, browsers or redis: not in `make test-fast`
+
 MAIN_KEY = "review-main-key-0123456789abcdef"
 OTHER_KEY = "review-other-key-0123456789abcdef"
 FAILING = {"regions": ["GB"], "caption": "Loving my new serum #sp @glowskincare", "relationship": "paid",

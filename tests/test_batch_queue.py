@@ -23,6 +23,8 @@ from complianceguard.batch.distributed import QUEUE_NAME
 from complianceguard.scan import scan
 from test_batch import captions_csv, report_without_time
 
+pytestmark = pytest.mark.server  # starts servers, browsers or redis: not in `make test-fast`
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -123,6 +125,8 @@ def test_two_workers_one_killed_mid_batch_every_post_reported_once(tmp_path, red
                                                  "asr_backend": "faster-whisper", "asr_model": None})
     expected = json.loads(one_machine.model_dump_json(exclude_none=True))
     expected.pop("generated_at")
+    (tmp_path / "EXPECTED").write_text(json.dumps(expected, indent=1, sort_keys=True))
+    (tmp_path / "GOT").write_text(json.dumps(report_without_time(tmp_path / "out"), indent=1, sort_keys=True))
     assert report_without_time(tmp_path / "out") == expected
 
 

@@ -29,6 +29,8 @@ from complianceguard.report.json_report import report_json
 from complianceguard.scan import scan
 from conftest import FIXTURES, ROOT
 
+pytestmark = pytest.mark.server  # starts servers, browsers or redis: not in `make test-fast`
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 # The label is buried in hashtags (GB103 fails it): a label merely last in a short caption is only
 # GB104's warning since the GB-5 audit fix, and the filter test wants two GB103 failures.

@@ -6,6 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.media  # checks the system tools and models `make` installs
+
 
 def test_tesseract_has_the_language_packs_the_packs_need():
     langs = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, check=True).stdout.split()

@@ -148,6 +148,8 @@ class When(_Strict):
     media: list[MediaKind] | None = Field(None, description="The post must carry one of these kinds of media.")
     post_types: list[PostType] | None = Field(None, description="The post must be one of these post types "
                                               "(declared, or inferred from its media).")
+    languages: list[str] | None = Field(None, description="The content must be in one of these languages "
+                                        "(declared or detected); content whose language is unknown is included.")
 
 
 class Rule(_Strict):
