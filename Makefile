@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system venv demo test clean
+.PHONY: setup system venv demo test test-fast lint clean
 .DEFAULT_GOAL := demo
 
 setup: system venv
@@ -32,8 +32,19 @@ demo: setup
 	  echo "reports written to $(CURDIR)/reports (exit code $$rc: 0 all pass, 1 some fail, 2 some errors)"; \
 	  test $$rc -le 2
 
-test: setup
+# The full suite: lint first (ruff, configured in pyproject.toml), then every test tier.
+test: setup lint
 	$(PY) -m pytest
+
+# The fast tier, for every edit: no media tools or models, no servers, browsers, redis or wheel builds
+# (markers in pyproject.toml); under a minute on an idle machine. Needs the .venv only.
+test-fast:
+	@test -x $(PY) || { echo "no $(VENV): run 'make venv' first"; exit 2; }
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not media and not install and not server"
+
+lint: venv
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -150,12 +150,17 @@ def main() -> None:
             if count != args.items:
                 sys.exit(f"the report holds {count} items, expected {args.items}")
         size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+        report_bytes = (out / "report.json").stat().st_size if (out / "report.json").is_file() else 0
+        journal_bytes = (out / "scan.journal").stat().st_size if (out / "scan.journal").is_file() else 0
         print(json.dumps({"items": args.items, "jobs": args.jobs, "formats": args.format,
                           "cores": os.cpu_count(), "wall_s": round(elapsed, 2),
                           "items_per_s": round(args.items / elapsed), "target_items_per_s": 2000,
                           "cpu_s": round(cpu, 1), "cpu_ms_per_item": round(cpu * 1000 / args.items, 3),
                           "load_avg_1m": round(os.getloadavg()[0], 1),
-                          "report_mb": round(size / 1e6, 1), "scan_summary": summary}))
+                          "report_mb": round(size / 1e6, 1),
+                          "report_json_bytes_per_post": round(report_bytes / args.items),
+                          "target_bytes_per_post": 2500,
+                          "journal_bytes_per_post": round(journal_bytes / args.items), "scan_summary": summary}))
 
 
 if __name__ == "__main__":

@@ -194,7 +194,8 @@ queue_option = click.option(
 @friendly_errors
 def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, jobs: int,
          timeout_s: float, fresh: bool, queue: str | None, quiet: bool, asr_backend: str, asr_model: str | None,
-         ocr_fps: float, packs: tuple[str, ...], column_map: tuple[str, ...] = (), map_file: Path | None = None) -> None:
+         ocr_fps: float, packs: tuple[str, ...], column_map: tuple[str, ...] = (),
+         map_file: Path | None = None) -> None:
     """Scan manifests, folders of `*.post.yaml|yml|json` (and yt-dlp downloads with their
     `.info.json`) and CSV files; write reports."""
     from complianceguard.batch.work import ScanSettings

@@ -117,9 +117,10 @@ def score(text: str) -> Score:
 
 def model_mentions(segments: list[Segment], language: str | None) -> list[Mention]:
     """One `signal` mention for each caption the model scores as likely commercial, with its score
-    and top words as context. Captions only: on transcript text the model (trained on captions)
-    fires on 44 % of ordinary snippets of sponsor-read-snippets (bench/sponsor_read.py prints it),
-    so speech is left to the cues and the sponsor-read spans (commercial.sponsor_reads)."""
+    and top words as context. Captions only: the model is trained on captions, and on transcript
+    snippets (sponsor-read-snippets, bench/sponsor_read.py prints it) it finds a quarter of the
+    sponsored reads at precision 0.75, less than the cues and with no time; so speech is left to the
+    cues and to the timed sponsor-read spans (commercial.sponsor_reads)."""
     model = default_model()
     if not model.applies_to(language):
         return []

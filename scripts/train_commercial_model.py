@@ -120,7 +120,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "complianceguard" / MODEL_FILE)
     parser.add_argument("--check", action="store_true", help="retrain and compare with the shipped file")
     args = parser.parse_args()
-    text = json.dumps(train(training_rows(args.data_dir), check_runtime=args.check), ensure_ascii=False, separators=(",", ":")) + "\n"
+    model = train(training_rows(args.data_dir), check_runtime=args.check)
+    text = json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n"
     if args.check:
         same = args.out.read_text("utf-8") == text
         print("shipped model is reproduced" if same else "shipped model differs from a retrain")

@@ -387,6 +387,13 @@ class Chromium:
             raise AssertionError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def attribute(self, name: str) -> Any:
+        """An attribute of the page's <html>, or None (also while a navigation replaces the document)."""
+        try:
+            return self.js(f"document.documentElement && document.documentElement.getAttribute({json.dumps(name)})")
+        except AssertionError:
+            return None
+
     def click(self, selector: str) -> None:
         """A real mouse click (pressed and released) in the middle of the element."""
         box = self.js(f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
@@ -440,13 +447,13 @@ def test_review_page_in_chromium_records_an_overrule(api: httpx.Client, server: 
     browser = Chromium(tmp_path / "profile")
     try:
         browser.send("Page.navigate", session=True, url=f"{server.url}/review/{job['id']}")
-        wait_for(lambda: browser.js("document.documentElement.getAttribute('data-js')") == "ready", 60,
+        wait_for(lambda: browser.attribute("data-js") == "ready", 60,
                  "the review page's script to run")
         assert browser.js("document.getElementById('view').children.length") == 0, "nothing shown before the key"
         browser.type_into("#api-key", MAIN_KEY)
         browser.type_into("#reviewer", "Dana Legal")
         browser.click("#open")
-        wait_for(lambda: browser.js("document.documentElement.getAttribute('data-state')") == "ready", 60,
+        wait_for(lambda: browser.attribute("data-state") == "ready", 60,
                  "the job's findings to load", every=0.2)
         assert browser.js("sessionStorage.getItem('complianceguard.api-key')") == MAIN_KEY
         assert browser.js("document.cookie") == ""
@@ -456,9 +463,9 @@ def test_review_page_in_chromium_records_an_overrule(api: httpx.Client, server: 
             "the controls sit in the report's finding block"
         browser.type_into(f"{controls} textarea", "Creator's own product; no brand relationship")
         browser.click(f'{controls} button[data-decision="overrule"]')
-        wait_for(lambda: browser.js("document.documentElement.getAttribute('data-recorded')") == "1", 60,
+        wait_for(lambda: browser.attribute("data-recorded") == "1", 60,
                  "the decision to be recorded", every=0.2)
-        wait_for(lambda: browser.js("document.documentElement.getAttribute('data-entries')") == "1", 60,
+        wait_for(lambda: browser.attribute("data-entries") == "1", 60,
                  "the page to show it", every=0.2)
         text = browser.js("document.getElementById('view').textContent")
         assert "Overruled by Dana Legal" in text and "Machine status: fail" in text
@@ -475,7 +482,7 @@ def test_review_page_refuses_a_wrong_key(server: Server, failing_job: dict[str, 
     browser = Chromium(tmp_path / "profile")
     try:
         browser.send("Page.navigate", session=True, url=f"{server.url}/review/{failing_job['id']}")
-        wait_for(lambda: browser.js("document.documentElement.getAttribute('data-js')") == "ready", 60, "the page")
+        wait_for(lambda: browser.attribute("data-js") == "ready", 60, "the page")
         browser.type_into("#api-key", "not-a-key-0123456789abcdef")
         browser.type_into("#reviewer", "Eve")
         browser.click("#open")

@@ -117,3 +117,4 @@ def test_no_import_cycle_among_the_packages_modules():
 
 def test_model_imports_nothing_from_the_package():
     assert GRAPH["complianceguard.model"] == set()
+

@@ -177,7 +177,8 @@ def test_mov_container_is_read():
 # ---------------------------------------------------------------- broken media and the cache
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (OVERLAYS / "broken").glob("*") if not p.name.endswith(".json")))
+@pytest.mark.parametrize("name", sorted(p.name for p in (OVERLAYS / "broken").glob("*")
+                                         if not p.name.endswith(".json")))
 def test_broken_media_is_one_error_item_and_the_batch_goes_on(name, library, tmp_path):
     from complianceguard.scan import scan
 
@@ -231,3 +232,90 @@ def test_reports_carry_the_frame_with_the_box(library, tmp_path):
     faint = next(f for f in saved.items[0].regions["US"].findings if f.rule == "US111")
     assert faint.status == "warn" and "not clearly visible" in faint.message  # 2:1 grey on white
     assert "data:image/jpeg;base64," in (out / "report.html").read_text("utf-8")
+
+
+# ---------------------------------------------------------------- speed (issue 15): the same reading for less work
+
+
+def test_a_sure_first_reader_starts_no_tesseract_process(monkeypatch):
+    """RapidOCR's recogniser reads in this process first; Tesseract (a process per call) only reads
+    the crops it is unsure of, so a plain label video starts far fewer Tesseract processes than it
+    has OCRed samples (before issue 15: one per sample)."""
+    import pytesseract
+
+    calls = []
+    real = pytesseract.image_to_data
+    monkeypatch.setattr(pytesseract, "image_to_data", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = read_video(VIDEOS / "ad-2s-of-12s.mp4")
+    assert any(ocr.fold(t.reading.text) == "#ad" for t in result.texts)
+    assert len(calls) < result.frames_ocred / 2, (len(calls), result.frames_ocred)
+
+
+def _moving_video(path: Path, seconds: int, label: tuple[float, float], scale: float) -> None:
+    """A 720p clip whose background changes every frame (no sample is "unchanged") with a small
+    white "#ad" in the bottom-right corner from label[0] to label[1] seconds."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (1280, 720))
+    ramp = np.tile(np.linspace(30, 120, 1280, dtype=np.float32), (720, 1))
+    for index in range(seconds * 10):
+        grey = ((ramp + 3 * index) % 150).astype(np.uint8)
+        frame = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+        if label[0] <= index / 10 < label[1]:
+            cv2.putText(frame, "#ad", (1180, 690), cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255), 2)
+        writer.write(frame)
+    writer.release()
+
+
+def test_small_label_first_seen_at_a_full_width_sample_keeps_its_start(tmp_path):
+    """On a moving picture every other sample is detected at reduced size, which misses small text;
+    a small label appearing just before such a sample is found at the next full-width one, and its
+    start is refined back over both seconds, so its interval stays exact."""
+    path = tmp_path / "small.mp4"
+    _moving_video(path, 8, (2.6, 6.0), 0.8)
+    settings = OcrSettings()
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 30)
+    frame = capture.read()[1]
+    capture.release()
+    def in_corner(width: int) -> bool:
+        return any(box[0] > 1100 for box in ocr.detect_lines(frame, settings, width))
+
+    assert in_corner(settings.detect_width) and not in_corner(settings.coarse_width)  # what is tested here
+    result = read_video(path, settings)
+    ad = next(t for t in result.texts if ocr.fold(t.reading.text) == "#ad")
+    assert ad.start_s == pytest.approx(2.6, abs=0.25) and ad.end_s == pytest.approx(6.0, abs=0.25)
+    assert result.frames_ocred == result.frames_sampled == 8
+
+
+def test_speech_is_transcribed_beside_the_ocr(monkeypatch):
+    """read_media starts a video's transcription in its own thread before OCR and collects it after."""
+    import threading
+    import time as clock
+
+    import complianceguard.extract as extract
+    from complianceguard.extract.speech import Transcript
+
+    media = FIXTURES / "media" / "spoken-disclosure-start.mp4"
+    when: dict[str, float | str] = {}
+    real_overlays = extract.read_overlays
+
+    def overlays(*args):
+        when["ocr_start"] = clock.perf_counter()
+        try:
+            return real_overlays(*args)
+        finally:
+            when["ocr_end"] = clock.perf_counter()
+
+    def transcribe(transcriber, path):
+        when["asr_start"], when["asr_thread"] = clock.perf_counter(), threading.current_thread().name
+        clock.sleep(0.5)
+        return Transcript("fake", "fake", "en", [])
+
+    class Fake:
+        backend, model_name, english_only = "fake", "fake", False
+
+    monkeypatch.setattr(extract, "read_overlays", overlays)
+    monkeypatch.setattr(extract, "transcribe_media", transcribe)
+    submission = post(media, "GB", platform="youtube")
+    result = extract.read_media(submission, extract.extract(submission), "en", Fake(), OcrSettings())
+    assert result.coverage["speech"].read and result.coverage["overlay"].read
+    assert when["asr_thread"] == "cg-speech" and when["asr_start"] < when["ocr_end"]

@@ -99,7 +99,8 @@ def test_validate_points_at_the_line_of_the_mistake(tmp_path):
     with pytest.raises(PackError) as error:
         read_pack(pack)
     assert str(error.value).startswith(f"{pack}: line 12: rule GLOW001, field params: unknown param 'prefered'")
-    pack.write_text(pack.read_text().replace("prefered", "preferred").replace("confidence: high\n", "confidence: sure\n"))
+    fixed = pack.read_text().replace("prefered", "preferred")
+    pack.write_text(fixed.replace("confidence: high\n", "confidence: sure\n"))
     with pytest.raises(PackError, match=r"line 18: rule GLOW001, field confidence"):
         read_pack(pack)
 

@@ -37,7 +37,7 @@ def evaluate(engine: Engine, region: str, **case) -> ItemResult:
     described_case = Case(**{"caption": "", **case})
     submission = Submission(
         id="post", regions=[region], media=frame_files(described_case),
-        **described_case.model_dump(exclude={"note", "media", "duration_s", "overlay", "speech", "frames"}))
+        **described_case.model_dump(exclude={"note", "status", "media", "duration_s", "overlay", "speech", "frames"}))
     extraction = on_frames(described_case, submission, described(
         submission, described_case.media, described_case.duration_s,
         [t.as_tuple() for t in described_case.overlay], [t.as_tuple() for t in described_case.speech]))

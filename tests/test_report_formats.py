@@ -283,7 +283,7 @@ def test_a_2_0_report_is_a_tenth_of_1_0_and_renders_the_same_and_1_0_reports_sti
         from_v1 = (tmp_path / "from-v1" / path.name).read_text("utf-8")
         # SARIF and HTML say which schema the report they came from had.
         from_v1 = from_v1.replace('"report_schema_version": "1.0"', '"report_schema_version": "2.0"').replace(
-            "Schema <b>1.0</b>", "Schema <b>2.0</b>")
+            "Schema <b>1.0</b>", "Schema <b>2.0</b>").replace("report schema 1.0 &middot", "report schema 2.0 &middot")
         assert from_v1 == path.read_text("utf-8"), f"{path.name} from a 1.0 report differs"
         assert (tmp_path / "from-direct" / path.name).read_bytes() == path.read_bytes()
     # `render --format json` of a 1.0 report writes it as 2.0 (its catalogue taken from its findings).
@@ -326,3 +326,21 @@ def test_2_0_is_verdict_for_verdict_the_1_0_record_on_the_fixtures(library):
         compared += 1
         findings += len(was)
     assert compared >= 20 and findings >= 200
+
+
+def test_a_finding_unlike_its_catalogue_entry_is_kept_as_it_is(report):
+    """Compaction checks each finding against its expansion: whatever the catalogue cannot give back
+    (another name, message, fix, coverage, source, order) is kept in the finding, never lost."""
+    from complianceguard.report import parse_report
+
+    item = next(i for i in report.items if i.regions)
+    region, result = next(iter(item.regions.items()))
+    odd = [f.model_copy(update={"name": "renamed", "message": "a message of its own", "fix": "a fix of its own",
+                                "coverage": [], "source": f.source.model_copy(update={"title": "elsewhere"})})
+           for f in result.findings]
+    changed = item.model_copy(update={"regions": {**item.regions, region: result.model_copy(
+        update={"findings": list(reversed(odd))})}})  # out of the pack's order too
+    strange = report.model_copy(update={"items": [changed, *report.items]})
+    text = report_json(strange)
+    validate_report(text)
+    assert parse_report(text).items == strange.items

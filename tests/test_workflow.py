@@ -87,7 +87,8 @@ def test_decision_recorded_applied_on_rescan_and_dropped_when_the_caption_change
     assert [(r["decision"], r["state"], r["reviewer"], r["reason"]) for r in decided["reviews"]] == [
         ("overrule", "applied", "Ann Lee (legal)", "label shown in the first frame")]
     changes = report(out)["changes"]
-    assert [(d["item"], d["rule"], d["decision"]) for d in changes["decisions_applied"]] == [("glow-1", rule, "overrule")]
+    applied = [(d["item"], d["rule"], d["decision"]) for d in changes["decisions_applied"]]
+    assert applied == [("glow-1", rule, "overrule")]
     html = (out / "report.html").read_text("utf-8")
     assert "Overruled</b> by Ann Lee (legal)" in html and "label shown in the first frame" in html
     md = (out / "report.md").read_text("utf-8")

@@ -71,4 +71,6 @@ class Pipeline:
 
     def render(self, report_text: str, fmt: str, folder: Path) -> Path:
         """One format again from the saved JSON report, when its file is gone (no thumbnails then)."""
-        return write_reports(Report.model_validate_json(report_text), folder, [fmt], library=self.library)[0]
+        from complianceguard.report import parse_report  # a 2.0 report: items expanded against its rules
+
+        return write_reports(parse_report(report_text), folder, [fmt], library=self.library)[0]

@@ -54,7 +54,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from complianceguard.batch.work import Checker, ScanSettings, UnitResult, WorkUnit, failure_result
 
@@ -74,6 +74,7 @@ BEAT_S = 1.0  # how often the submitter renews its scan's `alive` key
 KEEP_S = 86400  # the results and chunks keys of a submitter killed without cleaning up expire after this
 ANSWERED = b"answered"
 DEAD_AFTER_S = 30.0
+STOP_GRACE_S = 5.0  # a stopped worker answers the chunk it is checking if it finishes within this
 
 log = logging.getLogger("complianceguard.worker")
 
@@ -166,6 +167,7 @@ class WorkerRuntime:
 
         self.broker, self.name = broker, name
         self.pool: WorkerPool = WorkerPool(jobs, _check_in_child, timeout_s=600.0)
+        self.stopping = False  # set once the worker is being stopped: what its closing pool says is not an answer
 
     def run_chunk(self, batch: str, chunk: int, settings: ScanSettings, fingerprint: str,
                   units: list[WorkUnit]) -> None:
@@ -186,10 +188,12 @@ class WorkerRuntime:
             log.exception("chunk %d of scan %s failed", chunk, batch[:8])
             reason = f"worker {self.name} failed ({type(exc).__name__}: {exc})"
             results = [failure_result(u, reason) for u in units]
+        if self.stopping:  # Dramatiq gives the chunk to another worker (a retry, or this one's heartbeats stop)
+            raise RuntimeError(f"worker {self.name} stopped while checking chunk {chunk} of scan {batch[:8]}")
         log.info("checked chunk %d of scan %s (%d posts) in %.1f s", chunk, batch[:8], len(units),
                  time.monotonic() - started)
-        answer = {"chunk": chunk, "worker": self.name, "after": previous.decode("utf-8", "replace") if previous else None,
-                  "results": [asdict(r) for r in results]}
+        after = previous.decode("utf-8", "replace") if previous else None  # the worker that took it before
+        answer = {"chunk": chunk, "worker": self.name, "after": after, "results": [asdict(r) for r in results]}
         with client.pipeline() as reply:  # raises if Redis is gone: Dramatiq tries the message again
             reply.rpush(keys.results, json.dumps(answer)).expire(keys.results, KEEP_S).execute()
 
@@ -245,9 +249,10 @@ def serve(url: str, jobs: int, dead_after_s: float = DEAD_AFTER_S, name: str | N
         while not stop.wait(0.5):
             pass
     finally:
-        # A chunk still being checked stays unacknowledged: Dramatiq gives it to another worker once
-        # this one's heartbeats have stopped for --dead-after seconds.
-        worker.stop(timeout=2000)
+        # A chunk that is not answered within STOP_GRACE_S is not answered at all: Dramatiq gives it to
+        # another worker (its retry, or once this one's heartbeats have stopped for --dead-after seconds).
+        worker.stop(timeout=int(STOP_GRACE_S * 1000))
+        _RUNTIME.stopping = True
         _RUNTIME.close()
         _RUNTIME = None
         for sig, handler in previous.items():

@@ -8,7 +8,9 @@ only that post.
 
 Format: a header line `{"journal": "complianceguard-scan", "version": 1, "fingerprint": ...}`,
 then per item a JSON line of metadata (UnitResult.meta plus `bytes` and `crc32` of the item) and
-the item's JSON bytes followed by a newline. Reading stops at the first record that is torn or
+the item's JSON bytes followed by a newline. The item is its compact schema 2.0 record (rule codes
+against the rule catalogue, report/view.py), the very line report.json's `items` get: report.json
+is written from these records, so no full item is stored twice. Reading stops at the first record that is torn or
 fails its CRC, and the file is cut there before appending. A journal written under another
 fingerprint (other packs, options or tool version) is started afresh.
 """

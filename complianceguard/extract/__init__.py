@@ -234,7 +234,8 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
             heard.append((False, f"speech in {name} not transcribed: the content is in {language} and the "
                                  f"model {transcriber.model_name} is English-only (see --asr-model)"))
         else:
-            transcript = speech.result() if speech is not None else transcribe_media(transcriber, Path(media))  # cached by the file's bytes
+            # cached by the file's bytes
+            transcript = speech.result() if speech is not None else transcribe_media(transcriber, Path(media))
             if transcript.unread:
                 heard.append((False, f"speech in {name} not transcribed: {transcript.unread}"))
                 continue

@@ -51,7 +51,8 @@ def coverage_rows(library: PackLibrary) -> list[tuple[str, str, dict[str, list[s
         for post_type in get_args(PostType):
             cells: dict[str, list[str]] = {}
             for channel in POST_TYPE_CHANNELS[post_type]:
-                cells[channel] = [f"{r.code} ({CONFIDENCE_MARK[r.confidence]}{'' if r.severity == 'error' else ', warn'})"
+                cells[channel] = [f"{r.code} ({CONFIDENCE_MARK[r.confidence]}"
+                                  f"{'' if r.severity == 'error' else ', warn'})"
                                   for r in rules if channel in r.scopes and applies_to(r, post_type)]
             rows.append((region, post_type, cells))
     return rows

@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from complianceguard.errors import PackError
+from complianceguard.packs.kinds import params_problem
+from complianceguard.packs.schema import Pack, Rule, Vocabulary
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 
@@ -40,11 +45,6 @@ class _UniqueKeyLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
 
 
 SAFE_LOADER = _UniqueKeyLoader
-from pydantic import ValidationError
-
-from complianceguard.errors import PackError
-from complianceguard.packs.kinds import params_problem
-from complianceguard.packs.schema import Pack, Rule, Vocabulary
 
 # The shipped packs are package data, so a wheel install has them too; COMPLIANCEGUARD_RULES points at another folder.
 BUILTIN_RULES = Path(os.environ.get("COMPLIANCEGUARD_RULES") or Path(__file__).resolve().parent / "builtin")
@@ -272,7 +272,8 @@ class PackLibrary:
                 raise PackError(f"{path}: rule {rule.code}, field code: used twice")
             seen.add(rule.code)
             if rule.source.ref not in pack.sources:
-                raise PackError(f"{path}: rule {rule.code}, field source.ref: no source {rule.source.ref!r} in `sources`")
+                raise PackError(f"{path}: rule {rule.code}, field source.ref: no source {rule.source.ref!r} "
+                                "in `sources`")
         presumed = pack.presumed_commercial
         if presumed is not None:
             if presumed.source.ref not in pack.sources:

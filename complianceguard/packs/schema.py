@@ -16,7 +16,8 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializeAsAny, ValidationIn
 from complianceguard.model import Channel, PostType, Relationship, SpecialFlag
 from complianceguard.packs.kinds import CHECKS, CheckParams
 
-__all__ = ["Channel", "PostType", "Relationship", "SpecialFlag"]  # re-exported: the pack language's names
+# Channel, PostType, Relationship and SpecialFlag live in model.py (the bottom layer) and are part of
+# the pack language too: `from complianceguard.packs.schema import Channel` keeps working.
 
 Confidence = Literal["high", "medium", "low", "not-found"]
 Severity = Literal["error", "warning"]
@@ -105,7 +106,9 @@ class Case(_Strict):
     post_type: PostType | None = Field(None, description="What the post is; left out: inferred from the media.")
     frames: int | None = Field(None, ge=1, le=100, description="Number of images (carousel) or frames (story), "
                                "each a file of kind `media`; `overlay[].frame` says which one a text is on.")
-    status: Literal["fail", "warn"] | None = Field(None, description="A fail case's exact status, where FAIL and WARN differ in law (e.g. a presumed commercial link); left out: either.")
+    status: Literal["fail", "warn"] | None = Field(None, description="A fail case's exact status, where FAIL and "
+                                                   "WARN differ in law (e.g. a presumed commercial link); left out: "
+                                                   "either.")
     note: str | None = None
 
     @model_validator(mode="after")

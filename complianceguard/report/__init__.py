@@ -99,6 +99,17 @@ def load_report(path: Path) -> Report:
     """A saved JSON report (schema 2.0, or 1.0 from earlier versions), validated, in the form every
     writer renders from (the engine's items, 2.0's compact ones expanded against its `rules`);
     one-line InputError when it is not one."""
+    from complianceguard.errors import InputError
+
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
+    return parse_report(text, str(path))
+
+
+def parse_report(text: str, name: str = "report.json") -> Report:
+    """`load_report` of a report.json's text."""
     import json
 
     from pydantic import ValidationError
@@ -106,10 +117,7 @@ def load_report(path: Path) -> Report:
     from complianceguard.errors import InputError
     from complianceguard.model import REPORT_SCHEMA_VERSION
 
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from exc
+    path = name
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:

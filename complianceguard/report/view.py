@@ -10,12 +10,16 @@ only what varies:
   then the detail, for a fail or warn; the detail alone otherwise), `likely` (the "Likely
   commercial post: " prefix), `evidence`, `reviews`, and `fix` only when it is not the template
   with the region's `label`;
-- a not-applicable finding whose message is the region's applicability ("Not applicable: <why>.")
-  is only its code, in the region's `na` list (findings are in the pack's rule order, which the
-  catalogue keeps, so the two lists merge back in order);
-- anything that is not what the catalogue gives (another name, source, coverage, message) is kept
-  in the finding as it is: compaction checks every finding against its expansion, so 2.0 is
-  lossless whatever the engine writes.
+- a finding that is only its code and status goes in one of its region's lists: `na` (not
+  applicable for the region's reason, "Not applicable: <applicability>."), `na_when` (left out by
+  the rule's `when`, worded from the item's platform, relationship and post type) or `usual`
+  (status -> codes: the message is the kind's usual one, the rule's `outcomes`). Findings are in
+  the pack's rule order, which the catalogue keeps, so the lists merge back in place;
+- caption evidence and mentions leave out the text at their span (the caption has it), the
+  caption segment its text, and segments, mentions and evidence their defaults;
+- anything that is not what the catalogue gives (another name, source, coverage, message, order)
+  is kept in the finding as it is: compaction checks every finding against its expansion, so 2.0
+  is lossless whatever the engine writes.
 
 `compact_item` turns a 1.0 item (the engine's ItemResult as a JSON dict) into the 2.0 form,
 `expand_item` the way back; writers, `report render` and the API read the expanded form (the
@@ -339,12 +343,16 @@ out_of_band = _OutOfBand()
 
 def statuses(item: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(region code, finding) of an item in either schema, without the catalogue: each finding has
-    `rule` and `status` (and `reviews` when decided); 2.0's `na` codes included."""
+    `rule` and `status` (and `reviews` when decided); 2.0's `na`, `na_when` and `usual` codes
+    included (after the region's other findings)."""
     for code, region in (item.get("regions") or {}).items():
         for f in region.get("findings", []):
             yield code, f
-        for rule in region.get("na", []):
+        for rule in (*region.get("na", []), *region.get("na_when", [])):
             yield code, {"rule": rule, "status": NA}
+        for status, rules in (region.get("usual") or {}).items():
+            for rule in rules:
+                yield code, {"rule": rule, "status": status}
 
 
 # ------------------------------------------------------------------------------- compaction

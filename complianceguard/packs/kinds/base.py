@@ -60,7 +60,11 @@ class ParamsModel(BaseModel):
 
 
 class CheckParams(ParamsModel):
-    """The params of one check kind; each kind subclasses it (a kind without params uses it as is)."""
+    """The params of one check kind; each kind subclasses it."""
+
+
+class NoParams(CheckParams):
+    """This kind takes no params."""
 
 
 # --- the registry -------------------------------------------------------------------------------
@@ -97,7 +101,7 @@ class CheckKind:
 CHECKS: dict[str, CheckKind] = {}
 
 
-def check_kind(name: str, params: type[CheckParams] = CheckParams, *, seeks_label: bool = False,
+def check_kind(name: str, params: type[CheckParams] = NoParams, *, seeks_label: bool = False,
                decides_presence: bool = False) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Register a check function as the kind `name`, with its params model."""
 

@@ -34,7 +34,7 @@ def _one(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         if items.get("type") == "array":
             return "list of channel lists" if "enum" in items.get("items", {}) else "list of lists"
         inner = _one(items, defs) if items else ""
-        return "list of tiers" if inner == "tier" else "list" if inner in ("string", "") else f"list of {inner}"
+        return "list of tiers" if inner == "tier" else "list" if inner in ("text", "") else f"list of {inner}"
     return {"boolean": "bool", "integer": "int", "number": "number", "string": "text"}.get(kind or "", kind or "any")
 
 
@@ -61,7 +61,8 @@ def param_docs(kind: CheckKind) -> list[str]:
 
 def kinds_markdown() -> str:
     """The check-kind table as Markdown, between the markers the README keeps it in."""
-    lines = [START, "", "| kind | family | passes when | not applicable when | params |", "| --- | --- | --- | --- | --- |"]
+    lines = [START, "", "| kind | family | passes when | not applicable when | params |",
+             "| --- | --- | --- | --- | --- |"]
     for name, kind in CHECKS.items():
         doc = kind.doc
         params = "; ".join(param_docs(kind))

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 
 from complianceguard.model import Channel, Evidence, SpecialFlag
-from complianceguard.packs.kinds.base import (CHANNEL_WORDS, CheckParams, Context, Flag, Outcome, check_kind,
-                                              evidence_of, language_name, quoted, searched, unread)
+from complianceguard.packs.kinds.base import (CHANNEL_WORDS, CheckParams, Context, Flag, NoParams, Outcome,
+                                              check_kind, evidence_of, language_name, quoted, searched, unread)
 
 if TYPE_CHECKING:
     from complianceguard.packs.schema import Rule
@@ -140,7 +140,7 @@ def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
 
 
 @check_kind("false-denial")
-def false_denial(ctx: Context, rule: Rule, p: CheckParams) -> Outcome:
+def false_denial(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
     """Passes when no denial ("not sponsored", `vocabulary.*.denials`) is in the scopes while the
     relationship needs a disclosure.
 
@@ -157,7 +157,7 @@ def false_denial(ctx: Context, rule: Rule, p: CheckParams) -> Outcome:
 
 
 @check_kind("disguised-label")
-def disguised_label(ctx: Context, rule: Rule, p: CheckParams) -> Outcome:
+def disguised_label(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
     """Passes when no label or insufficient term in the scopes is written with look-alike or
     invisible characters.
 

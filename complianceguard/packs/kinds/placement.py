@@ -75,8 +75,9 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
                                   f"first {layout.fold.at} characters)") if span.end > layout.fold.at else None
     if p.max_words_before is not None:
         before = sum(1 for t in prose if t.end <= span.start)
+        too_many = before > p.max_words_before
         results["max_words_before"] = (f"{before} word{'s' if before != 1 else ''} come"
-                                       f"{'' if before != 1 else 's'} before it") if before > p.max_words_before else None
+                                       f"{'' if before != 1 else 's'} before it") if too_many else None
     if p.first_line:
         results["first_line"] = "it is not on the first line" if span.start > layout.first_line_end else None
     index = layout.token_index_at(span.start)
