@@ -385,9 +385,11 @@ def timing(engine: Engine, long_cases: list[Case], results: list[Evaluated], rep
             runs.append((seconds, cpu, os.getloadavg()[0]))
         best, cpu, load = min(runs)
         worst = max(worst, best)
-        every = ", ".join(f"{s:.1f}" for s, _, _ in runs)
+        every = ", ".join(f"{s:.1f} s at load {la:.1f}" for s, _, la in runs)
+        median = f"; median {statistics.median(s for s, _, _ in runs):.1f} s wall, " \
+                 f"{statistics.median(c for _, c, _ in runs):.1f} s CPU" if len(runs) > 1 else ""
         print(f"     {case.name}: {best:.1f} s wall, {cpu:.1f} s CPU, with regions {' '.join(TIMING_REGIONS)} "
-              f"(OCR in English; wall of each run: {every} s), {frames_of(item)}; load average {load:.1f}")
+              f"(OCR in English; each run: {every}{median}), {frames_of(item)}; load average {load:.1f}")
         multi = timed[case.name]
         print(f"     {case.name}: {multi.seconds:.1f} s with regions {' '.join(BENCH_REGIONS)} "
               f"(OCR languages for Korean too), {frames_of(multi.item)}")

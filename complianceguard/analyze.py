@@ -71,12 +71,18 @@ NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one sho
 # A word window scoring at least this (rapidfuzz ratio, 0-100) against a term of at least
 # FUZZY_MIN_CHARS letters counts, with the score as the match confidence. Shorter terms ("ad")
 # would match ordinary words ("and") and are matched exactly only.
+TERM_CONFIDENCE = {"medium": 0.8, "low": 0.6}  # `term_confidence` marks -> factor on a match's confidence
 FUZZY_MIN_SCORE = 85
 FUZZY_MIN_CHARS = 6
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
 _URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|#[^\s#]+)")  # handles are ASCII
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces between words
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
+# `{advertiser}` in a label term ("Mainos {advertiser}", "Reklam för {advertiser}"): the words before
+# it, then the advertiser: a @handle, the post's declared brand, or a capitalised name. Between them
+# at most two of these connectors ("Mainos: Glow", "Mainos / @glow", "Reklame for #Glow").
+ADVERTISER = "{advertiser}"
+_ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ","]
 
 
 @lru_cache(maxsize=None)
@@ -132,6 +138,7 @@ class _Compiled:
     patterns: Matcher  # shared by every pack with the same token patterns (see _shared_matcher)
     negators: frozenset[str]
     patterns_id: str = ""
+    weights: tuple[tuple[str, float], ...] = ()  # span label -> confidence factor (`term_confidence`)
 
 
 class _PatternSpecs:
@@ -218,11 +225,16 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
     phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
     patterns = _PatternSpecs()
     negators: set[str] = set()
+    weights: dict[str, float] = {}
     for vocab_language, vocabulary in pack.pack.vocabulary.items():
         cross = frozenset(vocabulary.cross_language)
+        for term, mark in vocabulary.term_confidence.items():
+            for kind in ("label", "insufficient", "denial", "signal"):
+                weights[f"{kind}|{vocab_language}|{term}"] = TERM_CONFIDENCE[mark]
         negators.update(n.lower() for n in vocabulary.negators
                         if _applies(vocab_language, n, cross, content, "negator"))
         for kind, terms in (
+            ("not_label", vocabulary.not_labels),
             ("label", vocabulary.labels),
             ("insufficient", vocabulary.insufficient),
             ("denial", vocabulary.denials),
@@ -233,6 +245,12 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                 if not _applies(vocab_language, term, cross, content, kind):
                     continue
                 key = f"{kind}|{vocab_language}|{term}"
+                if ADVERTISER in term:
+                    patterns.add(key, [_advertiser_pattern(nlp, term)])
+                    continue
+                if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
+                    phrases.add(key, [nlp.make_doc(term)])
+                    continue
                 if term.startswith("#") and "*" in term:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
                     patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex.replace(".*", "[^\\W_]+")}}]])
@@ -247,7 +265,34 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
                                               {"TEXT": {"REGEX": _CODE.pattern}}]])
     matcher, signature = _shared_matcher(language, patterns.specs)
-    return _Compiled(phrases, matcher, frozenset(negators), signature)
+    return _Compiled(phrases, matcher, frozenset(negators), signature, tuple(weights.items()))
+
+
+def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
+    """Matcher tokens for a label that names the advertiser: "Mainos {advertiser}" -> (#) mainos,
+    up to two connectors, one word (checked by `_names_advertiser`)."""
+    prefix = term.split(ADVERTISER, 1)[0].strip()
+    pattern: list[dict] = [{"ORTH": "#", "OP": "?"}] if not prefix.startswith("#") else []
+    pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix)]
+    pattern += [{"ORTH": {"IN": _ADVERTISER_CONNECTORS}, "OP": "?"}] * 2
+    pattern.append({"IS_SPACE": False, "IS_PUNCT": False})
+    return pattern
+
+
+def _names_advertiser(token, brands: tuple[str, ...]) -> bool:
+    """The word after "Mainos", "Reklam för"...: a @handle, the declared brand (or a handle of it),
+    or a capitalised name that is not an ordinary (stop) word and follows the label directly or
+    as a hashtag ("Mainos Glow", "Mainos #Glow"; not "Mainos | Uusi")."""
+    text = token.text
+    lowered = text.lower().lstrip("@")
+    if any(lowered and lowered == b.lower().lstrip("@").split()[0] for b in brands if b.strip()):
+        return True
+    if text.startswith("@") and len(text) > 1:
+        return True
+    before = token.doc[token.i - 1] if token.i else None
+    if before is not None and before.text in _ADVERTISER_CONNECTORS and before.text != "#":
+        return False  # "Reklame | Elsker ...": after a separator a capitalised word starts a sentence
+    return text[:1].isupper() and text[:1].isalpha() and not token.is_stop
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
@@ -270,9 +315,26 @@ def _is_negated(span: Span, negators: frozenset[str]) -> bool:
         token = doc[index]
         if token.lower_ in negators:
             return True
-        if token.is_punct or len(token.text) > NEGATION_WINDOW_FILLER:
+        if not _negation_filler(token):
             return False
     return False
+
+
+def _negation_filler(token) -> bool:
+    """A word a negator may scope over to reach the label: an article or other function word ("not
+    *an* ad", "kein *echter* ..." is not: only short stop words). "No BS #ad": "BS" is no stop word,
+    so "no" negates "BS", not the label. Pipelines without stop words ("xx") take any short
+    lower-case word."""
+    if token.is_punct or len(token.text) > NEGATION_WINDOW_FILLER:
+        return False
+    if pipeline_stop_words(token.doc.vocab.lang):
+        return token.is_stop
+    return not (token.text.isupper() and len(token.text) > 1)  # "BS", "OK": an acronym, not an article
+
+
+@lru_cache(maxsize=None)
+def pipeline_stop_words(language: str) -> bool:
+    return bool(pipeline(language).Defaults.stop_words)
 
 
 class Analyzer:
@@ -308,10 +370,15 @@ class Analyzer:
                 continue
             normalized = normalize(segment.text)
             found.extend(self._segment_mentions(segment, normalized, pack,
-                                                tokenizer_language(language, normalized.text), content))
+                                                tokenizer_language(language, normalized.text), content,
+                                                _brand_names(submission)))
             found.extend(_brand_mentions(segment, submission))
         # Commercial cues (commercial.py): sponsor reads and sponsored captions, as signals with why.
-        found.extend(signal_mentions(segments, found, lambda text: _doc(tokenizer_language(language, text), text)))
+        cues = signal_mentions(segments, found, lambda text: _doc(tokenizer_language(language, text), text))
+        # A cue inside a denial is the denial's words ("Sponsored by nobody"), not a commercial signal.
+        denials = [m for m in found if m.kind == "denial" and m.span]
+        found.extend(c for c in cues if not (c.span and any(
+            d.segment == c.segment and d.span.start < c.span.end and c.span.start < d.span.end for d in denials)))
         # Sponsor reads as timed spans: segue, pitch, return to content (commercial.sponsor_reads).
         found.extend(read_mentions(segments, submission.brand))
         # The trained likely-commercial signal (signal_model.py), for posts that nothing above marks
@@ -321,25 +388,33 @@ class Analyzer:
         return found
 
     def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,
-                          language: str, content: str | None = None) -> list[Mention]:
+                          language: str, content: str | None = None,
+                          brands: tuple[str, ...] = ()) -> list[Mention]:
         nlp = pipeline(language)
         compiled = _compile(pack, language, content)
         doc: Doc = _doc(language, normalized.text)
         matches = (*compiled.phrases(doc), *_pattern_matches(language, compiled.patterns_id, normalized.text))
         spans = [Span(doc, s, e, label=key) for key, s, e in ((nlp.vocab.strings[m], s, e) for m, s, e in matches)]
         spans = [s for s in spans if _whole_word(normalized.text, s.start_char, s.end_char)]
+        # A label naming the advertiser counts only with a name after it ("Mainos Glow", not "Mainos ja").
+        spans = [s for s in spans if ADVERTISER not in s.label_ or _names_advertiser(s[-1], brands)]
+        # Homonyms (`not_labels`: "ad hoc", "Ad Astra", "pub cachée") cancel every match they overlap.
+        homonyms = [s for s in spans if s.label_.startswith("not_label|")]
+        spans = [s for s in spans if not s.label_.startswith("not_label|")
+                 and not any(h.start < s.end and s.start < h.end for h in homonyms)]
         denials = [s for s in spans if s.label_.startswith("denial|")]
         others = [s for s in spans if not s.label_.startswith("denial|")
                   and not any(d.start <= s.start < d.end for d in denials)]
         scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> score
         if segment.channel in ("speech", "overlay"):  # ASR misspells, OCR misreads and drops accents
-            for span, score in _fuzzy_spans(doc, pack, [*denials, *others], content):
+            for span, score in _fuzzy_spans(doc, pack, [*denials, *others, *homonyms], content):
                 scores[(span.start, span.end, span.label_)] = score
                 (denials if span.label_.startswith("denial|") else others).append(span)
         # Special labels ("Image retouchée", Norway's REKLAME mark) may share words with labels: keep both.
         specials = [s for s in others if s.label_.startswith("special:")]
         others = [s for s in others if not s.label_.startswith("special:")]
         mentions = []
+        weights = dict(compiled.weights)
         # The same words as a label (or insufficient label) and as a signal are reported as the label.
         others.sort(key=lambda s: s.label_.startswith("signal|"))
         for span in (*filter_spans(denials), *filter_spans(others), *filter_spans(specials)):
@@ -350,7 +425,8 @@ class Analyzer:
                 kind=kind, term=term, language=vocab_language, pack=pack.ref, segment=segment.id,
                 channel=segment.channel,
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
-                time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0), 3),
+                time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0)
+                                                * weights.get(span.label_, 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
                 context=(segment.tentative or segment.text) if segment.channel in ("speech", "overlay") else None,
@@ -374,7 +450,7 @@ def _fuzzy_terms(pack: ResolvedPack, content: str | None = None) -> tuple[tuple[
                 if not _applies(vocab_language, term, cross, content, kind):
                     continue
                 target = without_accents(term.lstrip("#"))
-                if "*" not in target and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
+                if "*" not in target and ADVERTISER not in term and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
                     terms.append((f"{kind}|{vocab_language}|{term}", target, len(target.split())))
     return tuple(terms)
 
@@ -410,6 +486,10 @@ def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span],
             if score >= FUZZY_MIN_SCORE:
                 found.append((Span(doc, start, end, label=label), score / 100))
     return found
+
+
+def _brand_names(submission: Submission) -> tuple[str, ...]:
+    return tuple(h for h in (*submission.brand_handles, submission.brand or "") if h)
 
 
 def _brand_mentions(segment: Segment, submission: Submission) -> list[Mention]:

@@ -222,7 +222,7 @@ class RuleInfo(_Frozen):
     severity: str
     confidence: str
     scopes: list[str] = Field(default_factory=list, description="The channels whose coverage the rule reports.")
-    when: dict[str, list[str]] | None = Field(None, description="Where the rule applies (platforms, "
+    when: dict[str, list[str]] | None = Field(None, description="Where the rule applies (platforms, languages, "
                                               "relationships, post_types, media).")
     message: str | None = None
     fix: str | None = None

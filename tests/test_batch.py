@@ -133,6 +133,7 @@ def journal_records(path: Path) -> int:
         return 0
 
 
+@pytest.mark.server  # a real scan process and its worker pool, SIGKILLed: not in `make test-fast`
 def test_a_scan_killed_with_sigkill_resumes_and_reports_as_if_never_stopped(tmp_path):
     posts = captions_csv(tmp_path / "posts.csv", 1200)
     env = {**os.environ, "COMPLIANCEGUARD_CACHE": str(tmp_path / "cache")}

@@ -59,9 +59,11 @@ def item_regions(report: Report):
 
 
 def test_the_batch_covers_every_verdict(report):
-    verdicts = {Path(i.id).name if i.verdict == "error" else i.id: i.verdict for i in report.items}  # by file
+    verdicts = {i.id: i.verdict for i in report.items}  # an error item keeps the manifest's id (issue #13)
     assert verdicts == {"gb-pass": "pass", "gb-de-sp": "fail", "us-video": "inconclusive", "gb-code": "warn",
-                        "bad.post.yaml": "error", HOSTILE_ID: "fail"}
+                        "bad": "error", HOSTILE_ID: "fail"}
+    (bad,) = [i for i in report.items if i.verdict == "error"]
+    assert Path(bad.source_file).name == "bad.post.yaml" and "field colour: unknown field" in bad.errors[0]
 
 
 def test_csv_has_one_item_region_row_per_item_and_region_plus_one_row_per_finding(report):

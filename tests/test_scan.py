@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from complianceguard.cli import main
@@ -18,6 +19,7 @@ def scan(*args: str):
     return CliRunner().invoke(main, ["scan", *args])
 
 
+@pytest.mark.media  # scans the fixtures' videos and images too (OCR, speech)
 def test_fixtures_scan_reports_every_post_and_refuses_the_escaping_media(tmp_path):
     result = scan(str(FIXTURES), str(FIXTURES / "captions.csv"), "--out", str(tmp_path))
     assert result.exit_code == 2, result.output  # the escaping manifest and the bad CSV row are errors

@@ -17,6 +17,8 @@ from conftest import FIXTURES
 
 MEDIA = FIXTURES / "media"
 
+pytestmark = pytest.mark.media  # real transcription with the Whisper model (ffmpeg, the models wheel)
+
 
 @pytest.fixture(scope="module", autouse=True)
 def private_cache(tmp_path_factory):

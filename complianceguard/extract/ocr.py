@@ -71,9 +71,9 @@ class OcrSettings:
     sample_fps: float = 1.0  # spike: 1 fps + boundary refinement gives exact intervals for labels >= 1 s
     detect_width: int = 512  # frames are downscaled to this width for the detector (cost ~ pixels)
     # While the picture keeps changing, every other video sample is detected at this width instead
-    # (0: never): 2.5x cheaper, it finds text from ~24 px cap height (at 720p); smaller text is found
-    # at the full-width samples, 2 s apart, its start refined back over both seconds and a line's
-    # unchanged letters keep it on screen through a coarse sample (interval ends stay exact).
+    # (0: never), 2.5x cheaper: it follows the lines already seen, and where it finds another one the
+    # frame is detected again at full width. It misses text under ~24 px cap height (at 720p): that
+    # is found at the full-width samples, 2 s apart, its start refined back over both seconds.
     coarse_width: int = 320
     tile_grid: tuple[int, int] = (16, 9)  # a sample is "unchanged" only when every tile is
     tile_change: float = 6.0  # mean absolute grey difference (0-255) that makes a tile "changed"
@@ -467,19 +467,21 @@ class _Reader:
                boxes: list[tuple[int, int, int, int]] | None, coarse: bool = False) -> None:
         """Take one sample: `boxes` are its detected lines, None when no tile changed since the
         last read sample; `between` holds (index, frame) pairs buffered since the previous sample.
-        `coarse`: the boxes come from a reduced-size detection, which misses small text: a line
-        seen in the sample before whose letters are unchanged is still there."""
+        `coarse`: the boxes come from a reduced-size detection, which misses small text and draws
+        looser boxes: it only follows lines already seen (one still in its box is still there);
+        where it finds a line that is not one of them, the frame is detected again at full size."""
+        if boxes is not None and coarse and any(all(_overlap(t.reading.box, b) <= 0.5 for t in self.active)
+                                                for b in boxes):
+            boxes, coarse = detect_lines(frame, self.settings), False  # something new: refine at full size
         if boxes is not None:
             readings = self._read(frame, boxes)
             self.ocred += 1
             if coarse:
                 readings += [t.reading for t in self.active if t.last_sample == number - 1
-                             and not any(_overlap(t.reading.box, b) > 0.5 for b in boxes)
-                             and _ink_difference(t, frame) < INK_SAME]
+                             and not any(_overlap(t.reading.box, b) > 0.5 for b in boxes) and _present(t, frame)]
         else:  # nothing moved anywhere: the same texts, still there
             readings = [t.reading for t in self.active if t.last_sample == number - 1]
-        # A line new here may have been on screen, too small for it, at a coarse sample before.
-        before, self.carry = [*self.carry, *between], ([*between, (index, frame)] if coarse else [])
+        carry, self.carry = self.carry, ([*between, (index, frame)] if coarse else [])
         seen: set[int] = set()
         for reading in readings:
             track = next((t for t in self.active if id(t) not in seen and _overlap(t.reading.box, reading.box) > 0.5
@@ -488,12 +490,14 @@ class _Reader:
             if track is None:
                 track = _Track(reading, index, number, index, np.zeros(0), np.zeros(0, bool))
                 self._set_reference(track, frame)
+                # A line new here may have been on screen, too small for it, at the coarse sample before.
+                before = [*carry, *between] if carry and _present(track, _array(carry[-1][1])) else between
                 if self.settings.refine and before:
                     position = _first_where([f for _, f in before], track, present=True)
                     track.start_frame = before[position][0] if position < len(before) else index
                 self.active.append(track)
             else:
-                if reading.confidence > track.reading.confidence:
+                if reading.confidence > track.reading.confidence and not coarse:  # a coarse box is loose
                     track.reading, track.best_frame = reading, index
                 track.last_sample, track.end_frame, track.missed = number, None, 0
                 self._set_reference(track, frame)

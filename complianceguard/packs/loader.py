@@ -157,7 +157,8 @@ def _check_vocabulary(path: Path, raw_bytes: bytes, data: dict[str, Any], pack: 
     """Vocabulary terms the matcher can run in bounded time: a hostile pack is refused, not run."""
     total = 0
     for language, vocabulary in pack.vocabulary.items():
-        fields = [(f, getattr(vocabulary, f)) for f in ("labels", "insufficient", "denials", "signals", "negators")]
+        fields = [(f, getattr(vocabulary, f)) for f in ("labels", "insufficient", "denials", "signals", "negators",
+                                                                 "not_labels")]
         fields += [(f"special.{flag}", terms) for flag, terms in vocabulary.special.items()]
         for field, terms in fields:
             total += len(terms)
@@ -186,8 +187,10 @@ def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary])
         parent = merged[language]
         merged[language] = Vocabulary(
             **{f: list(dict.fromkeys([*getattr(parent, f), *getattr(vocab, f)]))
-               for f in ("labels", "insufficient", "denials", "signals", "negators", "cross_language")},
+               for f in ("labels", "insufficient", "denials", "signals", "negators", "cross_language",
+                         "not_labels")},
             preferred=vocab.preferred or parent.preferred,
+            term_confidence={**parent.term_confidence, **vocab.term_confidence},
             special={flag: list(dict.fromkeys([*parent.special.get(flag, []), *vocab.special.get(flag, [])]))
                      for flag in {*parent.special, *vocab.special}},
         )

@@ -61,6 +61,14 @@ class Vocabulary(_Strict):
     denials: list[str] = Field(default_factory=list, description="Claims that the post is not an ad.")
     signals: list[str] = Field(default_factory=list, description="Commercial signals: codes, 'link in bio'.")
     negators: list[str] = Field(default_factory=list, description="Words that negate a following label.")
+    not_labels: list[str] = Field(
+        default_factory=list, description="Homonyms: phrases that, where they overlap a label, insufficient label, "
+        "denial or signal match, cancel it ('ad hoc', 'worked in advertising', 'pub cachée'). Matched like labels, "
+        "in text of any language; never reported themselves.")
+    term_confidence: dict[str, Literal["medium", "low"]] = Field(
+        default_factory=dict, description="Terms accepted on weaker sources than the pack's canonical labels "
+        "('or an equivalent' wordings, our readings): a match of one gets this confidence (medium 0.8, low 0.6 "
+        "of the reading's own), shown in the report.")
     cross_language: list[str] = Field(
         default_factory=list, description="Terms of this language (in any list above) that also apply to text in "
         "other languages ('#ad' in a German post); every other term applies only to text in this language, or to "

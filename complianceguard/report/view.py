@@ -150,7 +150,8 @@ def merged(catalogue: Catalogue, extra: Catalogue) -> Catalogue:
 
 
 def when_text(info: Mapping[str, Any] | None, ctx: Mapping[str, Any]) -> str | None:
-    """Why a rule's `when` leaves it out for this post, worded as the engine does (engine._rule_applies)."""
+    """Why a rule's `when` leaves it out for this post, worded as the engine does (engine._rule_applies);
+    a wording that differs only costs the finding its `detail`, kept in full."""
     when = (info or {}).get("when") or {}
     platform, relationship, post_type = ctx.get("platform"), ctx.get("relationship"), ctx.get("post_type")
     if when.get("platforms") and platform not in when["platforms"]:
@@ -159,6 +160,12 @@ def when_text(info: Mapping[str, Any] | None, ctx: Mapping[str, Any]) -> str | N
         return f"Not applicable to '{relationship}' posts."
     if when.get("post_types") and post_type not in when["post_types"]:
         return f"Not applicable to a {post_type} post (only to {', '.join(when['post_types'])})."
+    language = ctx.get("language")
+    if when.get("languages") and language and language not in when["languages"]:
+        from complianceguard.packs.kinds.base import language_name
+
+        return (f"Not applicable to content in {language_name(language)} (only to "
+                f"{', '.join(language_name(code) for code in when['languages'])}).")
     if when.get("media"):
         return f"Not applicable: the post has no {' or '.join(when['media'])}."
     return None
@@ -228,7 +235,8 @@ def _region_findings(region: Mapping[str, Any], catalogue: Catalogue) -> list[Ma
 def _context(item: Mapping[str, Any], region: Mapping[str, Any], label: str | None = None) -> dict[str, Any]:
     return {"pack": region["pack"], "applicability": region.get("applicability", ""),
             "label": region.get("label", label), "platform": item.get("platform"),
-            "relationship": item.get("relationship"), "post_type": item.get("post_type")}
+            "relationship": item.get("relationship"), "post_type": item.get("post_type"),
+            "language": item.get("language")}
 
 
 def expand_item(item: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
@@ -19,6 +20,10 @@ class LabelPresentParams(CheckParams):
     require_each: list[Annotated[list[Channel], Field(min_length=1)]] | None = Field(
         None, description="a label must be found in each group of channels (\"written *and* spoken\"), "
         "e.g. `[[caption, overlay], [speech]]`")
+    needs_advertiser: Literal["label", "post"] | None = Field(
+        None, description="the label must name the advertiser: `label`, a label term with `{advertiser}` "
+        "(\"Mainos {advertiser}\": a @handle, the declared brand or a capitalised name right after it); `post`, "
+        "that or the brand (declared brand, brand handle or any @handle) anywhere in the scopes")
 
 
 @check_kind("label-present", LabelPresentParams, seeks_label=True, decides_presence=True)
@@ -34,6 +39,8 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     if p.require_each:
         return _label_in_each(ctx, p.require_each)
     labels = ctx.labels(rule.scopes)
+    if labels and p.needs_advertiser:
+        return _names_advertiser(ctx, rule, p.needs_advertiser, labels)
     if labels:
         return Outcome("pass", f"Found {quoted(labels[:3])}.", [evidence_of(m) for m in labels[:3]])
     if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
@@ -52,6 +59,28 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         return Outcome("inconclusive", "No label in what was read; not read: "
                        + "; ".join(c.detail for c in not_read) + "." + why_not, notes)
     return Outcome("fail", f"Searched {searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+def _names_advertiser(ctx: Context, rule: Rule, mode: str, labels: list) -> Outcome:
+    """`needs_advertiser`: a label that names the advertiser ("Mainos Glow"), or (`post`) the brand
+    named anywhere in the scopes."""
+    named = [m for m in labels if "{advertiser}" in m.term]
+    if named:
+        return Outcome("pass", f"Found {quoted(named[:2])}, which names the advertiser.",
+                       [evidence_of(m) for m in named[:2]])
+    if mode == "post":
+        brands = ctx.of_kind("brand", rule.scopes)
+        if brands:
+            return Outcome("pass", f"Found {quoted(labels[:2])}, and the advertiser {quoted(brands[:1])} is named.",
+                           [evidence_of(m) for m in (*labels[:2], *brands[:1])])
+        handle = re.search(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]", ctx.submission.caption or "")
+        if handle and "caption" in rule.scopes:
+            return Outcome("pass", f"Found {quoted(labels[:2])}, and the advertiser '{handle.group()}' is tagged.",
+                           [evidence_of(m) for m in labels[:2]])
+    where = "with the advertiser's name after it" if mode == "label" else "or anywhere in the post"
+    return Outcome("fail", f"Found {quoted(labels[:2])}, but it does not say who the advertiser is: name the "
+                   f"company {where} (\"{labels[0].text} Brand\" or \"{labels[0].text} @brand\").",
+                   [evidence_of(m) for m in labels[:2]])
 
 
 def _label_in_each(ctx: Context, groups: list[list[str]]) -> Outcome:
