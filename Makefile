@@ -37,7 +37,8 @@ test: setup lint
 	$(PY) -m pytest
 
 # The fast tier, for every edit: no media tools or models, no servers, browsers, redis or wheel builds
-# (markers in pyproject.toml); under a minute on an idle machine. Needs the .venv only.
+# (markers in pyproject.toml). Needs the .venv only. About 2 min on a busy 2-core machine, most of it the
+# pack cases and the hostile-input rows.
 test-fast:
 	@test -x $(PY) || { echo "no $(VENV): run 'make venv' first"; exit 2; }
 	$(PY) -m ruff check .

@@ -76,6 +76,7 @@ FUZZY_MIN_SCORE = 85
 FUZZY_MIN_CHARS = 6
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
 _URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|#[^\s#]+)")  # handles are ASCII
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})  # "isn’t" is "isn't"; 1:1, offsets kept
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces between words
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # `{advertiser}` in a label term ("Mainos {advertiser}", "Reklam för {advertiser}"): the words before
@@ -231,7 +232,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
         for term, mark in vocabulary.term_confidence.items():
             for kind in ("label", "insufficient", "denial", "signal"):
                 weights[f"{kind}|{vocab_language}|{term}"] = TERM_CONFIDENCE[mark]
-        negators.update(n.lower() for n in vocabulary.negators
+        negators.update(n.lower().translate(_APOSTROPHES) for n in vocabulary.negators
                         if _applies(vocab_language, n, cross, content, "negator"))
         for kind, terms in (
             ("not_label", vocabulary.not_labels),
@@ -249,14 +250,14 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                     patterns.add(key, [_advertiser_pattern(nlp, term)])
                     continue
                 if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
-                    phrases.add(key, [nlp.make_doc(term)])
+                    phrases.add(key, [nlp.make_doc(term.translate(_APOSTROPHES))])
                     continue
                 if term.startswith("#") and "*" in term:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
                     patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex.replace(".*", "[^\\W_]+")}}]])
                     continue
                 forms = [term] if term.startswith("#") else [term, *_hashtag_forms(term)]
-                phrases.add(key, [nlp.make_doc(form) for form in dict.fromkeys(forms)])
+                phrases.add(key, [nlp.make_doc(form.translate(_APOSTROPHES)) for form in dict.fromkeys(forms)])
                 if _HANGUL.search(term) and len(nlp.make_doc(term.lstrip("#"))) == 1:
                     # Korean attaches particles and endings to words: 광고를, 협찬받아 still say 광고, 협찬.
                     stem = {"LOWER": {"REGEX": "^" + re.escape(term.lstrip("#").lower())}}
@@ -273,7 +274,7 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     up to two connectors, one word (checked by `_names_advertiser`)."""
     prefix = term.split(ADVERTISER, 1)[0].strip()
     pattern: list[dict] = [{"ORTH": "#", "OP": "?"}] if not prefix.startswith("#") else []
-    pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix)]
+    pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix.translate(_APOSTROPHES))]
     pattern += [{"ORTH": {"IN": _ADVERTISER_CONNECTORS}, "OP": "?"}] * 2
     pattern.append({"IS_SPACE": False, "IS_PUNCT": False})
     return pattern
@@ -392,10 +393,11 @@ class Analyzer:
                           brands: tuple[str, ...] = ()) -> list[Mention]:
         nlp = pipeline(language)
         compiled = _compile(pack, language, content)
-        doc: Doc = _doc(language, normalized.text)
-        matches = (*compiled.phrases(doc), *_pattern_matches(language, compiled.patterns_id, normalized.text))
+        text = normalized.text.translate(_APOSTROPHES)  # same length: spans map back unchanged
+        doc: Doc = _doc(language, text)
+        matches = (*compiled.phrases(doc), *_pattern_matches(language, compiled.patterns_id, text))
         spans = [Span(doc, s, e, label=key) for key, s, e in ((nlp.vocab.strings[m], s, e) for m, s, e in matches)]
-        spans = [s for s in spans if _whole_word(normalized.text, s.start_char, s.end_char)]
+        spans = [s for s in spans if _whole_word(text, s.start_char, s.end_char)]
         # A label naming the advertiser counts only with a name after it ("Mainos Glow", not "Mainos ja").
         spans = [s for s in spans if ADVERTISER not in s.label_ or _names_advertiser(s[-1], brands)]
         # Homonyms (`not_labels`: "ad hoc", "Ad Astra", "pub cachée") cancel every match they overlap.

@@ -348,7 +348,8 @@ def rules_schema() -> None:
               help="Replace the check-kind table of this README (between its check-kinds markers) instead of printing.")
 def rules_kinds(readme: Path | None) -> None:
     """The check kinds: when each passes, when it does not apply, its params (from the registry)."""
-    from complianceguard.packs.kinds.docs import kinds_markdown, with_kinds
+    from complianceguard.packs.kinds.docs import kinds_markdown
+    from complianceguard.packs.readme import with_generated
 
     table = kinds_markdown()
     if readme is None:
@@ -356,7 +357,7 @@ def rules_kinds(readme: Path | None) -> None:
         return
     from complianceguard.report import atomic_write
 
-    atomic_write(readme, with_kinds(readme.read_text("utf-8"), table))
+    atomic_write(readme, with_generated(readme.read_text("utf-8"), table))
 
 
 @rules.command("coverage")
@@ -365,7 +366,8 @@ def rules_kinds(readme: Path | None) -> None:
 @pack_option
 def rules_coverage(readme: Path | None, packs: tuple[str, ...]) -> None:
     """Region x post type x channel: which rules check what, with their confidence."""
-    from complianceguard.packs.coverage import coverage_markdown, with_coverage
+    from complianceguard.packs.coverage import coverage_markdown
+    from complianceguard.packs.readme import with_generated
 
     table = coverage_markdown(_library(packs))
     if readme is None:
@@ -373,7 +375,7 @@ def rules_coverage(readme: Path | None, packs: tuple[str, ...]) -> None:
         return
     from complianceguard.report import atomic_write
 
-    atomic_write(readme, with_coverage(readme.read_text("utf-8"), table))
+    atomic_write(readme, with_generated(readme.read_text("utf-8"), table))
 
 
 @main.group("report")

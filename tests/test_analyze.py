@@ -153,3 +153,109 @@ def test_mentions_record_their_language_and_pack(library, gb):
 def test_a_cross_language_marker_is_inherited_by_packs_that_extend_the_base(library):
     assert "link in bio" in library.for_region("DE").pack.vocabulary["en"].cross_language
     assert "link in bio" in library.for_region("US").pack.vocabulary["en"].cross_language
+
+
+# Matching errors (issue #14): homonyms, negation scope, denials ---------------------------------
+
+
+@pytest.mark.parametrize("caption", ["Ad hoc thoughts on my routine", "I worked in advertising for years",
+                                     "Watching Ad Astra tonight", "adidas shoes on sale", "add this to your cart",
+                                     "This video is ad-free", "I hate hidden ads"])
+@pytest.mark.parametrize("region", ["GB", "US"])
+def test_homonyms_are_not_labels(library, region, caption):
+    found = mentions(library, library.for_region(region), caption)
+    assert not [m for m in found if m.kind in ("label", "insufficient")], kinds(found)
+
+
+def test_a_homonym_cancels_only_what_it_overlaps(library, gb):
+    found = mentions(library, gb, "Ad hoc review, #ad")
+    assert [m.text for m in found if m.kind == "label"] == ["#ad"]
+
+
+def test_not_labels_are_pack_data_merged_from_the_base(library):
+    assert "ad hoc" in library.for_region("GB").pack.vocabulary["en"].not_labels
+    assert "pub cachée" in library.for_region("FR").pack.vocabulary["fr"].not_labels
+
+
+def test_a_negator_must_scope_over_the_label_itself(library, gb):
+    assert [m.negated for m in mentions(library, gb, "No BS #ad") if m.kind == "label"] == [False]
+    assert [m.negated for m in mentions(library, gb, "no bs, #ad") if m.kind == "label"] == [False]
+    # over an article it still negates, in any case
+    for caption in ("This was never an ad, just love it", "THIS WAS NEVER AN AD"):
+        labels = [m for m in mentions(library, gb, caption) if m.kind == "label"]
+        assert labels and all(m.negated for m in labels), caption
+
+
+def test_a_negator_after_the_label_is_a_denial(library):
+    us = library.for_region("US")
+    found = mentions(library, us, "Sponsored by nobody, I just love it")
+    assert [m.kind for m in found if m.kind in ("denial", "label")] == ["denial"]
+    assert not [m for m in found if m.kind == "signal"], "the denial's words are no sponsor cue"
+
+
+def test_a_denial_of_hidden_advertising_does_not_cancel_the_label(library):
+    for region in ("FR", "BE"):
+        found = mentions(library, library.for_region(region), "Pas de pub cachée ici : Publicité", language="fr")
+        assert [(m.kind, m.text, m.negated) for m in found if m.kind in ("label", "denial")] == [
+            ("label", "Publicité", False)], region
+    found = mentions(library, library.for_region("FR"), "Pas de pub ici", language="fr")
+    assert [m.kind for m in found] == ["denial"]
+
+
+# Labels naming the advertiser (audit C3) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("region,language,caption,named", [
+    ("FI", "fi", "Mainos Glow | Uusi seerumini", "Mainos Glow"),
+    ("FI", "fi", "#Mainos: @glowskincare uusi seerumini", "#Mainos: @glowskincare"),
+    ("FI", "fi", "Mainos / Saatu Glow: uusi seerumini", "Mainos / Saatu Glow"),
+    ("SE", "sv", "Reklam för Glow | Mitt nya serum", "Reklam för Glow"),
+    ("DK", "da", "REKLAME for Glow", "REKLAME for Glow"),
+    ("PL", "pl", "Płatna współpraca z @glow", "Płatna współpraca z @glow"),
+])
+def test_a_label_with_the_advertiser_is_matched_with_it(library, region, language, caption, named):
+    found = mentions(library, library.for_region(region), caption, language=language)
+    assert [(m.text, "{advertiser}" in m.term) for m in found if m.kind == "label"] == [(named, True)]
+
+
+@pytest.mark.parametrize("caption", ["Mainos | Uusi seerumini", "Mainos uusi seerumi", "Mainos: Tänään uusi"])
+def test_no_advertiser_after_the_label_leaves_the_plain_label(library, caption):
+    found = mentions(library, library.for_region("FI"), caption, language="fi")
+    assert [m.term for m in found if m.kind == "label"] == ["mainos"]
+
+
+def test_the_declared_brand_names_the_advertiser_in_any_case(library):
+    found = mentions(library, library.for_region("FI"), "Mainos glow | uusi", language="fi", brand="Glow")
+    assert [m.term for m in found if m.kind == "label"] == ["mainos {advertiser}"]
+
+
+def test_needs_advertiser_on_label_present(engine):
+    from complianceguard.model import Submission as Post
+
+    def status(region, code, caption, language, **fields):
+        item = engine.evaluate(Post(id="t", regions=[region], caption=caption, relationship="paid",
+                                    language=language, **fields))
+        return next(f.status for f in item.regions[region].findings if f.rule == code)
+
+    assert status("FI", "FI105", "Mainos Glow | Uusi seerumini", "fi") == "pass"
+    assert status("FI", "FI105", "Mainos | Uusi seerumini @glow", "fi") == "fail"  # `label`: right after
+    assert status("SE", "SE108", "Reklam | Mitt nya serum från @glow", "sv") == "pass"  # `post`: anywhere
+    assert status("SE", "SE108", "Reklam | Mitt nya serum", "sv") == "fail"
+
+
+# Lower confidence for "or an equivalent" wordings --------------------------------------------------
+
+
+def test_term_confidence_lowers_a_weaker_labels_match(library):
+    fr = library.for_region("FR")
+    weak = [m for m in mentions(library, fr, "Glow m'a payé pour ce post", language="fr") if m.kind == "label"]
+    canonical = [m for m in mentions(library, fr, "Publicité : mon sérum", language="fr") if m.kind == "label"]
+    assert [m.confidence for m in weak] == [0.6] and [m.confidence for m in canonical] == [1.0]
+
+
+def test_a_typographic_apostrophe_matches_the_straight_one(library, gb):
+    assert [m.kind for m in mentions(library, gb, "This isn’t sponsored")] == ["denial"]
+    fr = library.for_region("FR")
+    assert [m.term for m in mentions(library, fr, "Glow m’a payé pour ce post", language="fr")
+            if m.kind == "label"] == ["m'a payé pour"]
+    assert [m.kind for m in mentions(library, fr, "Personne ne m’a payé pour ce post", language="fr")] == ["denial"]

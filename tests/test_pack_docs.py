@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from complianceguard.packs.coverage import START, applies_to, coverage_markdown, coverage_rows, with_coverage
+from complianceguard.packs.coverage import START, applies_to, coverage_markdown, coverage_rows
+from complianceguard.packs.readme import with_generated
 from complianceguard.packs.loader import BUILTIN_RULES
 
 
 def test_the_readme_coverage_table_is_generated_from_the_packs(library):
     readme = (BUILTIN_RULES / "README.md").read_text("utf-8")
     assert START in readme
-    assert with_coverage(readme, coverage_markdown(library)) == readme, (
+    assert with_generated(readme, coverage_markdown(library)) == readme, (
         "run: complianceguard rules coverage --write complianceguard/packs/builtin/README.md")
 
 

@@ -2,20 +2,24 @@
 
 Why this shape (measured in shared/research/environment-spike.md, section 5): full-frame Tesseract
 misses coloured, small and low-contrast overlays because its page-layout analysis is built for
-documents; PP-OCR's text *detector* (shipped as ONNX inside rapidocr-onnxruntime) finds them, and
-Tesseract reads the detected crops well. RapidOCR's own recogniser is a second reader for crops
-Tesseract reads with low confidence.
+documents; PP-OCR's text *detector* (shipped as ONNX inside rapidocr-onnxruntime) finds them.
+RapidOCR's own recogniser reads the detected crops first, in this process; Tesseract (one process
+for all the crops of a frame) reads only those it is unsure of (issue 15: a process per frame was
+most of the reading time).
 
-Video frames are decoded sequentially (per-frame seeking in H.264 is ~10x slower) and sampled at
-`sample_fps`; a sample whose tiles did not change since the last OCRed one reuses its reading (a
-whole-frame difference would hide a small label appearing). The same text followed across samples
-becomes one on-screen interval, whose ends are refined by re-reading only the label's box in the
-frames between two samples.
+Video frames are decoded once, sequentially (per-frame seeking in H.264 is ~10x slower), skipping
+the non-reference frames nothing looks at, and sampled at `sample_fps`; a sample whose tiles did not
+change since the last OCRed one reuses its reading (a whole-frame difference would hide a small
+label appearing). While the picture keeps changing, every other sample is detected at reduced size
+and only refined at full size where it finds a line not seen before. The same text followed across
+samples becomes one on-screen interval, whose ends are refined by re-reading only the label's box
+in the frames between two samples. `STAGES` keeps the seconds per stage for the benchmarks.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -462,6 +466,7 @@ class _Reader:
         self.done: list[_Track] = []
         self.ocred = 0
         self.carry: list[tuple[int, np.ndarray | _Frame]] = []  # a coarse sample and the frames before it
+        self.known: list[tuple[int, int, int, int]] = []  # the last full-size detection's boxes (read or not)
 
     def sample(self, index: int, frame: np.ndarray, between: list[tuple[int, np.ndarray | _Frame]], number: int,
                boxes: list[tuple[int, int, int, int]] | None, coarse: bool = False) -> None:
@@ -470,10 +475,11 @@ class _Reader:
         `coarse`: the boxes come from a reduced-size detection, which misses small text and draws
         looser boxes: it only follows lines already seen (one still in its box is still there);
         where it finds a line that is not one of them, the frame is detected again at full size."""
-        if boxes is not None and coarse and any(all(_overlap(t.reading.box, b) <= 0.5 for t in self.active)
-                                                for b in boxes):
-            boxes, coarse = detect_lines(frame, self.settings), False  # something new: refine at full size
-        if boxes is not None:
+        if boxes is not None and coarse and any(all(_overlap(k, b) <= 0.5 for k in self.known) for b in boxes):
+            with STAGES.timed("detector:refine"):  # in this thread (also counted in "detector")
+                boxes, coarse = detect_lines(frame, self.settings), False  # something new: refine at full size
+        if boxes is not None and not coarse:
+            self.known = boxes + [t.reading.box for t in self.active]  # what a coarse sample may find
             readings = self._read(frame, boxes)
             self.ocred += 1
             if coarse:
@@ -564,8 +570,9 @@ def _array(frame: np.ndarray | _Frame) -> np.ndarray:
 
 
 # Codecs whose non-reference frames (B-frames nothing is predicted from) can be left undecoded:
-# about half of an H.264 stream's frames, and half its decoding time. Sampling and refinement take
-# the first decoded frame at or after each point they want, at most a few frames (0.1 s) later.
+# about half of an H.264 stream's frames, and half its decoding time. Those that sampling or
+# refinement look at (every `keep_every`-th frame) are decoded all the same, so the frames read are
+# the same as with every frame decoded; were one skipped anyway, the next decoded frame stands in.
 SKIP_NONREF_CODECS = {"h264", "hevc"}
 
 
@@ -573,10 +580,10 @@ class _Decoder:
     """The video stream's pictures in order as (frame index, av.VideoFrame), decoded once in this
     thread (PyAV's FFmpeg; OpenCV cannot skip frames); `packets` counts the stream's frames."""
 
-    def __init__(self, path: Path, fps: float):
+    def __init__(self, path: Path, fps: float, keep_every: int):
         import av  # PyAV: faster-whisper's dependency, with its own FFmpeg
 
-        self.path, self.fps, self.packets = path, fps, 0
+        self.path, self.fps, self.keep_every, self.packets = path, fps, keep_every, 0
         try:
             self.container = av.open(str(path))
             self.stream = self.container.streams.video[0]
@@ -584,8 +591,7 @@ class _Decoder:
             raise ExtractionError(f"{path}: cannot open the video ({error})") from None
         context = self.stream.codec_context
         context.thread_count = 1  # the cores go to detection and speech; one thread wastes least
-        if context.name in SKIP_NONREF_CODECS:
-            context.skip_frame = "NONREF"
+        self.skipping = context.name in SKIP_NONREF_CODECS
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
         import av
@@ -593,10 +599,15 @@ class _Decoder:
         base = self.stream.time_base
         start = self.stream.start_time or 0
         last = -1
+        context, skip = self.stream.codec_context, None
         wall, cpu = time.perf_counter(), time.thread_time()
         try:
             for packet in self.container.demux(self.stream):
                 self.packets += packet.size > 0  # the last, empty one flushes the decoder
+                if self.skipping and packet.pts is not None and base is not None:
+                    wanted = round(float((packet.pts - start) * base) * self.fps) % self.keep_every == 0
+                    if skip != ("DEFAULT" if wanted else "NONREF"):
+                        skip = context.skip_frame = "DEFAULT" if wanted else "NONREF"
                 for picture in packet.decode():
                     if picture.pts is not None and base is not None:
                         index = max(last + 1, round(float((picture.pts - start) * base) * self.fps))
@@ -626,9 +637,9 @@ def read_video(path: Path, settings: OcrSettings = OcrSettings()) -> OverlayResu
     height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # from the container's index
     capture.release()
-    decoder = _Decoder(path, fps)
     step = max(1, round(fps / settings.sample_fps))
     stride = max(1, round(fps * settings.refine_every_s))
+    decoder = _Decoder(path, fps, math.gcd(step, stride) if settings.refine else step)
     cols, rows = settings.tile_grid
     reader = _Reader(settings)
     between: list[tuple[int, _Frame]] = []  # kept frames since the last sample

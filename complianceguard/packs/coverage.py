@@ -69,9 +69,3 @@ def coverage_markdown(library: PackLibrary) -> str:
     lines += ["", END]
     return "\n".join(lines)
 
-
-def with_coverage(readme: str, table: str) -> str:
-    """The README text with its coverage section replaced by `table`."""
-    before, _, rest = readme.partition(START)
-    _, _, after = rest.partition(END)
-    return before + table + after

@@ -46,7 +46,8 @@ def _fold(text: str) -> str:
 def _spoken_labels(pack: Pack) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for language, vocabulary in pack.vocabulary.items():
-        said = [*(getattr(vocabulary, "spoken", None) or []), *vocabulary.labels]
+        # "Mainos {advertiser}" is "Mainos" and a name (analyze.py): the bare label is listed already.
+        said = [*(getattr(vocabulary, "spoken", None) or []), *(t for t in vocabulary.labels if "{advertiser}" not in t)]
         found[language] = [form for form in (spoken_form(language, label) for label in said) if form]
     return found
 

@@ -18,7 +18,6 @@ so the same folder gives the same archive bytes apart from the manifest's `creat
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import json
@@ -28,12 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from cryptography.exceptions import InvalidSignature
 
 from complianceguard import __version__
 from complianceguard.errors import InputError
 from complianceguard.report import atomic_writer
-from complianceguard.report.signing import VerificationFailed, fingerprint, load_private, load_public
+from complianceguard.report.signing import (VerificationFailed, check_signature, fingerprint, load_private,
+                                            load_public)
 
 MANIFEST = "MANIFEST.json"
 SIGNATURE = MANIFEST + ".sig"
@@ -181,17 +180,10 @@ def verify_bundle(path: Path, pub: Path | None = None) -> Verified:
         if key is None:
             raise InputError(f"{path}: the bundle is signed by {manifest.get('signed_by')}: give the signer's public "
                              "key with --pub")
-        try:
-            signature = base64.b64decode(read(SIGNATURE).strip(), validate=True)
-        except (binascii.Error, ValueError):
-            signature = b""
-        if len(signature) != 64:
-            raise VerificationFailed(f"{path}: member {SIGNATURE} is damaged (not a base64 Ed25519 signature)")
-        try:
-            key.verify(signature, manifest_bytes)
-        except InvalidSignature:
-            raise VerificationFailed(f"{path}: member {MANIFEST} or {SIGNATURE} was altered, or the bundle was "
-                                     f"signed with another key than {fingerprint(key)}") from None
+        check_signature(key, manifest_bytes, read(SIGNATURE),
+                        damaged=f"{path}: member {SIGNATURE} is damaged (not a base64 Ed25519 signature)",
+                        altered=f"{path}: member {MANIFEST} or {SIGNATURE} was altered, or the bundle was "
+                                f"signed with another key than {fingerprint(key)}")
         return Verified(len(files), fingerprint(key))
 
 

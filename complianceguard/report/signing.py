@@ -92,17 +92,23 @@ def verify(report: Path, pub_path: Path, sig: Path | None = None) -> str:
     """Return the key fingerprint when intact; raise VerificationFailed when not."""
     key = load_public(pub_path)
     sig = sig or signature_path(report)
-    data = _read(report, "report")
-    encoded = _read(sig, "signature")
+    check_signature(key, _read(report, "report"), _read(sig, "signature"),
+                    damaged=f"{report}: signature {sig} is damaged (not a base64 Ed25519 signature)",
+                    altered=f"{report}: signature does not match: the report or {sig.name} was altered, "
+                            f"or it was signed with another key than {fingerprint(key)}")
+    return fingerprint(key)
+
+
+def check_signature(key: Ed25519PublicKey, data: bytes, encoded: bytes, damaged: str, altered: str) -> None:
+    """Raise VerificationFailed (with the caller's one-line wording) unless `encoded` is a base64
+    Ed25519 signature of `data` by `key`. Reports and evidence bundles share it."""
     try:
         signature = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError):
         signature = b""
     if len(signature) != 64:
-        raise VerificationFailed(f"{report}: signature {sig} is damaged (not a base64 Ed25519 signature)")
+        raise VerificationFailed(damaged)
     try:
         key.verify(signature, data)
     except InvalidSignature:
-        raise VerificationFailed(f"{report}: signature does not match: the report or {sig.name} was altered, "
-                                 f"or it was signed with another key than {fingerprint(key)}") from None
-    return fingerprint(key)
+        raise VerificationFailed(altered) from None

@@ -74,12 +74,6 @@ def kinds_markdown() -> str:
     return "\n".join(lines)
 
 
-def with_kinds(readme: str, table: str) -> str:
-    """The README text with its check-kind section replaced by `table`."""
-    before, _, rest = readme.partition(START)
-    _, _, after = rest.partition(END)
-    return before + table + after
-
 
 def kind_text(kind: CheckKind, indent: str = "  ") -> str:
     """A kind's documentation as plain text, for `rules show`."""
