@@ -259,3 +259,11 @@ def test_a_typographic_apostrophe_matches_the_straight_one(library, gb):
     assert [m.term for m in mentions(library, fr, "Glow m’a payé pour ce post", language="fr")
             if m.kind == "label"] == ["m'a payé pour"]
     assert [m.kind for m in mentions(library, fr, "Personne ne m’a payé pour ce post", language="fr")] == ["denial"]
+
+
+def test_homonyms_cancel_fuzzy_matches_in_speech_and_on_screen(library, gb):
+    for channel, text in (("speech", "I worked in advertising for ten years"), ("speech", "watch ad astra tonight"),
+                          ("overlay", "Ad hoc")):
+        found = Analyzer([gb]).mentions([Segment(id="s", channel=channel, text=text, media="v")], gb, "en",
+                                        Submission(id="t", regions=["GB"]))
+        assert not [m for m in found if m.kind in ("label", "insufficient")], (channel, text, kinds(found))

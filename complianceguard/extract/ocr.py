@@ -480,6 +480,7 @@ class _Reader:
                 boxes, coarse = detect_lines(frame, self.settings), False  # something new: refine at full size
         if boxes is not None and not coarse:
             self.known = boxes + [t.reading.box for t in self.active]  # what a coarse sample may find
+        if boxes is not None:
             readings = self._read(frame, boxes)
             self.ocred += 1
             if coarse:

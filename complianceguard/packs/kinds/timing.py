@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from complianceguard.model import Evidence, Mention, TimeSpan
 from complianceguard.packs.kinds.base import (CHANNEL_WORDS, TIMING_TOLERANCE_S, CheckParams, Context, Flag,
                                               Number, Outcome, ParamsModel, Seconds, check_kind, evidence_of,
-                                              merged, searched, unread)
+                                              merged, quoted, searched, unread)
 
 if TYPE_CHECKING:
     from complianceguard.packs.schema import Rule
@@ -39,6 +39,9 @@ class VideoTimingParams(CheckParams):
                                      "min_fraction}, ...]`: the first tier whose `max_duration_s` is at least the "
                                      "duration applies (the last tier may leave `max_duration_s` out)")
     repeat_every_s: Seconds | None = Field(None, description="no gap longer than N seconds without the label")
+    caption_before_fold_counts: Flag = Field(False, description="a caption label shown before the platform's "
+                                             "\"... more\" fold meets `start_within_s` (the viewer reads it before "
+                                             "or while watching)")
 
     @model_validator(mode="after")
     def _not_empty(self) -> VideoTimingParams:
@@ -63,6 +66,16 @@ def _required_visible(p: VideoTimingParams, duration: float) -> tuple[float | No
     return None, ""
 
 
+def _caption_label_before_fold(ctx: Context) -> Mention | None:
+    """The first accepted caption label that ends before the platform's "... more" fold."""
+    return next((m for m in ctx.labels(["caption"]) if m.span is not None and m.span.end <= ctx.layout.fold.at), None)
+
+
+def _only_start_asked(p: VideoTimingParams) -> bool:
+    return p.start_within_s is not None and not ({"end_within_s", "min_visible_s", "min_fraction", "tiers",
+                                                  "repeat_every_s"} & p.model_fields_set)
+
+
 @check_kind("video-timing", VideoTimingParams, seeks_label=True)
 def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     """Passes when accepted labels in the rule's scopes (`overlay` or `speech`) are timed as
@@ -76,6 +89,10 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     """
     if not ctx.media_kinds & {"video", "audio"}:
         return Outcome("not-applicable", "The post has no video or audio.")
+    upfront_caption = _caption_label_before_fold(ctx) if p.caption_before_fold_counts else None
+    if upfront_caption is not None and _only_start_asked(p):
+        return Outcome("pass", f"The caption's label {quoted([upfront_caption])} shows before the fold, so it is seen "
+                       "as the video starts.", [evidence_of(upfront_caption)])
     not_read = unread(ctx, rule.scopes)
     labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
     where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
@@ -91,7 +108,10 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
         return Outcome("fail", f"No label in the {where} at any time (searched {searched(ctx, rule.scopes)}).")
     spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals)
     problems = []
-    if p.start_within_s is not None and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S:
+    if upfront_caption is not None:
+        evidence.append(evidence_of(upfront_caption))
+    if (p.start_within_s is not None and upfront_caption is None
+            and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S):
         problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
                         f"{p.start_within_s:g} s")
     if p.end_within_s is not None and intervals[-1][1] < duration - p.end_within_s - TIMING_TOLERANCE_S:
