@@ -396,8 +396,16 @@ def _faster_whisper_model(path: str, compute_type: str, cpu_threads: int, pid: i
     Every faster-whisper model (tiny.en, base, a local one) is constructed here and only here."""
     from faster_whisper import WhisperModel
 
-    return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
+    return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=ctranslate2_threads(cpu_threads),
                         local_files_only=True)
+
+
+def ctranslate2_threads(requested: int) -> int:
+    """The thread count to give CTranslate2: never more than the OpenMP runtime will start. With
+    `OMP_THREAD_LIMIT` below `intra_threads`, CTranslate2's non-MKL kernels (used on AMD CPUs) divide
+    the work for threads that never run and return NaN or garbage (issue #13)."""
+    limit = os.environ.get("OMP_THREAD_LIMIT", "").strip()
+    return max(1, min(requested, int(limit))) if limit.isdigit() and int(limit) > 0 else requested
 
 
 class OpenAIWhisperTranscriber(_Routing):
