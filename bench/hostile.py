@@ -66,7 +66,7 @@ class Ran:
     rc: int
     stdout: str
     stderr: str
-    rss_mb: float  # peak resident memory of the command and the children it waited for
+    rss_mb: float  # peak resident memory of the command itself (VmHWM, polled)
     seconds: float
     timed_out: bool
 
@@ -89,7 +89,9 @@ def run_cli(args: list[str], cwd: Path, timeout_s: float = CLI_TIMEOUT_S, env: d
                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
                                    preexec_fn=limits if file_size_limit is not None else None)
         timed_out = False
+        peak_kb = 0  # VmHWM of the command itself: ru_maxrss of a forked child starts at its parent's size
         while True:
+            peak_kb = max(peak_kb, _high_water_kb(process.pid))
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
@@ -103,7 +105,16 @@ def run_cli(args: list[str], cwd: Path, timeout_s: float = CLI_TIMEOUT_S, env: d
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
-        return Ran(process.returncode, out.read(), err.read(), usage.ru_maxrss / 1024, seconds, timed_out)
+        return Ran(process.returncode, out.read(), err.read(), (peak_kb or usage.ru_maxrss) / 1024, seconds, timed_out)
+
+
+def _high_water_kb(pid: int) -> int:
+    """Peak resident memory (VmHWM, kB) of a running process since its exec; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
 def one_line_error(ran: Ran, *needles: str) -> None:
