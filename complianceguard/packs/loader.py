@@ -191,6 +191,7 @@ def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary])
                          "not_labels")},
             preferred=vocab.preferred or parent.preferred,
             term_confidence={**parent.term_confidence, **vocab.term_confidence},
+            spoken={**parent.spoken, **vocab.spoken},
             special={flag: list(dict.fromkeys([*parent.special.get(flag, []), *vocab.special.get(flag, [])]))
                      for flag in {*parent.special, *vocab.special}},
         )

@@ -18,23 +18,17 @@ if TYPE_CHECKING:
     from complianceguard.packs.loader import PackLibrary
     from complianceguard.packs.schema import Pack
 
-# Spoken forms where a written label is not what people say. A pack vocabulary may also list its
-# own (`spoken:`, once the schema has the field); those come first. Keys are written labels,
-# compared without case and without a leading "#".
-SPOKEN_FORMS: dict[str, dict[str, str]] = {
-    "en": {"ad": "an ad"},  # "ad" alone sounds like "and"; it is said "this is an ad"
-}
-
-
-def spoken_form(language: str, label: str) -> str | None:
-    """The label as said aloud, or None for a label that is not a spoken word (a wildcard tag)."""
+def spoken_form(label: str, spoken: dict[str, str] | None = None) -> str | None:
+    """The label as said aloud (the vocabulary's `spoken` form where speech differs from writing),
+    or None for a label that is not a spoken word (a wildcard tag)."""
     text = label.strip()
     if "*" in text:
         return None
     text = text.lstrip("#").strip("[]").strip()
     if not text:
         return None
-    return SPOKEN_FORMS.get(language, {}).get(text.casefold(), text)
+    forms = {k.lstrip("#").casefold(): v for k, v in (spoken or {}).items()}
+    return forms.get(text.casefold(), text)
 
 
 def _fold(text: str) -> str:
@@ -47,8 +41,8 @@ def _spoken_labels(pack: Pack) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for language, vocabulary in pack.vocabulary.items():
         # "Mainos {advertiser}" is "Mainos" and a name (analyze.py): the bare label is listed already.
-        said = [*(getattr(vocabulary, "spoken", None) or []), *(t for t in vocabulary.labels if "{advertiser}" not in t)]
-        found[language] = [form for form in (spoken_form(language, label) for label in said) if form]
+        said = [t for t in vocabulary.labels if "{advertiser}" not in t]
+        found[language] = [form for form in (spoken_form(label, vocabulary.spoken) for label in said) if form]
     return found
 
 

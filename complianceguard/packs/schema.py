@@ -73,6 +73,9 @@ class Vocabulary(_Strict):
         default_factory=list, description="Terms of this language (in any list above) that also apply to text in "
         "other languages ('#ad' in a German post); every other term applies only to text in this language, or to "
         "text whose language is unknown.")
+    spoken: dict[str, str] = Field(
+        default_factory=dict, description="Labels said differently from how they are written: written label "
+        "(without case or a leading '#') -> what a speaker says ('ad' -> 'an ad'). Steers speech recognition.")
     preferred: str | None = Field(None, description="The label `--fix` inserts for this language.")
     special: dict[SpecialFlag, list[str]] = Field(
         default_factory=dict, description="Labels for declared retouched or AI imagery.")
