@@ -18,7 +18,7 @@ import click
 
 from complianceguard import __version__
 from complianceguard.errors import ComplianceGuardError
-from complianceguard.model import ItemResult, Submission
+from complianceguard.model import Submission
 from complianceguard.packs.schema import Pack
 from complianceguard.report import DEFAULT_FORMATS, FORMATS
 
@@ -133,7 +133,7 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
     from complianceguard.engine import Engine
     from complianceguard.report.json_report import item_json
     from complianceguard.report.text import render_item
-    from complianceguard.scan import exit_code
+    from complianceguard.scan import error_item, exit_code
 
     library = _library(packs)
     submission = Submission(
@@ -148,8 +148,7 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
         if fmt != "json":
             raise
         # A JSON consumer gets JSON on bad input too: the item with verdict "error", as scan records it.
-        click.echo(item_json(ItemResult(id=submission.id, verdict="error", source_file=", ".join(media) or None,
-                                        errors=[str(exc)])))
+        click.echo(item_json(error_item(", ".join(media), str(exc), item_id=submission.id)))
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     if fmt == "json":

@@ -58,8 +58,14 @@ class ModelInfo:
     package: str  # where it came from, with versions
 
     def header(self) -> str:
-        """How the report header names it."""
-        return f"{self.name} sha256:{self.sha256} ({self.package})"
+        """How the report header names it (hashing the weights once per process if not known)."""
+        return f"{self.name} sha256:{self.sha256 or _weights_sha256(self.path / 'model.bin')} ({self.package})"
+
+
+@lru_cache(maxsize=4)
+def _weights_sha256(path: Path) -> str:
+    """One hash per weights file and process: each scan, check and API start names its models."""
+    return _sha256(path)
 
 
 def _version(distribution: str) -> str:

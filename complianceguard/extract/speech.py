@@ -250,16 +250,7 @@ class _Routing:
         self.spoken = {language: tuple(words) for language, words in sorted((spoken or {}).items()) if words}
 
     def models(self) -> list[ModelInfo]:
-        found = []
-        for info in (self.english, self.multilingual):
-            if info is not None:
-                if not info.sha256:
-                    from complianceguard.cache import sha256_file
-
-                    info = ModelInfo(info.name, info.path, info.english_only, sha256_file(info.path / "model.bin"),
-                                     info.package)
-                found.append(info)
-        return found
+        return [info for info in (self.english, self.multilingual) if info is not None]
 
     def candidates(self) -> set[str] | None:
         return {*self.spoken, "en"} if self.spoken else None
