@@ -50,12 +50,14 @@ from spacy.util import filter_spans
 
 from complianceguard.cache import cache_root, tool_version
 from complianceguard.commercial import prepare as prepare_cues
-from complianceguard.commercial import read_mentions, signal_mentions
+from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
 from complianceguard.report import atomic_writer
 from complianceguard.signal_model import model_mentions
+from complianceguard.sponsor_reads import prepare as prepare_reads
+from complianceguard.sponsor_reads import read_mentions
 from complianceguard.signal_model import prepare as prepare_model
 
 # Blank spaCy tokenizers that need nothing beyond spaCy itself (environment-spike.md §6).
@@ -352,6 +354,7 @@ class Analyzer:
         _compile(pack, language, vocabulary_language(language))
         _compile(pack, language)
         prepare_cues(pipeline(language).vocab)
+        prepare_reads()
         prepare_model()
 
     def content_language(self, submission: Submission, texts: list[str]) -> tuple[str | None, str]:
@@ -380,7 +383,7 @@ class Analyzer:
         denials = [m for m in found if m.kind == "denial" and m.span]
         found.extend(c for c in cues if not (c.span and any(
             d.segment == c.segment and d.span.start < c.span.end and c.span.start < d.span.end for d in denials)))
-        # Sponsor reads as timed spans: segue, pitch, return to content (commercial.sponsor_reads).
+        # Sponsor reads as timed spans: segue, pitch, return to content (sponsor_reads.py).
         found.extend(read_mentions(segments, submission.brand))
         # The trained likely-commercial signal (signal_model.py), for posts that nothing above marks
         # as commercial (no label, signal or brand): it can only add a signal, never remove one.

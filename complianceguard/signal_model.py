@@ -120,7 +120,7 @@ def model_mentions(segments: list[Segment], language: str | None) -> list[Mentio
     and top words as context. Captions only: the model is trained on captions, and on transcript
     snippets (sponsor-read-snippets, bench/sponsor_read.py prints it) it finds a quarter of the
     sponsored reads at precision 0.75, less than the cues and with no time; so speech is left to the
-    cues and to the timed sponsor-read spans (commercial.sponsor_reads)."""
+    cues and to the timed sponsor-read spans (sponsor_reads.sponsor_reads)."""
     model = default_model()
     if not model.applies_to(language):
         return []

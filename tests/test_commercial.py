@@ -292,7 +292,7 @@ def timed(lines, step=4.0, media="v"):
 
 
 def test_a_sponsor_read_is_a_span_from_the_segue_to_the_return_with_its_brand():
-    from complianceguard.commercial import sponsor_reads
+    from complianceguard.sponsor_reads import sponsor_reads
     reads = sponsor_reads(timed(READ))
     assert [(r.start_s, r.end_s, r.brand) for r in reads] == [(4.0, 20.0, "squarespace")]
     assert "segue 'but first'" in reads[0].why and "return to the content" in reads[0].why
@@ -300,13 +300,13 @@ def test_a_sponsor_read_is_a_span_from_the_segue_to_the_return_with_its_brand():
 
 def test_the_pitch_without_cue_words_between_segue_and_code_is_inside_the_read():
     """Only the cue sentences used to be flagged; the pitch around them belongs to the read."""
-    from complianceguard.commercial import sponsor_reads
+    from complianceguard.sponsor_reads import sponsor_reads
     (read,) = sponsor_reads(timed(READ))
     assert read.start_s <= 12.0 < read.end_s  # "their templates are beautiful ..." has no cue word
 
 
 def test_ordinary_speech_and_self_promotion_are_no_sponsor_read():
-    from complianceguard.commercial import sponsor_reads
+    from complianceguard.sponsor_reads import sponsor_reads
     assert sponsor_reads(timed(["today we are building a desk", "first we cut the legs to length"])) == []
     assert sponsor_reads(timed(["our merch store is finally open", "new hoodies and merchandise are in"])) == []
 
