@@ -37,12 +37,11 @@ test: setup lint
 	$(PY) -m pytest
 
 # The fast tier, for every edit: no media tools or models, no servers, browsers, redis or wheel builds
-# (markers in pyproject.toml). Needs the .venv only. About 2 min on a busy 2-core machine, most of it the
-# pack cases and the hostile-input rows.
+# (markers in pyproject.toml), and no test over 5 s of its own (`slow`). Needs the .venv only.
 test-fast:
 	@test -x $(PY) || { echo "no $(VENV): run 'make venv' first"; exit 2; }
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -m "not media and not install and not server"
+	$(PY) -m pytest -q -m "not media and not install and not server and not slow"
 
 lint: venv
 	$(PY) -m ruff check .

@@ -372,6 +372,7 @@ def test_the_model_file_is_small_versioned_and_names_its_training_licences():
     assert "synthetic = True only" in data["training"]["licences"][0]["rows"]
 
 
+@pytest.mark.slow  # retrains the model: ~45 s
 def test_the_shipped_model_is_what_the_script_trains_and_scores_as_scikit_learn_does():
     """Reproducible: retraining gives the shipped file byte for byte, and the pure-Python scorer
     gives scikit-learn's probabilities (scikit-learn is in the test extra; the training rows are the

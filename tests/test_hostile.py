@@ -20,12 +20,15 @@ sys.modules["hostile"] = hostile
 _spec.loader.exec_module(hostile)
 
 OWN_ROWS = [hostile.as_case(case) for case in hostile.CASES if case not in hostile.API_CASES]
+# Rows that run whole CLI batches against huge or broken inputs (5-40 s each): full tier only.
+SLOW_ROWS = {"3", "6", "8", "9"}
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, id=f"row{case.row}", marks=[pytest.mark.media] if case.media else [])
-    for case in OWN_ROWS
-])
+def _marks(case) -> list:
+    return ([pytest.mark.media] if case.media else []) + ([pytest.mark.slow] if case.row in SLOW_ROWS else [])
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=f"row{case.row}", marks=_marks(case)) for case in OWN_ROWS])
 def test_probe_row_is_handled_cleanly(case, tmp_path, monkeypatch):
     if case.media and not hostile.media_tools():
         pytest.skip("needs ffmpeg and ffprobe")
