@@ -37,12 +37,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from complianceguard.analyze import Analyzer  # noqa: E402
+from complianceguard.analyze import ADVERTISER, Analyzer  # noqa: E402
 from complianceguard.extract import speech_segments  # noqa: E402
 from complianceguard.extract.speech import FasterWhisperTranscriber  # noqa: E402
 from complianceguard.model import Submission  # noqa: E402
 from complianceguard.packs.loader import PackLibrary  # noqa: E402
-from complianceguard.packs.plan import spoken_keywords  # noqa: E402
+from complianceguard.packs.plan import expected_languages, spoken_keywords  # noqa: E402
 
 RATE = 16_000
 GAP_S = 1.2  # a pause between sentences, as between a label and the talk after it
@@ -62,12 +62,22 @@ LANGUAGES: dict[str, tuple[str, str, str, tuple[str, str]]] = {
     "cs": ("cs", "CZ", "cs", ("Dnes vám ukážu svou ranní rutinu.", "Potom půjdeme spolu do parku.")),
     "ja": ("ja", "JP", "ja", ("きょうは わたしの あさの ルーティンを しょうかいします。", "そのあと いっしょに こうえんに いきます。")),
     "ko": ("ko", "KR", "ko", ("오늘은 제 아침 루틴을 보여드릴게요.", "그 다음에 같이 공원에 가요.")),
-    "zh": ("cmn", "CN", "zh", ("今天我给大家看看我的早晨习惯。", "然后我们一起去公园。")),
+    "zh": ("cmn-latn-pinyin", "CN", "zh", ("今天我给大家看看我的早晨习惯。", "然后我们一起去公园。")),
 }
-# espeak-ng's Japanese voice reads kana only: what to say for a label written in kanji or Latin
-# letters (the pack keeps the written form, which Whisper writes back).
+# espeak-ng's Japanese voice reads kana only (a kanji is said as the English words "Chinese letter"):
+# what to say for a label written in kanji or Latin letters (the pack keeps the written form, which
+# Whisper writes back). Looked up without the sentence's full stop.
 READINGS = {"広告": "こうこく", "宣伝": "せんでん", "提供を受けて": "ていきょうをうけて", "PR": "ピーアール",
             "広告ではありません": "こうこくではありません"}
+# espeak-ng's Mandarin voice has no readings for Chinese characters here (its "cmn" voice spells each
+# one's pinyin and tone number in English: "guang three gao four"), so Chinese is said from pinyin
+# with tone numbers by its "cmn-latn-pinyin" voice. A Chinese text without a reading is an error.
+PINYIN = {"广告": "guang3 gao4", "不是广告": "bu2 shi4 guang3 gao4",
+          "今天我给大家看看我的早晨习惯": "jin1 tian1 wo3 gei3 da4 jia1 kan4 kan4 wo3 de zao3 chen2 xi2 guan4",
+          "然后我们一起去公园": "ran2 hou4 wo3 men yi4 qi3 qu4 gong1 yuan2"}
+# A label that names the advertiser ("Reklam för {advertiser}") is said with this brand, which the
+# submission declares: the analyzer counts such a label only with a name after it.
+BRAND = "Nivea"
 GERMAN_MINUTE = ["Hallo zusammen und willkommen zurück auf meinem Kanal.", "Werbung.",
                  "Heute zeige ich euch meine neue Morgenroutine mit einem Serum.",
                  "Ich benutze es seit sechs Wochen und meine Haut fühlt sich gut an.",
@@ -80,15 +90,31 @@ GERMAN_MINUTE = ["Hallo zusammen und willkommen zurück auf meinem Kanal.", "Wer
 
 
 def spoken_labels(library: PackLibrary, region: str, vocab: str) -> list[str]:
-    """The pack's labels that are words one says: no hashtag-only, wildcard or punctuation forms."""
+    """The pack's labels that are words one says: no hashtag-only, wildcard or punctuation forms
+    (a label naming the advertiser is said with BRAND in its place)."""
     labels = library.for_region(region).pack.vocabulary[vocab].labels
-    said = [label for label in labels if not re.search(r"[#*\[\]|:–\-]", label) and len(label.strip()) > 1]
+    said = [label for label in labels
+            if not re.search(r"[#*\[\]|:/–\-]", label.replace(ADVERTISER, "")) and len(label.strip()) > 1]
     return list({_fold(label): label for label in reversed(said)}.values())[::-1]  # "pubblicita" = "pubblicità"
+
+
+def spoken_text(text: str) -> str:
+    """What the voice is given for a sentence: BRAND for {advertiser}, the kana or pinyin reading
+    of a Japanese or Chinese text (looked up without its full stop)."""
+    text = text.replace(ADVERTISER, BRAND)
+    bare = text.rstrip(".。")
+    if bare in READINGS:
+        return READINGS[bare] + "."
+    if re.search(r"[\u4e00-\u9fff]", text) and not re.search(r"[\u3040-\u30ff]", text):
+        if bare not in PINYIN:
+            raise SystemExit(f"no pinyin reading for {bare!r}: add it to PINYIN in {__file__}")
+        return PINYIN[bare] + "."
+    return text
 
 
 def say(voice: str, text: str, work: Path, index: int) -> np.ndarray:
     raw, clip = work / f"r{index}.wav", work / f"c{index}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), READINGS.get(text, text)],
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), spoken_text(text)],
                    check=True, capture_output=True)
     subprocess.run(["sox", "-R", "-q", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(clip)],
                    check=True, capture_output=True)
@@ -120,9 +146,10 @@ def clip(voice: str, sentences: list[tuple[str, str]], path: Path, pad_to_s: flo
 
 def heard_labels(transcriber: FasterWhisperTranscriber, library: PackLibrary, region: str, vocab: str,
                  path: Path, language: str | None = None) -> tuple[list, object]:
-    transcript = transcriber.transcribe(path, language=language)
     pack = library.for_region(region)
-    post = Submission(id="bench", regions=[region], caption="", language=vocab)
+    # As a scan does: the region's expected languages steer the detection (packs.plan.expected_languages).
+    transcript = transcriber.transcribe(path, language=language, expected=expected_languages(library, [region]))
+    post = Submission(id="bench", regions=[region], caption="", language=vocab, brand=BRAND)
     segments = speech_segments(transcript, str(path), 1)
     mentions = Analyzer([pack]).mentions(segments, pack, vocab, post)
     return [m for m in mentions if m.channel == "speech" and m.kind == "label" and m.time is not None], transcript

@@ -49,6 +49,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from complianceguard.cache import cache_root, tool_version
+from complianceguard.commercial import default_analyzer as default_cue_analyzer
 from complianceguard.commercial import prepare as prepare_cues
 from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
@@ -92,6 +93,8 @@ _ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ","]
 def pipeline(language: str) -> spacy.language.Language:
     language = _ALIASES.get(language, language)
     code = language if language in SPACY_LANGUAGES or language in _BLANK_CONFIG else "xx"
+    if code == "en":  # the cue analyzer's blank English pipeline is this one: built once (0.2 s), one vocabulary
+        return default_cue_analyzer().nlp
     return spacy.blank(code, config=_BLANK_CONFIG.get(code, {}))
 
 
@@ -128,7 +131,14 @@ def _identifier(candidates: tuple[str, ...]) -> LanguageIdentifier:
 
 def detect_language(text: str, candidates: tuple[str, ...]) -> tuple[str | None, float]:
     """The content language of `text` (hashtags, handles and links removed), or None when unsure."""
-    prose = _URL_OR_TAG.sub(" ", text)
+    return _classify(_URL_OR_TAG.sub(" ", text), candidates)
+
+
+@lru_cache(maxsize=8192)
+def _classify(prose: str, candidates: tuple[str, ...]) -> tuple[str | None, float]:
+    """py3langid on one prose text, once: it walks the text byte by byte in Python (about a third of
+    a caption's check), and captions of one campaign or template share their prose once hashtags,
+    handles and links are gone."""
     if len(re.findall(r"\w+", prose)) < 2 and len(_CJK.findall(prose)) < 4:
         return None, 0.0
     language, probability = _identifier(candidates).classify(prose)
@@ -347,6 +357,7 @@ class Analyzer:
         self.packs = packs
         languages = {lang for p in packs for lang in (*p.pack.languages, *p.pack.vocabulary)}
         self.candidate_languages = tuple(sorted(languages | {"en"}))
+        self._memo: list[tuple[list[Segment], str | None, Submission, _Shared]] = []
 
     def prepare(self, pack: ResolvedPack, language: str) -> None:
         """Build a pack's matchers (and the language's pipeline) now: batch scans do it before
@@ -367,29 +378,36 @@ class Analyzer:
 
     def mentions(self, segments: list[Segment], pack: ResolvedPack, language: str | None,
                  submission: Submission) -> list[Mention]:
+        """The mentions of one pack's vocabulary in the segments, with the pack-free ones (brand
+        names, commercial cues, sponsor reads, the trained signal). The engine asks once per region
+        for the same segments: what no pack changes is worked out once per post (`_shared`)."""
+        shared = self._shared(segments, language, submission)
         found: list[Mention] = []
-        content = vocabulary_language(language)
-        for segment in segments:
-            if segment.channel == "metadata" or not segment.text:
-                continue
-            normalized = normalize(segment.text)
-            found.extend(self._segment_mentions(segment, normalized, pack,
-                                                tokenizer_language(language, normalized.text), content,
-                                                _brand_names(submission)))
-            found.extend(_brand_mentions(segment, submission))
+        for segment, normalized, tokens, content, brand_found in shared.texts:
+            found.extend(self._segment_mentions(segment, normalized, pack, tokens, content, shared.brands))
+            found.extend(brand_found)
         # Commercial cues (commercial.py): sponsor reads and sponsored captions, as signals with why.
-        cues = signal_mentions(segments, found, lambda text: _doc(tokenizer_language(language, text), text))
-        # A cue inside a denial is the denial's words ("Sponsored by nobody"), not a commercial signal.
-        denials = [m for m in found if m.kind == "denial" and m.span]
-        found.extend(c for c in cues if not (c.span and any(
-            d.segment == c.segment and d.span.start < c.span.end and c.span.start < d.span.end for d in denials)))
+        # A cue the pack reports as a signal already (same segment, overlapping) is not repeated, and
+        # a cue inside a denial is the denial's words ("Sponsored by nobody"), not a commercial signal.
+        taken = [m for m in found if m.kind in ("signal", "denial") and m.span]
+        found.extend(c for c in shared.cues if not (c.span and any(
+            t.segment == c.segment and t.span.start < c.span.end and c.span.start < t.span.end for t in taken)))
         # Sponsor reads as timed spans: segue, pitch, return to content (sponsor_reads.py).
-        found.extend(read_mentions(segments, submission.brand))
+        found.extend(shared.reads)
         # The trained likely-commercial signal (signal_model.py), for posts that nothing above marks
         # as commercial (no label, signal or brand): it can only add a signal, never remove one.
         if not any(m.kind in ("signal", "brand", "label", "insufficient") and not m.negated for m in found):
-            found.extend(model_mentions(segments, content))
+            found.extend(shared.model())
         return found
+
+    def _shared(self, segments: list[Segment], language: str | None, submission: Submission) -> _Shared:
+        """What every region's pack shares for these segments, kept for the post being checked."""
+        for memo in self._memo:  # held, so no other list can take these ids while they are compared
+            if memo[0] is segments and memo[1] == language and memo[2] is submission:
+                return memo[3]
+        shared = _Shared.of(segments, language, submission)
+        self._memo = [(segments, language, submission, shared), *self._memo[:1]]  # the post's texts and its title
+        return shared
 
     def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,
                           language: str, content: str | None = None,
@@ -398,8 +416,17 @@ class Analyzer:
         compiled = _compile(pack, language, content)
         text = normalized.text.translate(_APOSTROPHES)  # same length: spans map back unchanged
         doc: Doc = _doc(language, text)
-        matches = (*compiled.phrases(doc), *_pattern_matches(language, compiled.patterns_id, text))
-        spans = [Span(doc, s, e, label=key) for key, s, e in ((nlp.vocab.strings[m], s, e) for m, s, e in matches)]
+        phrase_matches = compiled.phrases(doc)
+        pattern_matches = _pattern_matches(language, compiled.patterns_id, text)
+        strings = nlp.vocab.strings
+        # How each span was found (provenance, issue #20): a phrase match wins over the same span
+        # found by a token pattern (a Korean stem matches both ways).
+        how: dict[tuple[int, int, str], str] = {}
+        for matcher, found in (("phrase", phrase_matches), ("pattern", pattern_matches)):
+            for m, s, e in found:
+                how.setdefault((s, e, strings[m]), matcher)
+        spans = [Span(doc, s, e, label=key) for key, s, e in ((strings[m], s, e)
+                                                              for m, s, e in (*phrase_matches, *pattern_matches))]
         spans = [s for s in spans if _whole_word(text, s.start_char, s.end_char)]
         # A label naming the advertiser counts only with a name after it ("Mainos Glow", not "Mainos ja").
         spans = [s for s in spans if ADVERTISER not in s.label_ or _names_advertiser(s[-1], brands)]
@@ -410,10 +437,11 @@ class Analyzer:
         denials = [s for s in spans if s.label_.startswith("denial|")]
         others = [s for s in spans if not s.label_.startswith("denial|")
                   and not any(d.start <= s.start < d.end for d in denials)]
-        scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> score
+        scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> rapidfuzz ratio
         if segment.channel in ("speech", "overlay"):  # ASR misspells, OCR misreads and drops accents
             for span, score in _fuzzy_spans(doc, pack, [*denials, *others, *homonyms], content):
                 scores[(span.start, span.end, span.label_)] = score
+                how.setdefault((span.start, span.end, span.label_), "fuzzy")
                 (denials if span.label_.startswith("denial|") else others).append(span)
         # Special labels ("Image retouchée", Norway's REKLAME mark) may share words with labels: keep both.
         specials = [s for s in others if s.label_.startswith("special:")]
@@ -422,23 +450,60 @@ class Analyzer:
         weights = dict(compiled.weights)
         # The same words as a label (or insufficient label) and as a signal are reported as the label.
         others.sort(key=lambda s: s.label_.startswith("signal|"))
+        speech_or_screen = segment.channel in ("speech", "overlay")
         for span in (*filter_spans(denials), *filter_spans(others), *filter_spans(specials)):
             kind, vocab_language, term = span.label_.split("|", 2)
             kind, _, category = kind.partition(":")
             o_start, o_end = normalized.to_original(span.start_char, span.end_char)
+            where = (span.start, span.end, span.label_)
+            score = scores.get(where)
             mentions.append(Mention(
-                kind=kind, term=term, language=vocab_language, pack=pack.ref, segment=segment.id,
-                channel=segment.channel,
+                kind=kind, term=term, language=vocab_language, pack=pack.ref, matcher=how[where],
+                score=None if score is None else round(score, 2), segment=segment.id, channel=segment.channel,
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
-                time=segment.time, confidence=round(segment.confidence * scores.get((span.start, span.end, span.label_), 1.0)
+                time=segment.time, confidence=round(segment.confidence * (1.0 if score is None else score / 100)
                                                 * weights.get(span.label_, 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
-                context=(segment.tentative or segment.text) if segment.channel in ("speech", "overlay") else None,
+                context=(segment.tentative or segment.text) if speech_or_screen else None,
                 disguise=normalized.disguise_notes(o_start, o_end),
                 media=segment.media, overlay=segment.overlay, tentative=segment.tentative is not None,
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
+
+
+class _Shared:
+    """One post's analysis that no region pack changes, done once however many regions it is
+    checked for: each segment normalised and its language settled (a speech segment's own,
+    Whisper's, else the post's), the declared brand found, the commercial cues, the sponsor
+    reads, and (only when asked) the trained signal."""
+
+    def __init__(self, texts: list[tuple[Segment, NormalizedText, str, str | None, list[Mention]]],
+                 brands: tuple[str, ...], cues: list[Mention], reads: list[Mention],
+                 segments: list[Segment], content: str | None):
+        self.texts, self.brands, self.cues, self.reads = texts, brands, cues, reads
+        self._segments, self._content = segments, content
+        self._model: list[Mention] | None = None
+
+    @classmethod
+    def of(cls, segments: list[Segment], language: str | None, submission: Submission) -> _Shared:
+        texts = []
+        for segment in segments:
+            if segment.channel == "metadata" or not segment.text:
+                continue
+            own = segment.language or language  # #15: speech in another language than the caption
+            normalized = normalize(segment.text)
+            texts.append((segment, normalized, tokenizer_language(own, normalized.text), vocabulary_language(own),
+                          _brand_mentions(segment, submission)))
+        # Cue tokens come from the caption language's pipeline, as the packs' matching uses.
+        cues = signal_mentions(segments, [], lambda text: _doc(tokenizer_language(language, text), text))
+        reads = [r.model_copy(update={"matcher": "read"}) for r in read_mentions(segments, submission.brand)]
+        return cls(texts, _brand_names(submission), cues, reads, segments, vocabulary_language(language))
+
+    def model(self) -> list[Mention]:
+        if self._model is None:
+            self._model = model_mentions(self._segments, self._content)
+        return self._model
 
 
 @lru_cache(maxsize=None)
@@ -463,7 +528,7 @@ def _fuzzy_terms(pack: ResolvedPack, content: str | None = None) -> tuple[tuple[
 def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span],
                  content: str | None = None) -> list[tuple[Span, float]]:
     """Pack phrases found approximately in a transcript, over word windows of the phrase's length;
-    each with its score (0-1). Every phrase is scored against every window of its length in one
+    each with its rapidfuzz ratio (0-100). Every phrase is scored against every window of its length in one
     rapidfuzz `cdist` call per length; only the windows that reach FUZZY_MIN_SCORE are looked at."""
     words = [t for t in doc if not t.is_punct and not t.is_space]
     terms = _fuzzy_terms(pack, content)
@@ -489,7 +554,7 @@ def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span],
                 continue
             score = fuzz.ratio(" ".join(folded[i:i + size]), target)  # exact, as the threshold sees it
             if score >= FUZZY_MIN_SCORE:
-                found.append((Span(doc, start, end, label=label), score / 100))
+                found.append((Span(doc, start, end, label=label), score))
     return found
 
 
@@ -504,7 +569,7 @@ def _brand_mentions(segment: Segment, submission: Submission) -> list[Mention]:
     lowered = segment.text.lower()
     for name in names:
         for match in re.finditer(re.escape(name.lower()), lowered):
-            found.append(Mention(kind="brand", term=name, language="xx", segment=segment.id,
+            found.append(Mention(kind="brand", term=name, language="xx", matcher="brand", segment=segment.id,
                                  channel=segment.channel, text=segment.text[match.start():match.end()],
                                  span=CharSpan(start=match.start(), end=match.end()), time=segment.time))
     return found

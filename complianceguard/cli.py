@@ -2,7 +2,9 @@
 render, sign and verify saved reports.
 
 Exit codes follow SQLFluff: 0 every item passes (or only warns), 1 something fails or is
-inconclusive, 2 an error (bad input, bad pack). Errors are one line on stderr, never a traceback.
+inconclusive, 2 an error (bad input, bad pack). Errors are one line on stderr, never a traceback:
+with `-v` the traceback goes to a debug log (stderr for `check`, OUT/debug.log for `scan`), named in
+the line. Imports stay inside the commands: `--help` and a caption-only `check` load no OCR or ASR.
 """
 
 from __future__ import annotations
@@ -17,9 +19,7 @@ from typing import Any
 import click
 
 from complianceguard import __version__
-from complianceguard.errors import ComplianceGuardError
-from complianceguard.model import Submission
-from complianceguard.packs.schema import Pack
+from complianceguard.errors import DEBUG_LOG_ENV, ComplianceGuardError, internal_error, log_traceback
 from complianceguard.report import DEFAULT_FORMATS, FORMATS
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -33,19 +33,40 @@ def _fail(message: str) -> None:
 
 
 def friendly_errors(command: Any) -> Any:
-    """Turn our errors into a one-line message and exit code 2."""
+    """Turn every error into a one-line message and exit code 2; the traceback goes to the debug
+    log when `-v` set one (`errors.DEBUG_LOG_ENV`)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except click.ClickException:
+            raise  # usage errors: click prints them
         except ComplianceGuardError as exc:
+            log_traceback(exc)
             _fail(str(exc))
         except OSError as exc:  # a full disk, a read-only folder...: the file and the problem, not a traceback
+            log_traceback(exc)
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or exc}")
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug: one line saying so, the traceback only with -v
+            hint = "" if os.environ.get(DEBUG_LOG_ENV) else f" (for the traceback: -v, or {DEBUG_LOG_ENV}=-)"
+            _fail(internal_error(exc) + hint)
 
     return wrapper
+
+
+def _debug_log(target: str) -> Any:
+    """A `-v` option's callback: from here on, tracebacks go to `target` ("-": stderr)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            os.environ[DEBUG_LOG_ENV] = target
+        return value
+
+    return callback
 
 
 def _library(packs: tuple[str, ...]) -> Any:
@@ -74,12 +95,6 @@ def _transcriber(backend: str, model: str | None, library: Any = None) -> Any:
 ocr_fps_option = click.option(
     "--ocr-fps", type=click.FloatRange(min=0), default=1.0, show_default=True,
     help="Video frames sampled per second for on-screen text (0: no OCR; on-screen text is reported unread).")
-
-
-def _ocr(fps: float) -> Any:
-    from complianceguard.extract.ocr import OcrSettings
-
-    return OcrSettings(sample_fps=fps) if fps > 0 else None
 
 
 pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(dir_okay=False),
@@ -118,7 +133,8 @@ def _checkable_text(ctx: click.Context, param: click.Parameter, value: Any) -> A
               help="The platform's own paid-partnership label is switched on.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fix", is_flag=True, help="Print a corrected caption for each region.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list the rules that pass.")
+@click.option("-v", "--verbose", is_flag=True, callback=_debug_log("-"),
+              help="Also list the rules that pass; an error's traceback goes to stderr.")
 @asr_backend_option
 @asr_model_option
 @ocr_fps_option
@@ -130,7 +146,8 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
           fix: bool, verbose: bool, asr_backend: str, asr_model: str | None, ocr_fps: float,
           packs: tuple[str, ...], media: tuple[str, ...]) -> None:
     """Check one caption (and its media) and say what to fix."""
-    from complianceguard.engine import Engine
+    from complianceguard.batch.work import ScanSettings
+    from complianceguard.model import Submission
     from complianceguard.report.json_report import item_json
     from complianceguard.report.text import render_item
     from complianceguard.scan import error_item, exit_code
@@ -141,9 +158,11 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
         caption=caption, media=[str(Path(m).resolve()) for m in media], relationship=relationship,
         brand=brand, brand_handles=list(brand_handles), paid_partnership_tag=paid_partnership_tag,
     )
-    transcriber = _transcriber(asr_backend, asr_model, library) if media else None
+    # Media read only when there is some: a caption alone loads nothing of OCR or ASR.
+    settings = ScanSettings(asr_backend=asr_backend, asr_model=asr_model, ocr_fps=ocr_fps or None,
+                            read_media=bool(media), cwd=os.getcwd())
     try:
-        item = Engine(library, read_media=True, transcriber=transcriber, ocr=_ocr(ocr_fps)).evaluate(submission)
+        item = settings.engine(library).evaluate(submission)
     except ComplianceGuardError as exc:
         if fmt != "json":
             raise
@@ -186,6 +205,8 @@ queue_option = click.option(
               help="A YAML file of field: Column lines (the --map pairs of an export format).")
 @queue_option
 @click.option("-q", "--quiet", is_flag=True, help="Only print where the reports are.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Keep the traceback of every internal error in OUT/debug.log (its error line names the file).")
 @asr_backend_option
 @asr_model_option
 @ocr_fps_option
@@ -194,7 +215,7 @@ queue_option = click.option(
 def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, formats: str, jobs: int,
          timeout_s: float, fresh: bool, queue: str | None, quiet: bool, asr_backend: str, asr_model: str | None,
          ocr_fps: float, packs: tuple[str, ...], column_map: tuple[str, ...] = (),
-         map_file: Path | None = None) -> None:
+         map_file: Path | None = None, verbose: bool = False) -> None:
     """Scan manifests, folders of `*.post.yaml|yml|json` (and yt-dlp downloads with their
     `.info.json`) and CSV files; write reports."""
     from complianceguard.batch.work import ScanSettings
@@ -203,6 +224,9 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
     from complianceguard.scan import scan_batch
 
     wanted = parse_formats(formats)
+    if verbose:  # before any worker starts: they inherit it
+        out_dir.mkdir(parents=True, exist_ok=True)
+        os.environ[DEBUG_LOG_ENV] = str((out_dir / "debug.log").resolve())
     set_column_map(parse_map(column_map, map_file))
     click.get_current_context().call_on_close(lambda: set_column_map({}))  # this scan's CSVs only
     library = _library(packs)
@@ -339,6 +363,8 @@ def rules_test(paths: tuple[Path, ...]) -> None:
 @rules.command("schema")
 def rules_schema() -> None:
     """Print the JSON Schema of the pack format."""
+    from complianceguard.packs.schema import Pack
+
     click.echo(json.dumps(Pack.model_json_schema(by_alias=True), indent=2))
 
 

@@ -92,8 +92,12 @@ class Reads(_Strict):
     lead_s: float = Field(ge=0)
     max_gap_s: float = Field(gt=0)
     tail_s: float = Field(ge=0)
+    reach_s: float = Field(gt=0)
+    anchor_window_s: float = Field(ge=0)
+    brand_repeats: int = Field(ge=2)
     segues: list[str]
     returns: list[str]
+    not_brands: list[str] = Field(default_factory=list)
 
 
 class CueBook(_Strict):
@@ -413,7 +417,8 @@ def signal_mentions(segments: list[Segment], already: list[Mention],
             if any(s == segment.id and span.start < o_end and o_start < span.end for s, span in taken):
                 continue
             found.append(Mention(
-                kind="signal", term=f"commercial cue: {cue.name}", cue=cue.id, language="xx", segment=segment.id,
+                kind="signal", term=f"commercial cue: {cue.name}", cue=cue.id, language="xx", matcher="cue",
+                segment=segment.id,
                 channel=segment.channel, text=segment.text[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=segment.confidence, context=context,
                 category="self-promotion" if assessment.self_promotion_only else None,

@@ -14,8 +14,8 @@ from complianceguard.analyze import Analyzer
 from complianceguard.extract import Extraction, extract, media_kind, ocr_languages, read_media
 from complianceguard.extract.ocr import OcrSettings
 from complianceguard.extract.speech import Transcriber
-from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Submission, post_type_of,
-                                   worst)
+from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Segment, Submission,
+                                   post_type_of, worst)
 from complianceguard.packs.kinds import CHECKS, Context, Outcome, quoted, unless_possibly_said
 from complianceguard.packs.kinds.base import language_name
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
@@ -76,11 +76,13 @@ class Engine:
             all_mentions.extend(m for m in mentions if m not in all_mentions)
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
                           extraction.media_kinds, extraction.duration_s, with_text,
-                          post_type=post_type, frames=frames, speech_times=speech_times)
+                          post_type=post_type, frames=frames, speech_times=speech_times,
+                          title_mentions=self._title_mentions(submission, pack, language))
             result = self._region(ctx, pack)
             regions[region] = result
-            if result.verdict in ("fail", "warn") and submission.caption is not None:
-                fixed[region] = corrected_caption(submission.caption, mentions, preferred_label(pack, language))
+            label = preferred_label(pack, language)
+            if result.verdict in ("fail", "warn") and submission.caption is not None and label:
+                fixed[region] = corrected_caption(submission.caption, mentions, label)
         return ItemResult(
             id=submission.id, verdict=worst([r.verdict for r in regions.values()]),
             source_file=submission.source_file, platform=submission.platform,
@@ -89,6 +91,16 @@ class Engine:
             caption=submission.caption, segments=extraction.segments, mentions=all_mentions,
             regions=regions, fixed_caption=fixed, frames=extraction.frames,
         )
+
+    def _title_mentions(self, submission: Submission, pack: ResolvedPack,
+                        language: str | None) -> tuple[Mention, ...] | None:
+        """Labels and unclear labels in the declared title, matched like caption text but kept apart
+        (their spans are the title's, and a title is not the caption a placement rule measures)."""
+        if submission.title is None:
+            return None
+        title = Segment(id="title", channel="caption", text=submission.title)
+        return tuple(m for m in self.analyzer.mentions([title], pack, language, submission)
+                     if m.kind in ("label", "insufficient"))
 
     def _region(self, ctx: Context, pack: ResolvedPack) -> RegionResult:
         mode, why = applicability(ctx, pack)
@@ -133,7 +145,7 @@ class Engine:
             coverage=[ctx.coverage[s] for s in rule.scopes if s in ctx.coverage],
             source=self._citation(pack, rule),
             confidence=rule.confidence,
-            fix=rule.fix.replace("{label}", preferred_label(pack, ctx.language)) if failed else None,
+            fix=fix_text(rule.fix, preferred_label(pack, ctx.language)) if failed else None,
         )
 
 
@@ -186,6 +198,9 @@ def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | No
     if when and when.languages and ctx.language and ctx.language not in when.languages:
         return Outcome("not-applicable", f"Not applicable to content in {language_name(ctx.language)} (only to "
                        f"{', '.join(language_name(code) for code in when.languages)}).")
+    if when and when.declares and not any(getattr(ctx.submission, flag) for flag in when.declares):
+        return Outcome("not-applicable", f"Not applicable: the post does not declare {' or '.join(when.declares)} "
+                       "imagery.")
     if when and when.media:
         kinds = ctx.media_kinds or {"none"}
         if not kinds & set(when.media):
@@ -193,12 +208,25 @@ def _rule_applies(ctx: Context, rule: Rule, mode: str, why: str) -> Outcome | No
     return None
 
 
-def preferred_label(pack: ResolvedPack, language: str | None) -> str:
+# What a fix says where the pack names no label to insert (SG: the research found no wording).
+NO_LABEL_NAMED = "a clear statement that the post is an ad (this region's pack names no wording; see its not_found)"
+
+
+def preferred_label(pack: ResolvedPack, language: str | None) -> str | None:
+    """The label `--fix` and a rule's fix insert: the pack's `preferred` for the content language,
+    else for the first audience language that has one. None where the pack names none: no label
+    is invented for a region whose sources give no wording."""
     vocabulary = pack.pack.vocabulary
     for code in (language, *pack.pack.languages):
         if code in vocabulary and vocabulary[code].preferred and code in pack.pack.languages:
             return vocabulary[code].preferred
-    return "#ad"
+    return None
+
+
+def fix_text(template: str, label: str | None) -> str:
+    """A rule's fix with the region's label in place of `{label}`; where the pack names none, a plain
+    description of what to write instead of an invented label."""
+    return template.replace("{label}", NO_LABEL_NAMED if label is None else label)
 
 
 def corrected_caption(caption: str, mentions: list[Mention], label: str) -> str:

@@ -27,6 +27,7 @@ Platform = Literal[
 Verdict = Literal["pass", "fail", "warn", "inconclusive", "error"]
 Status = Literal["pass", "fail", "warn", "inconclusive", "not-applicable"]
 MentionKind = Literal["label", "insufficient", "denial", "signal", "brand", "special"]
+MatcherKind = Literal["phrase", "pattern", "fuzzy", "cue", "model", "brand", "read"]
 
 # Worst first: an item or region takes the worst verdict of its parts.
 VERDICT_ORDER: tuple[str, ...] = ("error", "fail", "inconclusive", "warn", "pass")
@@ -48,6 +49,11 @@ class Submission(_Frozen):
                              "the post's order (carousel images, story frames).")
     post_type: PostType | None = Field(None, description=(
         "feed | carousel | story | video | live | audio. Not declared: inferred from the media (post_type_of)."))
+    title: str | None = Field(None, description="The post's title as published (a YouTube video, a podcast "
+                              "episode): read for labels where a pack asks for one in the title.")
+    thumbnail: str | None = Field(None, description="Path of the post's thumbnail image, confined like media. "
+                                  "Declared only: its on-screen text is not read yet, so a rule that would need it "
+                                  "is inconclusive.")
     relationship: Relationship = "unknown"
     brand: str | None = None
     brand_handles: list[str] = Field(default_factory=list)
@@ -94,6 +100,9 @@ class Segment(_Frozen):
     tentative: str | None = Field(None, description="Set on a reading that was not what the reader wrote down "
                                   "(a disclosure verified by rescoring): why it is only possible. Labels in it "
                                   "never pass a rule; they make a missing label inconclusive.")
+    language: str | None = Field(None, description="The segment's own language where its reader told it (the "
+                                 "language Whisper detected in speech), as a pack vocabulary code; None: the "
+                                 "post's content language.")
 
 
 class Mention(_Frozen):
@@ -104,6 +113,13 @@ class Mention(_Frozen):
     language: str = Field(description="The vocabulary language the term belongs to.")
     pack: str | None = Field(None, description="The pack (id@version) whose vocabulary has the term; None for "
                              "the commercial cues, the trained signal and brand names.")
+    matcher: MatcherKind | None = Field(None, description="How it was found: phrase (a vocabulary phrase, "
+                                        "exactly), pattern (a token pattern: {advertiser}, a #wild*card, a Korean "
+                                        "stem, a discount code), fuzzy (approximately, in speech or on-screen "
+                                        "text), cue (a commercial cue), model (the trained signal), brand (the "
+                                        "declared brand's name or handle), read (a timed sponsor read).")
+    score: float | None = Field(None, description="The matcher's raw score where it has one: the fuzzy ratio "
+                                "(0-100) against the term; `confidence` is what the rules weigh.")
     brand: str | None = Field(None, description="For a spoken sponsor read: the brand it promotes, as heard.")
     segment: str
     channel: Channel

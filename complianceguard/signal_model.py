@@ -135,7 +135,8 @@ def model_mentions(segments: list[Segment], language: str | None) -> list[Mentio
 
 
 def _mention(segment: Segment, text: str, result: Score, model: CommercialModel, span: CharSpan | None) -> Mention:
-    return Mention(kind="signal", term=f"commercial model: likely commercial ({model.name} {model.version})",
+    return Mention(kind="signal", matcher="model",
+                   term=f"commercial model: likely commercial ({model.name} {model.version})",
                    language=model.languages[0] if model.languages else "xx", segment=segment.id,
                    channel=segment.channel, text=text[:200], span=span, time=None,
                    confidence=result.probability, context=result.explain(), media=segment.media)

@@ -1,23 +1,28 @@
 """Sponsor reads as timed spans (issue #17): from the segue through the pitch to the return to content.
 
-A read is anchored on transcript lines the cue analyzer (`commercial`) judges commercial, extended
-back to its segue ("today's sponsor", "but first") and forward to the return to the content; the
-phrase lists and gaps are the `reads` section of `data/commercial.yaml`. Timing rules use the spans
-("disclosure at the start of the read").
+A read is anchored on transcript lines the cue analyzer (`commercial`) judges commercial. It runs
+back and forward over the lines that carry evidence of the same read - a cue of their own, or the
+brand it promotes (a read names its brand again and again: "skillshare is an online community ...
+a premium membership to skillshare") - to its segue ("today's sponsor", "but first") and to the
+return to the content; the phrase lists and durations are the `reads` section of
+`data/commercial.yaml`. Timing rules use the spans ("disclosure at the start of the read").
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
 import spacy
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.matcher import PhraseMatcher
 
 from complianceguard.commercial import Assessment, Reads, _assessed, assess, default_analyzer
 from complianceguard.extract.normalize import normalize
 from complianceguard.model import Mention, Segment, TimeSpan
+
 
 @dataclass(frozen=True)
 class Read:
@@ -32,18 +37,28 @@ class Read:
     why: str
 
 
-class _Lines:
-    """The phrase lists of the `reads` section, matched on lower-cased tokens of one line."""
+_WORD = re.compile(r"[^\W\d_]{4,}")  # four or more letters: brand names and content words ("today's" -> today)
 
-    def __init__(self, reads: Reads, nlp: spacy.language.Language):
+
+class _Lines:
+    """The phrase lists of the `reads` section, matched on lower-cased tokens of one line, and the
+    words that can never be a brand name (stop words, the cue file's own words, `not_brands`)."""
+
+    def __init__(self, reads: Reads, nlp: spacy.language.Language, cue_phrases: list[str]):
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         for kind, phrases in (("segue", reads.segues), ("return", reads.returns)):
             self.matcher.add(kind, [nlp.make_doc(p) for p in phrases])
         self.nlp = nlp
+        said = " ".join([*cue_phrases, *reads.segues, *reads.returns, *reads.not_brands]).lower()
+        self.not_brands = frozenset(STOP_WORDS) | frozenset(_WORD.findall(said))
 
     def kinds(self, text: str) -> list[tuple[str, int, int]]:
         doc = self.nlp.make_doc(text)
         return [(doc.vocab.strings[m], doc[s:e].start_char, doc[s:e].end_char) for m, s, e in self.matcher(doc)]
+
+    def words(self, text: str) -> frozenset[str]:
+        """The words of a line that could name a brand."""
+        return frozenset(w for w in _WORD.findall(text.lower()) if w not in self.not_brands)
 
 
 def prepare() -> None:
@@ -54,7 +69,8 @@ def prepare() -> None:
 @lru_cache(maxsize=1)
 def _read_lines() -> _Lines:
     analyzer = default_analyzer()
-    return _Lines(analyzer.book.reads, analyzer.nlp)
+    phrases = [p if isinstance(p, str) else p.text for spec in analyzer.book.cues.values() for p in spec.phrases]
+    return _Lines(analyzer.book.reads, analyzer.nlp, phrases)
 
 
 def sponsor_reads(segments: list[Segment], brand: str | None = None) -> list[Read]:
@@ -63,8 +79,6 @@ def sponsor_reads(segments: list[Segment], brand: str | None = None) -> list[Rea
     Anchors are lines judged commercial with their neighbours (as `signal_mentions` does) that carry
     a cue of their own, not through self-promotion only. See the cue file's `reads` section for how a
     read is extended to its segue and to the return to the content."""
-    book = default_analyzer().book.reads
-    lines = _read_lines()
     by_media: dict[str | None, list[Segment]] = {}
     for s in segments:
         if s.channel == "speech" and s.text.strip() and s.time:
@@ -72,63 +86,135 @@ def sponsor_reads(segments: list[Segment], brand: str | None = None) -> list[Rea
     reads: list[Read] = []
     for media, speech in by_media.items():
         speech.sort(key=lambda s: s.time.start_s)
+        reads.extend(_Transcript(speech, brand).reads(media))
+    return reads
+
+
+class _Transcript:
+    """One media's timed lines and what each carries: cues, segue and return phrases, words."""
+
+    def __init__(self, speech: list[Segment], brand: str | None):
+        self.book = default_analyzer().book.reads
+        self.lines = _read_lines()
+        self.speech = speech
+        self.brand = brand
         assessed = {id(seg): a for seg, _, offset, a in _assessed(speech, None) if seg.channel == "speech"}
-        own = [assess(s.text) for s in speech]  # each line alone: which lines carry a cue
-        marks = [lines.kinds(normalize(s.text).text) for s in speech]
-        has_cue = [bool(o.counted) for o in own]
-        anchor = [assessed[id(s)].commercial and not assessed[id(s)].self_promotion_only
-                  and any(not c.own_brand for c in own[i].counted) for i, s in enumerate(speech)]
+        self.own = [assess(s.text) for s in speech]  # each line alone: which lines carry a cue
+        texts = [normalize(s.text).text for s in speech]
+        self.marks = [self.lines.kinds(t) for t in texts]
+        self.words = [self.lines.words(t) for t in texts]
+        self.has_cue = [bool(o.counted) for o in self.own]
+        third = [{c.id: c.weight for c in o.counted if not c.own_brand} for o in self.own]
+        self.anchor = [bool(third[i]) and ((assessed[id(s)].commercial and not assessed[id(s)].self_promotion_only)
+                                           or self._widely(i, third)) for i, s in enumerate(speech)]
+
+    def _widely(self, i: int, third: list[dict[str, float]]) -> bool:
+        """Whether the third-party cues of the lines within `anchor_window_s` of line i reach the
+        threshold together: a read spreads its cues over half a minute ("tell you about X" ... "check
+        out the link below")."""
+        window, here = self.book.anchor_window_s, self.start(i)
+        seen: dict[str, float] = {}
+        for j in range(len(self.speech)):
+            if abs(self.start(j) - here) <= window:
+                seen.update(third[j])
+        return sum(seen.values()) >= default_analyzer().book.threshold
+
+    def start(self, i: int) -> float:
+        return self.speech[i].time.start_s
+
+    def end(self, i: int) -> float:
+        return self.speech[i].time.end_s
+
+    def is_(self, kind: str, i: int) -> bool:
+        return any(k == kind for k, _, _ in self.marks[i])
+
+    def reads(self, media: str | None) -> list[Read]:
+        book, found = self.book, []
         groups: list[list[int]] = []
-        for i in (i for i, a in enumerate(anchor) if a):
-            if groups and speech[i].time.start_s - speech[groups[-1][-1]].time.end_s <= book.max_gap_s:
+        for i in (i for i, a in enumerate(self.anchor) if a):
+            if groups and self.start(i) - self.end(groups[-1][-1]) <= book.max_gap_s:
                 groups[-1].append(i)
             else:
                 groups.append([i])
         taken = -1  # the last line of the previous read: reads never overlap
         for group in groups:
-            first, last = group[0], group[-1]
-            if first <= taken:
-                first = taken + 1
-                if first > last:
-                    continue
-            start_s = speech[first].time.start_s
-            segue = next((j for j in range(first, taken, -1)
-                          if start_s - speech[j].time.start_s <= book.lookback_s
-                          and (any(k == "segue" for k, _, _ in marks[j])
-                               or any(c.id == "segue" for c in own[j].counted))), None)
-            how = "starts at the first commercial line"
-            if segue is not None:
-                first, how = segue, f"starts at the segue '{_said(speech[segue], marks[segue], own[segue])}'"
-            else:  # back over lines with a cue, then over the lead-in before the first of them
-                while first - 1 > taken and has_cue[first - 1] and \
-                        speech[first].time.start_s - speech[first - 1].time.end_s <= book.max_gap_s:
-                    first -= 1
-                opening = speech[first].time.start_s
-                while first - 1 > taken and opening - speech[first - 1].time.start_s <= book.lead_s \
-                        and not any(k == "return" for k, _, _ in marks[first - 1]):
-                    first -= 1
-            end, ends = last, "ends after the last line with a cue"
-            last_cue_end = speech[last].time.end_s
-            for j in range(last + 1, len(speech)):
-                if any(k == "return" for k, _, _ in marks[j]):
-                    if has_cue[j]:
-                        end = j
-                    ends = f"ends at the return to the content '{speech[j].text.strip()[:40]}'"
-                    break
-                if has_cue[j] and speech[j].time.start_s - last_cue_end <= book.max_gap_s:
-                    end, last_cue_end = j, speech[j].time.end_s
-                elif speech[j].time.start_s - last_cue_end <= book.tail_s:
-                    end = j  # the pitch goes on a little after its last cue
-                else:
-                    break
-            window = speech[first:end + 1]
-            cues = list(dict.fromkeys(c.name for o in own[first:end + 1] for c in o.counted))
-            heard = brand or _brand(window)
-            reads.append(Read(media, speech[first].time.start_s, speech[end].time.end_s, first, end, heard,
-                              f"sponsor read {speech[first].time.start_s:g}-{speech[end].time.end_s:g} s: {how}, "
-                              f"{ends}; cues: {', '.join(cues[:5])}" + (f"; brand: {heard}" if heard else "")))
+            first, last = max(group[0], taken + 1), group[-1]
+            if first > last:
+                continue
+            names = self.names(first, last, taken)
+            first, how = self.opening(first, taken, names)
+            end, ends = self.closing(last, names)
+            cues = list(dict.fromkeys(c.name for o in self.own[first:end + 1] for c in o.counted))
+            heard = self.brand or _brand(self.speech[first:end + 1]) or (min(names, key=self._first_said(first))
+                                                                           if names else None)
+            found.append(Read(media, self.start(first), self.end(end), first, end, heard,
+                              f"sponsor read {self.start(first):g}-{self.end(end):g} s: {how}, {ends}; "
+                              f"cues: {', '.join(cues[:5])}" + (f"; brand: {heard}" if heard else "")))
             taken = end
-    return reads
+        return found
+
+    def _first_said(self, first: int):
+        return lambda name: next((j for j in range(first, len(self.speech)) if name in self.words[j]), len(self.speech))
+
+    def names(self, first: int, last: int, taken: int) -> frozenset[str]:
+        """The brand of the read, as words: those of the brand given, else the words said on or next
+        to an anchor line that come back on at least `brand_repeats` lines near the anchors."""
+        if self.brand:
+            return self.lines.words(normalize(self.brand).text)
+        book = self.book
+        near = [j for j in range(max(taken + 1, 0), len(self.speech))
+                if self.start(first) - book.lookback_s <= self.start(j) <= self.end(last) + book.lookback_s]
+        said = Counter(w for j in near for w in self.words[j])
+        beside = {w for i in range(first, last + 1) if self.anchor[i]
+                  for j in (i - 1, i, i + 1) if 0 <= j < len(self.speech) for w in self.words[j]}
+        return frozenset(w for w in beside if said[w] >= book.brand_repeats)
+
+    def evidence(self, i: int, names: frozenset[str]) -> bool:
+        return self.has_cue[i] or bool(names & self.words[i])
+
+    def opening(self, first: int, taken: int, names: frozenset[str]) -> tuple[int, str]:
+        """The first line of the read: back over lines with a cue or the brand, to its segue, else
+        with the lead-in before the earliest of them."""
+        book, anchor_start = self.book, self.start(first)
+        start = first
+        for j in range(first - 1, taken, -1):
+            if anchor_start - self.start(j) > book.reach_s or self.is_("return", j) \
+                    or self.start(start) - self.end(j) > book.max_gap_s:
+                break
+            if self.evidence(j, names):
+                start = j
+        opening = self.start(start)
+        segue = next((j for j in range(start, taken, -1) if opening - self.start(j) <= book.lookback_s
+                      and (self.is_("segue", j) or any(c.id == "segue" for c in self.own[j].counted))), None)
+        if segue is not None:
+            return segue, f"starts at the segue '{_said(self.speech[segue], self.marks[segue], self.own[segue])}'"
+        how = "starts with its lead-in before the first line with a cue" + ("" if start == first else " or the brand")
+        while start - 1 > taken and opening - self.start(start - 1) <= book.lead_s \
+                and not self.is_("return", start - 1):
+            start -= 1
+        return start, how
+
+    def closing(self, last: int, names: frozenset[str]) -> tuple[int, str]:
+        """The last line of the read: on over lines with a cue or the brand, to the return to the
+        content, else with the lines just after the last of them."""
+        book = self.book
+        end, ends = last, "ends after the last line with a cue"
+        last_end = self.end(last)
+        for j in range(last + 1, len(self.speech)):
+            if self.start(j) - self.end(last) > book.reach_s:
+                break
+            if self.is_("return", j):
+                if self.evidence(j, names):
+                    end = j
+                return end, f"ends at the return to the content '{self.speech[j].text.strip()[:40]}'"
+            gap = self.start(j) - last_end
+            if self.evidence(j, names) and gap <= book.max_gap_s:
+                end, last_end = j, self.end(j)
+            elif gap <= book.tail_s:
+                end = j  # the pitch goes on a little after its last cue
+            elif gap > book.max_gap_s:
+                break
+        return end, ends
 
 
 def _said(segment: Segment, marks: list[tuple[str, int, int]], own: Assessment) -> str:
@@ -157,7 +243,7 @@ def _brand(lines: list[Segment]) -> str | None:
         if doc.vocab.strings[match].split("|")[0] != "sponsor":
             continue
         for token in doc[end:end + 3]:
-            if token.is_alpha and not token.is_stop:
+            if token.is_alpha and not token.is_stop and token.lower_ not in _read_lines().not_brands:
                 return token.text
     return None
 

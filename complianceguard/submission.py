@@ -51,7 +51,7 @@ class ManifestPost(Submission):
     @model_validator(mode="after")
     def _checkable_text(self) -> ManifestPost:
         """Text fields within the caption limit and valid Unicode (no lone surrogates)."""
-        for name in ("caption", "id", "brand", "language", "brand_handles", "media"):
+        for name in ("caption", "id", "brand", "language", "brand_handles", "media", "title", "thumbnail"):
             value = getattr(self, name, None)
             for index, text in enumerate(value if isinstance(value, list) else [value]):
                 problem = text_problem(text) if isinstance(text, str) else None
@@ -300,7 +300,7 @@ def _load_row(raw: RawPost, regions_override: list[str] | None) -> Loaded:
             if value not in TRUE | FALSE:
                 return Loaded(label, error=f"{label}: field {name}: {data[name]!r} is not true/false")
             data[name] = value in TRUE
-    for name in ("language", "brand", "relationship", "platform", "post_type"):
+    for name in ("language", "brand", "relationship", "platform", "post_type", "title", "thumbnail"):
         if data.get(name) == "":
             del data[name]
     if not data.get("id"):
@@ -332,7 +332,11 @@ def _build(data: dict[str, Any], raw: RawPost, regions_override: list[str] | Non
         media = [confine(m, Path(raw.path).parent, Path(raw.root)) for m in post.media]
     except InputError as exc:
         return Loaded(label, error=f"{label}: field media: {exc}", file=raw.file, id=post.id)
-    submission = Submission(**{**post.model_dump(), "media": media, "source_file": label})
+    try:
+        thumbnail = post.thumbnail and confine(post.thumbnail, Path(raw.path).parent, Path(raw.root))
+    except InputError as exc:
+        return Loaded(label, error=f"{label}: field thumbnail: {exc}", file=raw.file, id=post.id)
+    submission = Submission(**{**post.model_dump(), "media": media, "thumbnail": thumbnail, "source_file": label})
     return Loaded(label, submission=submission, file=raw.file)
 
 

@@ -81,13 +81,14 @@ class Server:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        wait_for(self._healthy, 120, f"serve to answer /healthz (log: {self.log})", every=0.2)
+        wait_for(self._ready, 120, f"serve to be ready (/readyz; log: {self.log})", every=0.2)
 
-    def _healthy(self) -> bool:
+    def _ready(self) -> bool:
+        """/readyz says ready: the app is built and its check processes have warmed up."""
         if self.process.poll() is not None:
             raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 

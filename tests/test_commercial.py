@@ -201,7 +201,8 @@ def test_a_bad_cue_file_is_one_clear_line():
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: field threshold: Input should be greater than 0$"):
         load_cues("version: 1\nthreshold: 0\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
                   "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
-    reads = "reads: {lookback_s: 1, lead_s: 0, max_gap_s: 1, tail_s: 0, segues: [], returns: []}\n"
+    reads = ("reads: {lookback_s: 1, lead_s: 0, max_gap_s: 1, tail_s: 0, reach_s: 1, anchor_window_s: 0, "
+             "brand_repeats: 2, segues: [], returns: []}\n")
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: field affiliate_urls: .*'x\(' is not a regular"):
         load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
                   "cues: {}\n" + reads + "affiliate_urls: {shop: ['x(']}\n", "commercial.yaml")

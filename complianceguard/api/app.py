@@ -3,7 +3,9 @@
 Every answer that is not a success is a `Problem`: one line, and the field when one is to blame.
 Checks run in a small pool of check processes (`checks.CheckPool`), each with its own engine, shared
 fairly between keys: the event loop keeps accepting requests meanwhile, and one key's slow checks
-leave a process free for the others.
+leave a process free for the others. A caption the same key checked before is answered from
+`checks.ResultCache`. Nothing slow happens before the app answers: /healthz says the process is
+up at once, /readyz says when the check processes and the packs are loaded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from complianceguard import __version__
 from complianceguard.api.auth import ApiKey, FailureThrottle, KeyRing, RateLimiter
 from complianceguard.api.callbacks import CallbackPolicy, CallbackRefused
-from complianceguard.api.checks import CheckPool, CheckProcessDied, Checks, InlineChecks
+from complianceguard.api.checks import Answer, CheckPool, CheckProcessDied, Checks, InlineChecks, ResultCache
 from complianceguard.api.gate import Gate
 from complianceguard.api.pipeline import REPORT_MEDIA_TYPES, Pipeline, report_media_type
 from complianceguard.api.schemas import (
@@ -67,7 +70,6 @@ from complianceguard.extract import limits
 from complianceguard.model import VERDICT_ORDER, ItemResult, Submission
 from complianceguard.queue import make_huey
 from complianceguard.report import FORMATS
-from complianceguard.report.json_report import item_json
 from complianceguard.review import ChainBroken
 
 log = logging.getLogger("complianceguard.api")
@@ -119,6 +121,7 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
     queue = JobQueue(make_huey(settings.queue, QUEUE_NAME))
     pipeline = pipeline or Pipeline(settings.packs, asr_backend="none", ocr_fps=settings.ocr_fps)  # images only
     checks = checks or InlineChecks(pipeline)
+    cache = ResultCache(settings.check_cache_bytes)
     callbacks = CallbackPolicy.for_server(settings.callback_hosts, settings.host, settings.port)
     max_pixels = settings.max_image_pixels or limits.max_pixels()  # the budget the CLI and scan use
 
@@ -136,14 +139,15 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
     def body_limit(method: str, path: str) -> int:
         return settings.max_job_bytes if method == "POST" and path == "/v1/jobs" else settings.max_check_bytes
 
+    app.state.checks = checks  # starting.Starting starts them
+    app.add_middleware(ChecksLane, handle=lambda key_name, body: check_json(key_name, body))  # inside the gate
     app.add_middleware(Gate, keys=keys, limiter=limiter, body_limit=body_limit, throttle=throttle,
                        body_timeout_s=settings.body_timeout_s)
     bearer = Security(HTTPBearer(auto_error=False, description="An API key from the keys file or environment."))
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(Problem(detail=exc.detail, field=exc.field).model_dump(exclude_none=True),
-                            status_code=exc.status, headers=exc.headers)
+        return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -152,16 +156,25 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return http_error_response(exc)
 
     @app.exception_handler(Exception)
     async def _internal_error(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error")
-        return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
+        return internal_error_response(exc)
 
     @app.get("/healthz", tags=["service"], summary="Liveness (no API key needed)")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["service"], summary="Readiness: checks answered without a start-up wait (no key)",
+             responses={503: {"description": "Still starting: check processes or packs loading."}})
+    async def readyz() -> JSONResponse:
+        waiting = [what for what, ready in (("check processes", checks.ready), ("packs", pipeline.loaded))
+                   if not ready]
+        if waiting:
+            return JSONResponse({"status": "starting", "detail": f"loading: {', '.join(waiting)}"},
+                                status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse({"status": "ready", "version": __version__})
 
     # -- checks --
 
@@ -182,35 +195,50 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
                 raise ApiError(422, "field media: expected files, got text", "media")
             if len(uploads) > settings.max_files:
                 raise ApiError(413, f"field media: at most {settings.max_files} files in one request", "media")
-        elif content_type in ("application/json", ""):
-            try:
-                data = json.loads(await request.body() or b"null")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ApiError(422, f"field body: not valid JSON ({exc})", "body") from None
-            except RecursionError:
-                raise ApiError(422, "field body: JSON nested too deeply", "body") from None
+        elif content_type in JSON_TYPES:  # normally answered by ChecksLane before FastAPI
+            return await check_json(key_name, await request.body())
         else:
             raise ApiError(415, f"POST /v1/checks takes application/json or multipart/form-data, not {content_type}")
-        where = "submission" if content_type == "multipart/form-data" else "body"
-        submission = _validated(data, default_id="caption", where=where)
+        submission = _validated(data, default_id="caption", where="submission")
         if not uploads:
-            item = await evaluate(key_name, Submission(**submission.model_dump()))
-            return Response(item_json(item), media_type="application/json")
+            return await check_fields(key_name, submission)
         folder = settings.checks_dir / uuid.uuid4().hex  # images live only as long as their check
         try:
             saved = [await blocking(save, u.file, folder, u.filename, CHECK_KINDS, "media", max_pixels)
                      for u in uploads]
             post = Submission(**submission.model_dump(), media=[_relative(m.path, settings) for m in saved])
-            item = await evaluate(key_name, post)
+            answer = await evaluate(key_name, post)
         except UnsupportedMedia as exc:
             raise ApiError(415, str(exc), "media") from None
         except MediaTooLarge as exc:
             raise ApiError(413, str(exc), "media") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        return Response(item_json(item), media_type="application/json")
+        return Response(answer.body, media_type="application/json")
 
-    async def evaluate(key_name: str, submission: Submission) -> ItemResult:
+    async def check_json(key_name: str, raw: bytes) -> Response:
+        """A check sent as JSON (ChecksLane's and the route's)."""
+        try:
+            data = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(422, f"field body: not valid JSON ({exc})", "body") from None
+        except RecursionError:
+            raise ApiError(422, "field body: JSON nested too deeply", "body") from None
+        return await check_fields(key_name, _validated(data, default_id="caption", where="body"))
+
+    async def check_fields(key_name: str, submission: SubmissionIn) -> Response:
+        """A caption-only check: from the key's cache, else from a check process."""
+        fields = submission.model_dump()
+        digest = ResultCache.digest(fields)
+        body = cache.get(key_name, digest)
+        if body is not None:
+            return Response(body, media_type="application/json", headers={"X-Check-Cache": "hit"})
+        answer = await evaluate(key_name, Submission(**fields))
+        if answer.cacheable:
+            cache.put(key_name, digest, answer.body)
+        return Response(answer.body, media_type="application/json", headers={"X-Check-Cache": "miss"})
+
+    async def evaluate(key_name: str, submission: Submission) -> Answer:
         try:
             return await checks.evaluate(key_name, submission)
         except CheckProcessDied as exc:
@@ -413,6 +441,61 @@ def create_app(settings: Settings, keys: KeyRing | None = None, pipeline: Pipeli
     return app
 
 
+JSON_TYPES = ("application/json", "")  # a check's body without a content type is read as JSON
+
+
+def problem_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(Problem(detail=exc.detail, field=exc.field).model_dump(exclude_none=True),
+                        status_code=exc.status, headers=exc.headers)
+
+
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+
+def internal_error_response(exc: Exception) -> JSONResponse:
+    log.exception("internal error")
+    return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
+
+
+class ChecksLane:
+    """`POST /v1/checks` with a JSON body, straight to its handler past FastAPI's routing, dependency
+    and exception layers, which cost more CPU than a cached check itself (the route answers it the
+    same way, and documents it). Behind the gate: the key, rate and body limits are checked already.
+    Every other request goes on to the app."""
+
+    def __init__(self, app: Any, handle: Callable[[str, bytes], Any]):
+        self.app, self.handle = app, handle
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/v1/checks":
+            await self.app(scope, receive, send)
+            return
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+        if content_type.split(b";")[0].strip().lower().decode("latin-1") not in JSON_TYPES:
+            await self.app(scope, receive, send)
+            return
+        try:
+            chunks, more = [], True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client went away
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            response = await self.handle(scope["state"]["api_key"].name, b"".join(chunks))
+        except ApiError as exc:
+            response = problem_response(exc)
+        except StarletteHTTPException as exc:  # the gate's 408 and 413
+            response = http_error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: 500, logged, as the app's own handler does
+            response = internal_error_response(exc)
+        await response(scope, receive, send)
+
+
 def _encode_cursor(created_at: str, job_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([created_at, job_id]).encode()).decode().rstrip("=")
 
@@ -505,15 +588,15 @@ def _relative(path: Path, settings: Settings) -> str:
 
 
 def app_from_env() -> FastAPI:
-    """uvicorn's factory in the HTTP process(es) that `serve` starts."""
+    """The app of an HTTP process that `serve` starts (built by `starting.Starting`, in a thread)."""
     import os
 
-    from complianceguard.api.server import die_with_parent
-
-    die_with_parent(os.getppid())  # with several uvicorn processes, each dies with their parent
     settings = Settings.from_env()
     os.chdir(settings.data_dir)
-    # This process only lists packs and renders reports; checks run in the check processes.
+    # This process only lists packs and renders reports; checks run in the check processes. Both load
+    # in the background: uvicorn answers (/healthz) as soon as this returns.
     pipeline = Pipeline(settings.packs, asr_backend="none", ocr_fps=settings.ocr_fps)
-    checks = CheckPool(settings.check_workers, str(settings.data_dir), settings.packs, settings.ocr_fps)
+    threading.Thread(target=lambda: pipeline.library, name="cg-packs", daemon=True).start()
+    checks = CheckPool(settings.check_workers, str(settings.data_dir), settings.packs, settings.ocr_fps,
+                       start=False)  # started by starting.Starting on the event loop's thread
     return create_app(settings, pipeline=pipeline, checks=checks)

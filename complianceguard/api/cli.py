@@ -49,6 +49,9 @@ MB = 1024 * 1024
                    "and private addresses included; default: any host whose addresses are all public.")
 @click.option("--check-workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Processes running POST /v1/checks; one key holds at most all but one of them.")
+@click.option("--check-cache-mb", type=click.FloatRange(0), default=32.0, show_default=True,
+              help="Memory for answers to captions a key checks again (same fields: answered without checking "
+                   "again, per key, per HTTP process); 0: every check runs.")
 @click.option("--max-image-mp", type=click.FloatRange(0.001),
               help="Largest image (or video frame) in megapixels, read from its header before decoding; an upload "
                    "over it is refused (413). Default: 64, or COMPLIANCEGUARD_MAX_PIXELS.")
@@ -76,7 +79,7 @@ def serve(host: str, port: int, data_dir: Path, workers: int, http_workers: int,
           callback_hosts: tuple[str, ...], check_workers: int, max_image_mp: float | None, header_timeout: float,
           body_timeout: float, keep_media: bool, access_log: bool, asr_backend: str,
           asr_model: str | None, ocr_fps: float, packs: tuple[str, ...], retention_days: int = 30,
-          retention_interval: float = 3600.0) -> None:
+          retention_interval: float = 3600.0, check_cache_mb: float = 32.0) -> None:
     """Serve the HTTP API for IRM platforms, with its job workers (Ctrl-C stops both)."""
     from complianceguard.api.server import serve as run
     from complianceguard.api.settings import Settings
@@ -89,6 +92,7 @@ def serve(host: str, port: int, data_dir: Path, workers: int, http_workers: int,
         max_job_bytes=int(max_job_mb * MB), max_check_bytes=int(max_check_mb * MB), max_files=max_files,
         rate_limit=rate_limit, burst=burst, webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff,
         webhook_timeout_s=webhook_timeout, callback_hosts=callback_hosts, check_workers=check_workers,
+        check_cache_bytes=int(check_cache_mb * MB),
         max_image_pixels=int(max_image_mp * 1e6) if max_image_mp else None, header_timeout_s=header_timeout, body_timeout_s=body_timeout,
         asr_backend=asr_backend,
         asr_model=str(Path(asr_model).resolve()) if asr_model else None, ocr_fps=ocr_fps,

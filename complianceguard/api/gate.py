@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from complianceguard.api.auth import ApiKey, FailureThrottle, KeyRing, RateLimiter
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 # The review page is a shell that holds no job data: it asks for the key and calls the API with it.
 OPEN_PREFIXES = ("/review/",)
 

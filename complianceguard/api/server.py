@@ -1,9 +1,12 @@
 """`serve` as processes: this supervisor, the HTTP process (uvicorn) and the Huey consumer.
 
-The supervisor owns the data directory (a lock: one server per directory). Before anything runs it
-puts jobs left running by a dead server back to queued and rebuilds the queue from the store; then
-it starts both children, starts again one that stops (up to 3 times a minute), keeps releasing jobs
-whose worker process died, and stops everything when it is asked to. Children die with their parent
+The supervisor owns the data directory (a lock: one server per directory). It checks the keys file
+(and --pack files), binds the socket and starts the HTTP process first, so /healthz answers within a
+second or two; then it puts jobs left running by a dead server back to queued, rebuilds the queue
+from the store and only then starts the consumer (the HTTP process may accept jobs meanwhile: each is
+in the store before it is enqueued, so the rebuild enqueues it at least once). It starts again a child
+that stops (up to 3 times a minute), keeps releasing jobs whose worker process died, and stops
+everything when it is asked to. Children die with their parent
 (Linux parent-death signal), so a SIGKILL of the supervisor never leaves workers running that no one
 will recover.
 
@@ -26,7 +29,7 @@ import sys
 import time
 from typing import IO, Any
 
-from complianceguard.api.settings import SETTINGS_ENV, Settings
+from complianceguard.api.settings import SETTINGS_ENV, WEBHOOK_SECRET_ENV, Settings
 from complianceguard.errors import InputError
 
 PARENT_ENV = "COMPLIANCEGUARD_API_PARENT"
@@ -73,7 +76,6 @@ def lock_data_dir(settings: Settings) -> IO[Any]:
 def ensure_webhook_secret(settings: Settings) -> None:
     """A server-wide secret for keys without their own `webhook_secret`: the environment's, else one
     made on first start and kept (0600) in the data directory."""
-    from complianceguard.api.tasks import WEBHOOK_SECRET_ENV
     from complianceguard.report import atomic_write
 
     if os.environ.get(WEBHOOK_SECRET_ENV) or settings.webhook_secret_file.is_file():
@@ -94,20 +96,30 @@ def bind(settings: Settings) -> socket.socket:
 class Supervisor:
     def __init__(self, settings: Settings):
         from complianceguard.api.auth import KeyRing
-        from complianceguard.api.store import Store
-        from complianceguard.api.tasks import QUEUE_NAME, JobQueue
-        from complianceguard.queue import make_huey
 
         self.settings = settings
         self.lock = lock_data_dir(settings)
         KeyRing(settings.keys_file)  # a bad keys file is one line now, before anything starts
+        if settings.packs:  # and a bad --pack (the children load their packs in the background)
+            from pathlib import Path
+
+            from complianceguard.packs.loader import PackLibrary
+
+            PackLibrary(extra=[Path(p) for p in settings.packs])
         ensure_webhook_secret(settings)
-        self.store = Store(settings.jobs_db)
-        self.queue = JobQueue(make_huey(settings.queue, QUEUE_NAME))
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False
         self.started = time.monotonic()
         self.nudged: set[str] = set()  # jobs given a spare task already (at most one each)
+
+    def open_jobs(self) -> None:
+        """The job store and the queue (the queue client imports Huey and Redis: after the HTTP start)."""
+        from complianceguard.api.store import Store
+        from complianceguard.api.tasks import QUEUE_NAME, JobQueue
+        from complianceguard.queue import make_huey
+
+        self.store = Store(self.settings.jobs_db)
+        self.queue = JobQueue(make_huey(self.settings.queue, QUEUE_NAME))
 
     def recover(self) -> tuple[int, int]:
         """Jobs and webhooks a dead server held go back to queued / pending; the queue is rebuilt."""
@@ -176,13 +188,12 @@ class Supervisor:
             log.info("retention: deleted %d jobs created before %s (--retention-days %d)", len(expired), cutoff, days)
         return expired
 
-    def start(self) -> None:
+    def start_http(self) -> None:
         self.sock = bind(self.settings)
         self.env = {**os.environ, SETTINGS_ENV: self.settings.to_json(), PARENT_ENV: str(os.getpid())}
         if self.settings.max_image_pixels:  # the extractors in every child read the same pixel budget
             self.env[PIXELS_ENV] = str(self.settings.max_image_pixels)
-        for name in ("http", "worker"):
-            self.spawn(name)
+        self.spawn("http")
 
     def spawn(self, name: str) -> None:
         """The HTTP process (on the socket bound here, kept for restarts) or the consumer."""
@@ -194,15 +205,22 @@ class Supervisor:
             self.children[name] = subprocess.Popen([*command, "worker"], env=self.env)
 
     def run(self) -> int:
-        queued, pending = self.recover()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        self.start_http()
+        try:
+            self.open_jobs()
+            queued, pending = self.recover()
+        except BaseException:
+            self.stop()
+            raise
         try:
             self.expire()
         except Exception:
             log.exception("the retention sweep failed")
         last_expiry = time.monotonic()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
-        self.start()
+        if not self.stopping:
+            self.spawn("worker")
         resumed = f"; resumed {queued} jobs and {pending} webhooks" if queued or pending else ""
         log.info("complianceguard API starting on http://%s:%d (data: %s, %d worker processes%s)", self.settings.host,
                  self.settings.port, self.settings.data_dir, self.settings.workers, resumed)
@@ -275,7 +293,7 @@ def run_http(settings: Settings, fd: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
     sock = socket.socket(fileno=fd)
-    config = uvicorn.Config("complianceguard.api.app:app_from_env", factory=True, workers=settings.http_workers,
+    config = uvicorn.Config("complianceguard.api.starting:app_from_env", factory=True, workers=settings.http_workers,
                             log_level="warning", access_log=settings.access_log, timeout_graceful_shutdown=5,
                             backlog=2048, lifespan="off", timeout_keep_alive=KEEP_ALIVE_S,
                             http="complianceguard.api.protocol:HeaderDeadline")  # importable: spawned workers

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 SETTINGS_ENV = "COMPLIANCEGUARD_API_SETTINGS"
+WEBHOOK_SECRET_ENV = "COMPLIANCEGUARD_WEBHOOK_SECRET"  # the server-wide webhook secret (else a file in the data dir)
 MB = 1024 * 1024
 
 
@@ -35,6 +36,7 @@ class Settings:
     webhook_timeout_s: float = 10.0
     callback_hosts: tuple[str, ...] = ()  # the only callback hosts allowed (may be private); empty: public ones
     check_workers: int = 2  # processes running POST /v1/checks (a key holds at most all but one)
+    check_cache_bytes: int = 32 * MB  # answers to captions checked again by the same key (0: no cache)
     max_image_pixels: int | None = None  # pixels in an uploaded image (413 over; None: the shared budget)
     header_timeout_s: float = 10.0  # a request's line and headers must arrive within this
     body_timeout_s: float = 300.0  # and its body within this of the headers (408 otherwise)

@@ -21,7 +21,7 @@ from complianceguard.api import webhooks
 from complianceguard.api.auth import KeyRing
 from complianceguard.api.callbacks import CallbackPolicy
 from complianceguard.api.schemas import job_out
-from complianceguard.api.settings import Settings
+from complianceguard.api.settings import WEBHOOK_SECRET_ENV, Settings
 from complianceguard.api.store import Job, Owner, Store
 from complianceguard.model import Submission
 from complianceguard.report.json_report import item_json, report_json
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # the pipeline (spaCy and all) is imported by the worker proc
     from complianceguard.api.pipeline import Pipeline
 
 QUEUE_NAME = "complianceguard-api"
-WEBHOOK_SECRET_ENV = "COMPLIANCEGUARD_WEBHOOK_SECRET"
 
 log = logging.getLogger("complianceguard.api")
 

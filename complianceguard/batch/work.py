@@ -136,6 +136,22 @@ class ScanSettings:
     cwd: str = ""  # the submitter's folder: report paths are relative to it
     timeout_s: float = 600.0  # per item, enforced by the worker pool
 
+    def engine(self, library: PackLibrary | None = None) -> Engine:
+        """The one engine builder: `check`, the scan's workers and the API's checks and jobs. Give
+        `library` where the packs are loaded already (errors then name the user's --pack files).
+        Without `read_media` nothing of OCR or ASR is built, nor imported."""
+        from complianceguard.engine import Engine
+
+        library = library if library is not None else settings_library(self)
+        transcriber = None
+        if self.read_media and self.asr_backend != "none":
+            from complianceguard.extract.speech import make_transcriber
+            from complianceguard.packs.plan import spoken_keywords
+
+            transcriber = make_transcriber(self.asr_backend, self.asr_model, spoken_keywords(library))
+        return Engine(library, list(self.regions or []) or None, read_media=self.read_media,
+                      transcriber=transcriber, ocr=ocr_settings(self.ocr_fps) if self.read_media else None)
+
     def fingerprint(self, library: PackLibrary) -> str:
         """Names what results these settings give: tool version, every pack's hash, the options
         that change a verdict. A journal or a worker with another fingerprint is not reused."""
@@ -172,16 +188,7 @@ def settings_library(settings: ScanSettings) -> PackLibrary:
 
 
 def settings_engine(settings: ScanSettings, library: PackLibrary) -> Engine:
-    from complianceguard.engine import Engine
-
-    transcriber = None
-    if settings.read_media and settings.asr_backend != "none":
-        from complianceguard.extract.speech import make_transcriber
-        from complianceguard.packs.plan import spoken_keywords
-
-        transcriber = make_transcriber(settings.asr_backend, settings.asr_model, spoken_keywords(library))
-    return Engine(library, list(settings.regions or []) or None, read_media=settings.read_media,
-                  transcriber=transcriber, ocr=ocr_settings(settings.ocr_fps))
+    return settings.engine(library)
 
 
 def ocr_settings(fps: float | None) -> Any:

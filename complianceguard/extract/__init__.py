@@ -12,13 +12,16 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from complianceguard.extract.caption import CaptionLayout, caption_layout, caption_segments
 from complianceguard.extract.limits import check_pixel_budget
 from complianceguard.extract.media import ExtractionError, probe
-from complianceguard.extract.ocr import OcrSettings, OverlayResult, OverlayText, read_overlays
-from complianceguard.extract.speech import Transcriber, Transcript, transcribe_media
 from complianceguard.model import Coverage, OverlayInfo, Segment, Submission, TimeSpan
+
+if TYPE_CHECKING:  # OCR loads OpenCV, NumPy and pytesseract: imported only when media is read (below)
+    from complianceguard.extract.ocr import OcrSettings, OverlayResult, OverlayText
+    from complianceguard.extract.speech import Transcriber, Transcript
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".m4v"}
@@ -146,14 +149,31 @@ def speech_segments(transcript: Transcript, media: str | None, number: int) -> l
     """The transcript's reliable lines (Whisper's thresholds), then its disclosures verified by
     rescoring as tentative segments: possibly said, never what the transcriber wrote down."""
     reliable = [seg for seg in transcript.segments if seg.reliable]
+    heard = transcript.language if transcript.language not in ("", "unknown") else None  # its own (#15)
     segments = [Segment(id=f"speech:{number}:{index}", channel="speech", text=seg.text, media=media,
-                        time=TimeSpan(start_s=seg.start_s, end_s=seg.end_s), confidence=seg.confidence)
+                        time=TimeSpan(start_s=seg.start_s, end_s=seg.end_s), confidence=seg.confidence,
+                        language=heard)
                 for index, seg in enumerate(reliable, 1)]
     segments += [Segment(id=f"speech:{number}:rescored:{index}", channel="speech", text=reading.text, media=media,
                          time=TimeSpan(start_s=reading.start_s, end_s=reading.end_s), confidence=reading.share,
-                         tentative=reading.note)
+                         tentative=reading.note, language=heard)
                  for index, reading in enumerate(transcript.verified, 1)]
     return segments
+
+
+def read_overlays(path: Path, kind: str, settings: OcrSettings) -> OverlayResult:
+    """On-screen text of one image or video (`extract.ocr`, imported on the first media read, so a
+    caption-only check never loads OpenCV; tests and benchmarks replace this name)."""
+    from complianceguard.extract.ocr import read_overlays as read
+
+    return read(path, kind, settings)
+
+
+def transcribe_media(transcriber: Transcriber, path: Path) -> Transcript:
+    """Speech of one video or audio file (`extract.speech`, imported on the first media read)."""
+    from complianceguard.extract.speech import transcribe_media as transcribe
+
+    return transcribe(transcriber, path)
 
 
 CONCURRENT_SPEECH = True  # transcribe a video's speech while its frames are OCRed (benchmarks turn it off)

@@ -11,8 +11,12 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from complianceguard.errors import ComplianceGuardError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLE_RATE = 16_000  # Whisper's input rate
 FFMPEG_TIMEOUT_S = 300
@@ -88,3 +92,25 @@ def extract_audio(path: Path, out: Path) -> Path:
         reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
         raise ExtractionError(f"{path}: could not decode the audio ({reason})")
     return out
+
+
+def read_audio(path: Path, start_s: float, seconds: float) -> np.ndarray:
+    """`seconds` of a file's sound from `start_s`, as 16 kHz mono float32 in [-1, 1] (Whisper's input),
+    decoded by ffmpeg straight into memory: a bounded read, so a 2-hour track is never held, nor
+    written out, whole. Past the end of the sound it returns fewer samples (none at all there)."""
+    import numpy as np
+
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{max(0.0, start_s):.3f}", "-t", f"{seconds:.3f}",
+               "-i", str(path), "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-c:a", "pcm_s16le", "-"]
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    except FileNotFoundError:
+        raise ExtractionError("ffmpeg is not installed (run `make` to set up)") from None
+    except subprocess.TimeoutExpired:
+        raise ExtractionError(f"{path}: decoding {seconds:g} s of audio at {start_s:g} s took over "
+                              f"{FFMPEG_TIMEOUT_S} s") from None
+    if result.returncode != 0:
+        reason = (result.stderr.decode("utf-8", "replace").strip().splitlines() or ["unknown error"])[-1]
+        raise ExtractionError(f"{path}: could not decode the audio ({reason})")
+    usable = len(result.stdout) // 2 * 2
+    return np.frombuffer(result.stdout[:usable], np.int16).astype(np.float32) / 32768.0

@@ -189,3 +189,29 @@ def available() -> dict[str, ModelInfo]:
     if multilingual is not None:
         found["base"] = multilingual
     return found
+
+
+@lru_cache(maxsize=1)
+def engine_versions() -> dict[str, str]:
+    """The versions of the engines that read media, for the report header (the models themselves,
+    with their hashes, are `ModelInfo.header`): the same reading of the same bytes can change when
+    one of these changes, so a report names them. An engine that is not installed is "absent"."""
+    import subprocess
+
+    from complianceguard.cache import tool_version
+
+    def first_line(command: list[str]) -> str:
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return "absent"
+        lines = (result.stdout or result.stderr).strip().splitlines()
+        return lines[0].strip() if result.returncode == 0 and lines else "absent"
+
+    tesseract = first_line(["tesseract", "--version"])
+    return {
+        "tesseract": tesseract.removeprefix("tesseract ").strip(),
+        **{name: tool_version(name) for name in ("rapidocr-onnxruntime", "onnxruntime", "opencv-python-headless",
+                                                 "faster-whisper", "ctranslate2", "openai-whisper")},
+        "ffmpeg": first_line(["ffmpeg", "-version"]).removeprefix("ffmpeg version ").split(" ")[0],
+    }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,6 +68,18 @@ class Transcript:
     language_probability: float | None = None
     # Why the speech was not transcribed (a language no installed model decodes); None when it was.
     unread: str | None = None
+    # How many seconds of the sound were decoded and listened to (None: not recorded, an older entry).
+    seconds_read: float | None = None
+
+    @property
+    def language_note(self) -> str | None:
+        """How the language of the speech was found, for the coverage line (None: it was given)."""
+        if self.language_probability is None:
+            return None
+        if self.language_probability < LANGUAGE_MIN_PROBABILITY:
+            return (f"assumed from the regions' packs (the audio's own language could not be told: "
+                    f"p={self.language_probability:.2f})")
+        return f"detected from the audio (p={self.language_probability:.2f})"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -78,7 +90,7 @@ class Transcript:
         return cls(data["backend"], data["model"], data["language"],
                    [SpeechSegment(**s) for s in data["segments"]],
                    [VerifiedReading(**v) for v in data.get("verified", [])],
-                   data.get("language_probability"), data.get("unread"))
+                   data.get("language_probability"), data.get("unread"), data.get("seconds_read"))
 
 
 SENTENCE_GAP_S = 1.0  # a pause this long starts a new evidence segment
@@ -110,7 +122,8 @@ class Transcriber(Protocol):
 
     def models(self) -> list[ModelInfo]: ...
 
-    def transcribe(self, audio: Path, language: str | None = None) -> Transcript: ...
+    def transcribe(self, audio: Path, language: str | None = None,
+                   expected: tuple[str, ...] | None = None) -> Transcript: ...
 
 
 def default_model_dir() -> Path:
@@ -167,6 +180,10 @@ LANGUAGE_MIN_PROBABILITY = 0.03
 # passes Whisper's quality thresholds, so a wrong English route reads as "no label said". Measured:
 # espeak-ng Dutch, Portuguese and Chinese have English as their most likely pack language at 0.05-0.18.
 ENGLISH_MIN_PROBABILITY = 0.3
+# A language Whisper is this sure of is taken even where the submission's regions do not expect it
+# (German speech in a British post). Measured on espeak-ng voices with base: English 0.66-0.89,
+# while Swedish, Norwegian and Danish voices put 0.42-0.52 on English (bench/speech_languages.py).
+LANGUAGE_SURE_PROBABILITY = 0.6
 DETECTION_SECONDS = 30  # of the first speech (after the voice-activity filter): one Whisper window
 
 
@@ -204,12 +221,35 @@ def pack_language(whisper_language: str | None) -> str | None:
     return LANGUAGE_ALIASES.get(whisper_language or "", whisper_language)
 
 
-def choose_language(probabilities: dict[str, float], candidates: set[str] | None) -> tuple[str | None, float]:
-    """(language, probability) from Whisper's language-token probabilities, among the candidates
-    (the languages the packs have labels for, and English) when given: synthetic and accented
-    speech puts much of Whisper's belief on unrelated languages (measured: espeak-ng Swedish is
-    "th" at 0.96), while the packs' languages keep their order. None when even the best is unlikely."""
+def choose_language(probabilities: dict[str, float], candidates: set[str] | None,
+                    expected: set[str] | None = None) -> tuple[str | None, float]:
+    """(language, probability) from Whisper's language-token probabilities.
+
+    Without `expected`: the most probable of the candidates (the languages the packs have labels
+    for, and English), None when even the best is unlikely. Synthetic and accented speech puts much
+    of Whisper's belief on unrelated languages (measured: espeak-ng Swedish is "th" at 0.96), while
+    the packs' languages keep their order.
+
+    With `expected` (the content languages of the submission's regions' packs: data): a candidate
+    Whisper is sure of (LANGUAGE_SURE_PROBABILITY) is taken, wherever it is expected (German speech
+    in a GB post); otherwise the most probable expected language, even at a probability below
+    LANGUAGE_MIN_PROBABILITY: the region says what is likely spoken, and the decoded text must
+    still pass Whisper's quality thresholds to count (a probability that low is reported as the
+    language being assumed, `Transcript.language_note`)."""
     ranked = sorted(((p, pack_language(lang)) for lang, p in probabilities.items()), reverse=True)
+    if expected:
+        for probability, language in ranked:
+            if (candidates is None or language in candidates) and probability >= LANGUAGE_SURE_PROBABILITY:
+                return language, probability
+        fallback = None
+        for probability, language in ranked:
+            if language not in expected:
+                continue
+            if language == "en" and probability < ENGLISH_MIN_PROBABILITY:
+                fallback = fallback or (language, probability)
+                continue  # not English enough for the English-only model: another expected language may be it
+            return language, probability
+        return fallback or (sorted(expected)[0], 0.0)
     best = 0.0
     for probability, language in ranked:
         if candidates is not None and language not in candidates:
@@ -236,6 +276,45 @@ def first_speech(samples: Any, vad_filter: bool = True) -> Any | None:
     return np.concatenate(pieces)[:DETECTION_SECONDS * keyword_verify.SAMPLE_RATE]
 
 
+# Sound is decoded and transcribed this many seconds at a time (19 MB of 16 kHz float32), so memory
+# stays bounded for any length: a 2-hour track decoded whole took 1.9 GB (probe-2026-12.md row 17).
+CHUNK_S = 600
+# Each chunk is read this much longer and ends in the first pause after CHUNK_S, not inside a word.
+CHUNK_TAIL_S = 30
+
+
+def pause_after(samples: Any, at: int) -> int:
+    """The sample index at or after `at` where the first pause in speech (Silero VAD) begins, or the
+    end of `samples` when speech runs on to it (then a word may be cut)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    tail = samples[at:]
+    speech = get_speech_timestamps(tail, VadOptions()) if len(tail) else []
+    if not speech or speech[0]["start"] > 0:
+        return at  # silence at `at` itself
+    if len(speech) > 1:
+        return at + (speech[0]["end"] + speech[1]["start"]) // 2
+    return at + speech[0]["end"] if speech[0]["end"] < len(tail) else len(samples)
+
+
+def audio_chunks(path: Path) -> Any:
+    """(offset in seconds, samples) of a file's sound, CHUNK_S at a time, each cut in a pause."""
+    from complianceguard.extract.media import read_audio
+
+    rate = keyword_verify.SAMPLE_RATE
+    start_s = 0.0
+    while True:
+        samples = read_audio(path, start_s, CHUNK_S + CHUNK_TAIL_S)
+        if not len(samples):
+            return
+        whole = len(samples) < (CHUNK_S + CHUNK_TAIL_S) * rate  # the rest of the sound
+        cut = len(samples) if whole else pause_after(samples, CHUNK_S * rate)
+        yield start_s, samples[:cut]
+        if whole:
+            return
+        start_s += cut / rate
+
+
 class _Routing:
     """What both backends share: which model decodes which language, and the words for each."""
 
@@ -254,6 +333,10 @@ class _Routing:
 
     def candidates(self) -> set[str] | None:
         return {*self.spoken, "en"} if self.spoken else None
+
+    def choose(self, probabilities: dict[str, float], expected: tuple[str, ...] | None) -> tuple[str | None, float]:
+        wanted = {pack_language(code) or code for code in expected} if expected else None
+        return choose_language(probabilities, self.candidates(), wanted)
 
     def keywords(self, language: str | None) -> tuple[str, ...]:
         return self.spoken.get(pack_language(language) or "en", ())
@@ -282,6 +365,7 @@ class FasterWhisperTranscriber(_Routing):
     hotwords and the keywords verified by rescoring. Without them neither is used."""
 
     backend = "faster-whisper"
+    reads_media = True  # transcribe() decodes any audio or video file itself, CHUNK_S at a time
 
     def __init__(self, model: str | None = None, compute_type: str = "int8", cpu_threads: int = 1,
                  beam_size: int = 5, vad_filter: bool = True, hotwords: bool = True,
@@ -304,7 +388,7 @@ class FasterWhisperTranscriber(_Routing):
     def settings(self) -> dict[str, Any]:
         verified = {k: v[:VERIFIED_PER_LANGUAGE] for k, v in self.spoken.items()}
         return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter,
-                "word_timestamps": True,
+                "word_timestamps": True, "chunk_s": [CHUNK_S, CHUNK_TAIL_S],
                 "hotwords": {k: self.hotwords_for(k) for k in self.spoken} if self.use_hotwords else None,
                 "keyword_verification": keyword_verify.settings(verified) if self.verify_keywords else None,
                 "language_detection": {"model": self.multilingual.name if self.multilingual else None,
@@ -315,7 +399,7 @@ class FasterWhisperTranscriber(_Routing):
     def _model(self, info: ModelInfo) -> Any:
         return _faster_whisper_model(str(info.path), self.compute_type, self.cpu_threads, os.getpid())
 
-    def detect_language(self, samples: Any) -> tuple[str | None, float | None]:
+    def detect_language(self, samples: Any, expected: tuple[str, ...] | None = None) -> tuple[str | None, float | None]:
         """Whisper's language of the first speech (None, None: nothing is said)."""
         from faster_whisper.audio import pad_or_trim
 
@@ -325,20 +409,58 @@ class FasterWhisperTranscriber(_Routing):
         model = self._model(self.multilingual)
         encoded = model.encode(pad_or_trim(model.feature_extractor(speech)))
         results = model.model.detect_language(encoded)[0]
-        return choose_language({token[2:-2]: p for token, p in results}, self.candidates())
+        return self.choose({token[2:-2]: p for token, p in results}, expected)
 
-    def transcribe(self, audio: Path, language: str | None = None) -> Transcript:
-        from faster_whisper.audio import decode_audio
+    def transcribe(self, audio: Path, language: str | None = None,
+                   expected: tuple[str, ...] | None = None) -> Transcript:
+        """The speech of an audio or video file, decoded and transcribed CHUNK_S at a time (memory
+        stays bounded however long the file is). The language is detected on the first chunk with
+        speech and kept for the rest. `expected`: the content languages of the submission's
+        regions' packs, which the detection prefers (choose_language); None: any language the packs label."""
+        from complianceguard.extract.media import ExtractionError
 
-        samples = decode_audio(str(audio), sampling_rate=keyword_verify.SAMPLE_RATE)
         probability = None
-        if language is None and self.multilingual is not None:
-            language, probability = self.detect_language(samples)
-            if language is None and probability is not None:
-                return self._unread(None, probability)  # speech in a language not told
-        info = self.route(language)
-        if info is None:
-            return self._unread(language, probability)
+        detect = language is None and self.multilingual is not None
+        pieces: list[SpeechSegment] = []
+        verified: list[VerifiedReading] = []
+        decoded_in: str | None = None
+        info = self.route(language) if not detect else None
+        read_s = 0.0
+        chunks = audio_chunks(audio)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except ExtractionError as error:
+                if not read_s:
+                    raise
+                return Transcript(self.backend, info.name if info else self.model_name, decoded_in or "unknown",
+                                  pieces, verified, probability,
+                                  f"only the first {read_s:.0f} s of the sound could be decoded ({error})", read_s)
+            if chunk is None:
+                break
+            offset, samples = chunk
+            if detect:
+                found, probability = self.detect_language(samples, expected)
+                if probability is None:  # nothing said in this chunk: nothing to decode either
+                    read_s = offset + len(samples) / keyword_verify.SAMPLE_RATE
+                    continue
+                if found is None:
+                    return self._unread(None, probability)  # speech in a language not told
+                language, detect = found, False
+                info = self.route(language)
+            if info is None:
+                return self._unread(language, probability)
+            decoded_in, found_pieces, found_verified = self._transcribe_chunk(info, samples, offset, language)
+            pieces += found_pieces
+            verified += found_verified
+            read_s = offset + len(samples) / keyword_verify.SAMPLE_RATE
+        info = info or self.route(None) or self.multilingual
+        return Transcript(self.backend, info.name, pack_language(decoded_in) or "en", pieces, verified,
+                          None if probability is None else round(probability, 3), None, round(read_s, 2))
+
+    def _transcribe_chunk(self, info: ModelInfo, samples: Any, offset: float,
+                          language: str | None) -> tuple[str, list[SpeechSegment], list[VerifiedReading]]:
+        """(language decoded in, segments, verified readings) of one chunk, in the file's time."""
         model = self._model(info)
         decode_as = "en" if info.english_only else language  # None: nothing said, Whisper decides
         hotwords = self.hotwords_for(decode_as)
@@ -347,14 +469,15 @@ class FasterWhisperTranscriber(_Routing):
                                             word_timestamps=True, hotwords=hotwords)
         decoded = [s for s in segments if s.text.strip() and not echoes_prompt(s.text, hotwords)]
         pieces = [piece for s in decoded
-                  for piece in split_by_words(s.start, s.end, s.text, [(w.start, w.end, w.word) for w in s.words or []],
+                  for piece in split_by_words(s.start + offset, s.end + offset, s.text,
+                                              [(w.start + offset, w.end + offset, w.word) for w in s.words or []],
                                               (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
                                                round(s.compression_ratio, 3)))]
         keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
         verified = self._verify(model, samples, decoded, keywords, result.language, hotwords) if (
             self.verify_keywords and keywords) else []
-        return Transcript(self.backend, info.name, pack_language(result.language) or "en", pieces, verified,
-                          None if probability is None else round(probability, 3))
+        shifted = [replace(v, start_s=round(v.start_s + offset, 2), end_s=round(v.end_s + offset, 2)) for v in verified]
+        return result.language, pieces, shifted
 
     @staticmethod
     def _verify(model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...], language: str,
@@ -416,7 +539,7 @@ class OpenAIWhisperTranscriber(_Routing):
                                        "seconds": DETECTION_SECONDS, "min_probability": LANGUAGE_MIN_PROBABILITY,
                                        "candidates": sorted(self.candidates() or [])}}
 
-    def detect_language(self, samples: Any) -> tuple[str | None, float | None]:
+    def detect_language(self, samples: Any, expected: tuple[str, ...] | None = None) -> tuple[str | None, float | None]:
         import whisper
 
         speech = first_speech(samples)
@@ -425,14 +548,15 @@ class OpenAIWhisperTranscriber(_Routing):
         model = _openai_whisper_model(str(self.multilingual.path), os.getpid())
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech), model.dims.n_mels)
         _, probabilities = model.detect_language(mel)
-        return choose_language(dict(probabilities), self.candidates())
+        return self.choose(dict(probabilities), expected)
 
-    def transcribe(self, audio: Path, language: str | None = None) -> Transcript:
+    def transcribe(self, audio: Path, language: str | None = None,
+                   expected: tuple[str, ...] | None = None) -> Transcript:
         import whisper
 
         probability = None
         if language is None and self.multilingual is not None:
-            language, probability = self.detect_language(whisper.load_audio(str(audio)))
+            language, probability = self.detect_language(whisper.load_audio(str(audio)), expected)
             if language is None and probability is not None:
                 return self._unread(None, probability)
         info = self.route(language)
@@ -484,9 +608,10 @@ def _transcript_key(transcriber: Transcriber) -> tuple[dict[str, Any], dict[str,
     return settings, versions
 
 
-def transcribe_media(transcriber: Transcriber, media: Path) -> Transcript:
+def transcribe_media(transcriber: Transcriber, media: Path, expected: tuple[str, ...] | None = None) -> Transcript:
     """The transcript of a video's or audio file's sound, cached by the file's own bytes and how its
-    sound is decoded (ffmpeg version, 16 kHz mono): a re-scan neither decodes the audio nor runs ASR."""
+    sound is decoded (ffmpeg version, 16 kHz mono): a re-scan neither decodes the audio nor runs ASR.
+    `expected`: the content languages of the submission's regions' packs (`Transcriber.transcribe`)."""
     import tempfile
 
     from complianceguard.cache import default_cache, sha256_file
@@ -495,9 +620,14 @@ def transcribe_media(transcriber: Transcriber, media: Path) -> Transcript:
     settings, versions = _transcript_key(transcriber)
     settings = {**settings, "audio": f"ffmpeg {SAMPLE_RATE} Hz mono s16le"}
 
+    if expected:
+        settings["expected_languages"] = sorted(set(expected))
+
     def compute() -> Transcript:
+        if getattr(transcriber, "reads_media", False):  # decodes the file itself, a chunk at a time
+            return transcriber.transcribe(media, expected=expected)
         with tempfile.TemporaryDirectory(prefix="cg-audio-") as tmp:
-            return transcriber.transcribe(extract_audio(media, Path(tmp) / "audio.wav"))
+            return transcriber.transcribe(extract_audio(media, Path(tmp) / "audio.wav"), expected=expected)
 
     return default_cache().cached("transcript-of-media", sha256_file(media), settings,
                                   {**versions, "ffmpeg": _ffmpeg_version()}, compute,

@@ -7,6 +7,7 @@ it without reading Python.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -119,13 +120,44 @@ def _line_of(text: bytes, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+PARSED_KIND = "pack-yaml"  # cache entries: a pack file's YAML parsed, as JSON
+
+
+def _parsed(raw_bytes: bytes) -> Any:
+    """The YAML of a pack file, parsed: from the cache when these very bytes were parsed before.
+
+    The duplicate-key check needs PyYAML's pure-Python loader, about 10 ms a pack, paid for all
+    30 packs by every process that starts (a creator's `check`, the API, each scan). The entry is
+    keyed by the bytes' SHA-256 and holds the parsed document as JSON (no pickle: a cache folder
+    is data, never code); a document JSON cannot give back exactly (dates, non-string keys) is
+    parsed every time. Validation runs on the result as on a fresh parse."""
+    from complianceguard.cache import Cache, cache_key, sha256_bytes
+
+    cache = Cache()
+    key = cache_key(PARSED_KIND, sha256_bytes(raw_bytes), {}, {"pyyaml": yaml.__version__, "format": 1})
+    stored = cache.get(PARSED_KIND, key)
+    if stored is not None:
+        try:
+            return json.loads(stored)
+        except ValueError:
+            cache.discard(PARSED_KIND, key)
+    data = yaml.load(raw_bytes, Loader=SAFE_LOADER)
+    try:
+        text = json.dumps(data, ensure_ascii=False, sort_keys=False)
+    except (TypeError, ValueError):
+        return data
+    if json.loads(text) == data:
+        cache.put(PARSED_KIND, key, text.encode("utf-8"))
+    return data
+
+
 def read_pack(path: Path) -> _Raw:
     try:
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise PackError(f"{path}: cannot read pack ({exc.strerror})") from None
     try:
-        data = yaml.load(raw_bytes, Loader=SAFE_LOADER)
+        data = _parsed(raw_bytes)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark else ""

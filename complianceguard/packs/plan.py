@@ -67,3 +67,10 @@ def spoken_keywords(library: PackLibrary) -> dict[str, tuple[str, ...]]:
     return {language: tuple(shown[language][key] for key in sorted(
                 counts[language], key=lambda k: (-counts[language][k], order[language][k])))
             for language in sorted(counts) if counts[language]}
+
+
+def expected_languages(library: PackLibrary, regions: list[str]) -> tuple[str, ...]:
+    """The content languages the regions' packs expect (`languages` in each pack), in order, once
+    each: what speech in a post for those regions is most likely in, so the speech language
+    detection prefers them (extract.speech.choose_language). The engine passes the same list."""
+    return tuple(dict.fromkeys(code for region in regions for code in library.for_region(region).pack.languages))

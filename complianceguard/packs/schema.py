@@ -115,6 +115,8 @@ class Case(_Strict):
     overlay: list[DescribedText] = Field(default_factory=list)
     speech: list[DescribedText] = Field(default_factory=list)
     post_type: PostType | None = Field(None, description="What the post is; left out: inferred from the media.")
+    title: str | None = Field(None, description="The post's title as published (YouTube, a podcast episode).")
+    thumbnail: str | None = Field(None, description="A thumbnail file name: declared, not read (its text is unknown).")
     frames: int | None = Field(None, ge=1, le=100, description="Number of images (carousel) or frames (story), "
                                "each a file of kind `media`; `overlay[].frame` says which one a text is on.")
     status: Literal["fail", "warn"] | None = Field(None, description="A fail case's exact status, where FAIL and "
@@ -164,6 +166,9 @@ class When(_Strict):
                                               "(declared, or inferred from its media).")
     languages: list[str] | None = Field(None, description="The content must be in one of these languages "
                                         "(declared or detected); content whose language is unknown is included.")
+    declares: list[SpecialFlag] | None = Field(None, description="The post must declare one of these kinds of "
+                                               "imagery (`retouched`, `ai_generated`): NO's retouch mark for the "
+                                               "whole film applies to retouched ads only.")
 
 
 class Rule(_Strict):

@@ -48,6 +48,11 @@ NA = "not-applicable"
 WHY = "_why"  # while compacting: a not-applicable finding's message is the region's reason or the rule's `when`
 _FINDING_KEYS = ("rule", "name", "check", "pack", "status", "severity", "message", "evidence", "coverage",
                  "source", "confidence", "fix", "reviews")
+_FINDING_KEY_SET = frozenset(_FINDING_KEYS)
+# A finding with every key the engine writes (and no other) is given back whole by the steps of
+# `_compact_finding` one by one, so only others pay for expanding it again to check (a third of
+# writing an item): those are where something the catalogue cannot say could be lost.
+_ENGINE_FINDING_KEYS = frozenset(_FINDING_KEYS) - {"fix", "reviews"}
 
 
 # ------------------------------------------------------------------------------ the catalogue
@@ -412,7 +417,8 @@ def _compact_finding(f: Mapping[str, Any], ctx: Mapping[str, Any], catalogue: Ca
         out["fix"] = f.get("fix")
     if "reviews" in f:
         out["reviews"] = f["reviews"]
-    if expand_finding(out, ctx, catalogue, coverage) != dict(f):
+    engine_written = _ENGINE_FINDING_KEYS <= f.keys() <= _FINDING_KEY_SET
+    if not engine_written and expand_finding(out, ctx, catalogue, coverage) != dict(f):
         # Whatever the catalogue cannot give back is kept as it is (never expected from the engine).
         out = {"rule": f["rule"], "status": f["status"], **{k: f[k] for k in _FINDING_KEYS if k in f},
                "evidence": f.get("evidence", []), "coverage": f.get("coverage", [])}

@@ -150,6 +150,9 @@ class Context:
     post_type: str = "feed"  # declared, or inferred from the media (model.post_type_of)
     frames: tuple[tuple[str, str], ...] = ()  # (media, kind) per image / video / audio file, in the post's order
     speech_times: tuple[TimeSpan, ...] = ()  # when something was said (reliable speech segments), in order
+    # Labels and unclear labels found in the declared title (kept apart from the caption's: their
+    # spans are the title's); None when the submission declares no title.
+    title_mentions: tuple[Mention, ...] | None = None
 
     def labels(self, scopes: list[str]) -> list[Mention]:
         """Accepted labels that count: not negated, not disguised, not tentative, in the given channels."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 
-from complianceguard.model import Channel, Evidence, SpecialFlag
+from complianceguard.model import Channel, Evidence, Mention, Relationship, SpecialFlag
 from complianceguard.packs.kinds.base import (CHANNEL_WORDS, CheckParams, Context, Flag, NoParams, Outcome,
                                               check_kind, evidence_of, language_name, quoted, searched, unread)
 
@@ -24,21 +24,27 @@ class LabelPresentParams(CheckParams):
         None, description="the label must name the advertiser: `label`, a label term with `{advertiser}` "
         "(\"Mainos {advertiser}\": a @handle, the declared brand or a capitalised name right after it); `post`, "
         "that or the brand (declared brand, brand handle or any @handle) anywhere in the scopes")
+    counts_only_for: dict[str, list[Relationship]] = Field(
+        default_factory=dict, description="label terms (as the vocabulary writes them) that count here only on "
+        "posts of these declared relationships (CA: `\"#gifted\": [gifted]`, a gift with no obligation to post); "
+        "on a post of another declared relationship they do not count, and the finding says why. An undeclared "
+        "relationship keeps them: the label itself then says what the post is")
 
 
 @check_kind("label-present", LabelPresentParams, seeks_label=True, decides_presence=True)
 def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     """Passes when an accepted label is found in one of the rule's `scopes` (or, with `require_each`,
     in each group of channels). Fails naming what was searched and any negated or disguised label
-    found instead; inconclusive when a scope was not read.
+    found instead (or a label term limited to other relationships, `counts_only_for`); inconclusive
+    when a scope was not read.
 
     Not applicable when never (applicability comes from the pack: relationship, `when`).
 
-    Params: both optional.
+    Params: all optional.
     """
     if p.require_each:
         return _label_in_each(ctx, p.require_each)
-    labels = ctx.labels(rule.scopes)
+    labels, not_counting = _counting(ctx, ctx.labels(rule.scopes), p.counts_only_for)
     if labels and p.needs_advertiser:
         return _names_advertiser(ctx, rule, p.needs_advertiser, labels)
     if labels:
@@ -48,9 +54,15 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
     near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
                    and not m.tentative and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
-    notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses]
+    notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses if m not in not_counting]
+    notes += [evidence_of(m, f"counts only for {_relationships(p.counts_only_for[m.term])} posts")
+              for m in not_counting]
     why_not = ""
-    if any(m.disguise for m in near_misses):
+    if not_counting:
+        limited_to = _relationships(p.counts_only_for[not_counting[0].term])
+        why_not = (f" {quoted(not_counting[:2])} counts only for {limited_to} posts, not for this "
+                   f"{ctx.submission.relationship} one.")
+    elif any(m.disguise for m in near_misses):
         why_not = f" Only a disguised label was found: {quoted([m for m in near_misses if m.disguise])}."
     elif any(m.negated for m in near_misses):
         why_not = f" {quoted([m for m in near_misses if m.negated])} is negated, so it does not disclose."
@@ -59,6 +71,21 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         return Outcome("inconclusive", "No label in what was read; not read: "
                        + "; ".join(c.detail for c in not_read) + "." + why_not, notes)
     return Outcome("fail", f"Searched {searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+def _counting(ctx: Context, labels: list[Mention], only_for: dict[str, list[str]]) -> tuple[list[Mention],
+                                                                                          list[Mention]]:
+    """(labels that count, labels that do not) under `counts_only_for`: a relationship-limited term
+    counts on posts of its relationships, and on posts whose relationship is not declared."""
+    relationship = ctx.submission.relationship
+    if not only_for or relationship == "unknown":
+        return labels, []
+    limited = [m for m in labels if m.term in only_for and relationship not in only_for[m.term]]
+    return [m for m in labels if m not in limited], limited
+
+
+def _relationships(names: list[str]) -> str:
+    return " or ".join(f"'{name}'" for name in names)
 
 
 def _names_advertiser(ctx: Context, rule: Rule, mode: str, labels: list) -> Outcome:
@@ -232,3 +259,38 @@ def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
         return Outcome("inconclusive", "No label for the declared " + what + " imagery in what was read; not read: "
                        + "; ".join(c.detail for c in not_read) + ".")
     return Outcome("fail", f"The post declares {what} imagery. Searched {searched(ctx, rule.scopes)}.")
+
+
+class LabelInTitleParams(CheckParams):
+    thumbnail_counts: Flag = Field(False, description="a label on the thumbnail counts instead (\"in the title "
+                                   "or thumbnail\"): a declared thumbnail is not read yet, so a title without a "
+                                   "label is then inconclusive, not a fail")
+
+
+@check_kind("label-in-title", LabelInTitleParams, seeks_label=True)
+def label_in_title(ctx: Context, rule: Rule, p: LabelInTitleParams) -> Outcome:
+    """Passes when the post's declared title carries an accepted label (not negated or disguised).
+    Fails when it has none; with `thumbnail_counts`, inconclusive instead when a thumbnail is
+    declared (its text is not read), and the finding says so.
+
+    Not applicable when the submission declares no title (most feed posts, stories and reels have
+    none; a post whose platform shows one should declare it: manifest `title`).
+
+    Params: optional.
+    """
+    if ctx.title_mentions is None:
+        return Outcome("not-applicable", "No title declared for this post.")
+    title = ctx.submission.title or ""
+    labels = [m for m in ctx.title_mentions if m.kind == "label" and not m.negated and not m.disguise]
+    evidence = [evidence_of(m, "in the title").model_copy(update={"channel": "metadata", "kind": "title label"})
+                for m in labels[:2]]
+    if labels:
+        return Outcome("pass", f"The title carries {quoted(labels[:2])}.", evidence)
+    weak = [m for m in ctx.title_mentions if m.kind in ("label", "insufficient")]
+    why = f" It has only {quoted(weak[:2])}." if weak else ""
+    shown = Evidence(channel="metadata", kind="title", text=title, note="the title, as declared")
+    if p.thumbnail_counts and ctx.submission.thumbnail:
+        return Outcome("inconclusive", f"No label in the title '{title}'.{why} A label on the thumbnail would also "
+                       f"do, but the thumbnail ({ctx.submission.thumbnail}) is not read.", [shown])
+    where = " (and no thumbnail is declared that could carry one)" if p.thumbnail_counts else ""
+    return Outcome("fail", f"No label in the title '{title}'{where}.{why}", [shown])

@@ -1,11 +1,11 @@
-"""Placement kinds: where a caption label sits (before the fold, first line, first hashtags) and how
-visible an on-screen label is."""
+"""Placement kinds: where a caption label sits (before the fold, first line, first hashtags, next to a
+discount code or promo link) and how visible an on-screen label is."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from complianceguard.model import Mention
 from complianceguard.packs.kinds.base import (CheckParams, Context, Count, Flag, Number, Outcome, check_kind,
@@ -24,6 +24,11 @@ class LabelPlacementParams(CheckParams):
     not_buried: Count | None = Field(None, description="not inside a run of N or more hashtags unless it leads "
                                      "the run")
     not_at_end: Flag = Field(False, description="not after all of the caption's words")
+    at_run_edge: Flag = Field(False, description="if a hashtag in a run of hashtags, it is the first or the last "
+                              "of the run, not in the middle (NL: \"at the front or back of the hashtag row\")")
+    label_first: Flag = Field(False, description="no insufficient term (a deal type: \"Gifted\", \"PR trip\", "
+                              "\"#aff\") comes before the label in the caption (GB: where the type of deal is "
+                              "added, \"Ad\" must come first)")
     any_of: Flag = Field(False, description="one of the given constraints is enough (\"first line *or* first "
                          "hashtag\")")
 
@@ -50,8 +55,13 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     prose = [t for t in layout.tokens if t.kind == "word"
              and not any(s.start <= t.start < s.end for s in marked)]
     attempts: list[tuple[Mention, list[str]]] = []
+    deal_types = [m for m in ctx.of_kind("insufficient", ["caption"]) if m.span] if p.label_first else []
     for label in labels:
         results = _placement_results(label, p, layout, prose)
+        if p.label_first:
+            before = [m for m in deal_types if m.span.start < label.span.start]
+            results["label_first"] = (f"{quoted(before[:2])} comes before it; where the type of deal is added, the "
+                                      "label must come first") if before else None
         problems = [problem for problem in results.values() if problem]
         if p.any_of:  # one constraint the label really meets is enough
             met = any(problem is None for problem in results.values())
@@ -94,6 +104,13 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
             run = layout.hashtag_run(index)
             buried = len(run) >= p.not_buried and run[0] != index
             results["not_buried"] = f"it is buried in a block of {len(run)} hashtags" if buried else None
+    if p.at_run_edge:
+        results["at_run_edge"] = False
+        if is_hashtag:
+            run = layout.hashtag_run(index)
+            inside = index not in (run[0], run[-1])
+            results["at_run_edge"] = (f"it is hashtag {run.index(index) + 1} of a row of {len(run)}, neither at its "
+                                      "front nor at its back") if inside else None
     if p.not_at_end:
         at_end = bool(prose) and all(t.end <= span.start for t in prose)
         results["not_at_end"] = "it comes after all of the caption's text" if at_end else None
@@ -141,3 +158,60 @@ def label_prominence(ctx: Context, rule: Rule, p: LabelProminenceParams) -> Outc
     label, why = measured[0]
     return Outcome("fail", f"{quoted([label])} is not clearly visible: " + "; ".join(why) + ".",
                    [evidence_of(m, "; ".join(w)) for m, w in measured[:3]])
+
+
+class LabelNextToSignalParams(CheckParams):
+    max_words_between: Count = Field(description="at most N caption words between the code or link and the nearest "
+                                     "accepted label")
+    cues: list[str] = Field(default_factory=list, description="commercial cue ids (complianceguard/data/"
+                            "commercial.yaml) of the signals that need a label next to them: `web-address`, "
+                            "`affiliate-url`, `vanity-url`, `discount-code` ...")
+    signals: list[str] = Field(default_factory=list, description="vocabulary signal terms (as the vocabulary writes "
+                               "them, e.g. `Rabattcode`, or `discount code` for a code word followed by a code) that "
+                               "need one too")
+
+    @model_validator(mode="after")
+    def _something_to_find(self) -> LabelNextToSignalParams:
+        if not self.cues and not self.signals:
+            raise ValueError("check label-next-to-signal needs 'cues' or 'signals' (the codes and links to look at)")
+        return self
+
+
+@check_kind("label-next-to-signal", LabelNextToSignalParams)
+def label_next_to_signal(ctx: Context, rule: Rule, p: LabelNextToSignalParams) -> Outcome:
+    """Passes when every discount code or promo link in the caption (signals of the given `cues` or
+    vocabulary `signals`) has an accepted caption label within `max_words_between` words of it
+    (before or after), not only somewhere else in the caption.
+
+    Not applicable when the caption has no such code or link, or no accepted label
+    (`label-present` reports that).
+
+    Params: `max_words_between` is required; give `cues`, `signals` or both.
+    """
+    terms = {t.casefold() for t in p.signals}
+    codes = [m for m in ctx.of_kind("signal", ["caption"]) if m.span
+             and (m.cue in p.cues or (m.cue is None and m.term.casefold() in terms))]
+    if not codes:
+        return Outcome("not-applicable", "No discount code or promo link in the caption.")
+    labels = [m for m in ctx.labels(["caption"]) if m.span]
+    if not labels:
+        return Outcome("not-applicable", "No accepted label in the caption to place next to the code or link.")
+    words = [t for t in ctx.layout.tokens if t.kind == "word"]
+
+    def between(a: Mention, b: Mention) -> int:
+        first, second = sorted((a, b), key=lambda m: m.span.start)
+        return sum(1 for t in words if t.start >= first.span.end and t.end <= second.span.start)
+
+    far = []
+    for code in codes:
+        gap, nearest = min(((between(code, label), label) for label in labels), key=lambda pair: pair[0])
+        if gap > p.max_words_between:
+            far.append((code, gap, nearest))
+    if not far:
+        return Outcome("pass", f"{quoted(codes[:2])}: a label stands next to each.",
+                       [evidence_of(m) for m in codes[:2]])
+    code, gap, nearest = far[0]
+    evidence = [evidence_of(m, f"{g} words from the nearest label") for m, g, _ in far[:3]]
+    return Outcome("fail", f"{quoted([code])} is {gap} words away from the nearest label {quoted([nearest])}; the "
+                   f"label must stand right next to it (within {p.max_words_between} words).",
+                   [*evidence, evidence_of(nearest)])

@@ -1,0 +1,106 @@
+"""Benchmark (issue #16): a creator's `complianceguard check --caption ... --region GB`, from process
+start to exit. Target: <= 0.5 s wall.
+
+Runs the real CLI in a fresh process `--runs` times (default 3) with a warm cache folder (what a
+creator has from the second check on) and prints the median wall and CPU time, the machine's load
+average beside them (on a shared machine wall time also measures the neighbours), and where the
+time goes: the slowest imports (`python -X importtime`, cumulative, top-level packages) and the
+stages of the check itself timed in one process (imports, pack loading, matcher compilation, the
+check).
+
+    .venv/bin/python bench/check_latency.py
+    .venv/bin/python bench/check_latency.py --runs 5 --caption "Loving this serum #ad" --region DE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CAPTION = "Loving my new serum from @glowskincare, use code GLOW20 for 20% off #skincare"
+TARGET_S = 0.5
+
+# The stages of one check, each timed after the one before, in a fresh process (printed as JSON).
+STAGES = r"""
+import json, sys, time
+t0 = time.perf_counter(); marks = {}
+from complianceguard.batch.work import ScanSettings
+from complianceguard.model import Submission
+marks["import cli-side modules"] = time.perf_counter()
+from complianceguard.packs.loader import PackLibrary
+library = PackLibrary(); library.for_region(sys.argv[2])
+marks["load packs"] = time.perf_counter()
+engine = ScanSettings(regions=(sys.argv[2],), read_media=False, asr_backend="none", ocr_fps=None).engine(library)
+marks["import the engine and analyzer (spaCy)"] = time.perf_counter()
+post = Submission(id="caption", regions=[sys.argv[2]], caption=sys.argv[1], platform="instagram")
+engine.evaluate(post)
+marks["first check (matchers compiled)"] = time.perf_counter()
+engine.evaluate(post.model_copy(update={"id": "again"}))
+marks["second check (warm)"] = time.perf_counter()
+last, out = t0, {}
+for name, at in marks.items():
+    out[name] = round(at - last, 3); last = at
+print(json.dumps(out))
+"""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _top_imports(stderr: str, count: int) -> list[tuple[str, float]]:
+    """The slowest top-level imports of an `-X importtime` log (cumulative seconds)."""
+    found = []
+    for line in stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
+        if match and len(match.group(2)) <= 1:  # a top-level import, not one nested in another
+            found.append((match.group(3), int(match.group(1)) / 1e6))
+    return sorted(found, key=lambda item: -item[1])[:count]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--caption", default=CAPTION)
+    parser.add_argument("--region", default="GB")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cg-check-") as tmp:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "COMPLIANCEGUARD_CACHE": str(Path(tmp) / "cache")}
+        command = [sys.executable, "-m", "complianceguard", "check", "--caption", args.caption,
+                   "--region", args.region]
+        first = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # fills the cache
+        if first.returncode not in (0, 1):
+            sys.exit(f"check failed (exit {first.returncode}):\n{first.stderr[-2000:]}")
+        walls, cpus = [], []
+        for _ in range(args.runs):
+            started, cpu_before = time.perf_counter(), _children_cpu()
+            subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+            walls.append(time.perf_counter() - started)
+            cpus.append(_children_cpu() - cpu_before)
+        imports = subprocess.run([sys.executable, "-X", "importtime", *command[1:]], capture_output=True,
+                                 text=True, env=env, check=False)
+        stages = subprocess.run([sys.executable, "-c", STAGES, args.caption, args.region], capture_output=True,
+                                text=True, env=env, check=False)
+    print(json.dumps({
+        "command": f"complianceguard check --caption ... --region {args.region}", "runs": args.runs,
+        "wall_s_median": round(statistics.median(walls), 3), "wall_s": [round(w, 3) for w in walls],
+        "cpu_s_median": round(statistics.median(cpus), 3), "target_wall_s": TARGET_S,
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+        "slowest_top_level_imports_s": dict(_top_imports(imports.stderr, 12)),
+        "stages_s": json.loads(stages.stdout) if stages.returncode == 0 else stages.stderr[-500:],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
