@@ -29,8 +29,6 @@ import itertools
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,9 +38,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from serve_process import ServeProcess, tree_cpu_s  # noqa: E402 - the harness tests/test_api.py shares
 KEY = "bench-" + "k" * 32
 
 LABELS = ["#ad", "Ad |", "#sponsored", "#sp", "Paid partnership with", "", "Anzeige |", "#werbung", "#collab"]
@@ -69,43 +68,12 @@ def submissions(seed: int = 7) -> list[dict[str, object]]:
     return posts
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(http_workers: int, check_workers: int, data_dir: Path,
-                 cache: bool = True) -> tuple[subprocess.Popen[bytes], str, dict[str, float]]:
-    """`serve` started, and the seconds from its start to /healthz answering and to /readyz saying ready."""
-    port = free_port()
-    env = {**os.environ, "COMPLIANCEGUARD_API_KEYS": f"bench:{KEY}"}
-    command = [sys.executable, "-m", "complianceguard", "serve", "--port", str(port), "--data-dir", str(data_dir),
-               "--workers", "1", "--http-workers", str(http_workers), "--check-workers", str(check_workers),
-               "--rate-limit", "1000000", "--burst", "1000000", "--asr-backend", "none",
-               *([] if cache else ["--check-cache-mb", "0"])]
-    started = time.monotonic()
-    with (data_dir / "serve.log").open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    times: dict[str, float] = {}
-    with httpx.Client(timeout=1, trust_env=False) as client:
-        while time.monotonic() - started < 120:
-            if process.poll() is not None:
-                raise SystemExit(f"serve exited ({process.returncode}); see {data_dir / 'serve.log'}")
-            for path in ("/healthz", "/readyz"):
-                if path in times:
-                    continue
-                try:
-                    if client.get(url + path).status_code == 200:
-                        times[path] = time.monotonic() - started
-                except httpx.HTTPError:
-                    pass
-            if len(times) == 2:
-                return process, url, times
-            time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise SystemExit(f"serve was not ready within 120 s ({times}); see {data_dir / 'serve.log'}")
+def start_server(http_workers: int, check_workers: int, data_dir: Path, cache: bool = True) -> ServeProcess:
+    """`serve` started (bench/serve_process.py), ready; `started_s` says when /healthz and /readyz answered."""
+    return ServeProcess(data_dir / "data", "--workers", "1", "--http-workers", str(http_workers),
+                        "--check-workers", str(check_workers), "--rate-limit", "1000000", "--burst", "1000000",
+                        "--asr-backend", "none", *([] if cache else ["--check-cache-mb", "0"]),
+                        env={"COMPLIANCEGUARD_API_KEYS": f"bench:{KEY}"}, log=data_dir / "serve.log")
 
 
 class RawConnection:
@@ -185,17 +153,7 @@ async def run_load(url: str, concurrency: int, requests: int, duration: float, b
 
 def server_cpu(process: subprocess.Popen[bytes] | None) -> float:
     """CPU seconds used so far by the server and its children (0 for a server given by --url)."""
-    if process is None:
-        return 0.0
-    total = 0.0
-    parent = psutil.Process(process.pid)
-    for proc in [parent, *parent.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return 0.0 if process is None else tree_cpu_s(process.pid)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -224,13 +182,13 @@ def main() -> None:
         posts = [{**posts[n % len(posts)], "id": f"bench-{n}"} for n in range(args.warm_up + args.requests)]
     bodies = [json.dumps(post).encode() for post in posts]
     warm_bodies, bodies = (bodies[:args.warm_up], bodies[args.warm_up:]) if args.distinct else (bodies[::-1], bodies)
-    process, startup = None, {}
+    server, process, startup, startup_cpu = None, None, {}, {}
     with tempfile.TemporaryDirectory(prefix="cg-api-bench-") as tmp:
         try:
             url = args.url
             if url is None:
-                process, url, startup = start_server(args.http_workers, args.check_workers, Path(tmp),
-                                                     cache=not args.no_cache)
+                server = start_server(args.http_workers, args.check_workers, Path(tmp), cache=not args.no_cache)
+                process, url, startup, startup_cpu = server.process, server.url, server.started_s, server.started_cpu_s
             asyncio.run(run_load(url, args.concurrency, args.warm_up, 60, warm_bodies, None, args.client))
             cpu_before, client_before = server_cpu(process), time.process_time()
             latencies, errors, elapsed, hits = asyncio.run(
@@ -238,17 +196,17 @@ def main() -> None:
             cpu_used, client_used = server_cpu(process) - cpu_before, time.process_time() - client_before
             load = os.getloadavg()[0]
         finally:
-            if process is not None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(30)
+            if server is not None:
+                server.stop()
     ms = [v * 1000 for v in latencies]
     mode = f"open loop at {args.rate:g} req/s" if args.rate else "closed loop"
     print(f"POST /v1/checks, {args.concurrency} concurrent clients ({mode}, {args.client} client), loopback, "
           f"{args.http_workers if not args.url else '?'} HTTP worker process(es) x {args.check_workers} check "
           f"processes, {os.cpu_count()} CPUs")
     if startup:
-        print(f"start: /healthz answered {startup['/healthz']:.2f} s after `serve` started, /readyz ready at "
-              f"{startup['/readyz']:.2f} s (target: /healthz within 3 s)")
+        print(f"start: /healthz answered {startup['/healthz']:.2f} s after `serve` started "
+              f"({startup_cpu['/healthz']:.2f} CPU s in its processes by then), /readyz ready at "
+              f"{startup['/readyz']:.2f} s ({startup_cpu['/readyz']:.1f} CPU s) (target: /healthz within 3 s)")
     print(f"requests {len(ms)} in {elapsed:.1f} s: {len(ms) / elapsed:.0f} req/s, errors {errors}, "
           f"answered from the result cache {hits} ({'distinct posts' if args.distinct else '500 posts repeating'})")
     print(f"latency ms: p50 {percentile(ms, 0.50):.1f}  p95 {percentile(ms, 0.95):.1f}  "

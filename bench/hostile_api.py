@@ -14,11 +14,8 @@ from __future__ import annotations
 import atexit
 import io
 import json
-import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +30,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from serve_process import ServeProcess  # noqa: E402 - the harness tests/test_api.py shares
 KEY_A, KEY_B = "probe-a-0123456789abcdef", "probe-b-0123456789abcdef"
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 2, 3
 CHECK = {"regions": ["GB"], "caption": "#ad new serum", "relationship": "paid"}
@@ -46,45 +45,24 @@ def expect(condition: object, message: str) -> None:
 # ---------------------------------------------------------------- the server, started once
 
 
-class _Serve:
+class _Serve(ServeProcess):
+    """The probe's server (bench/serve_process.py): two keys, short deadlines, a throw-away folder."""
+
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="hostile-api-"))
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "COMPLIANCEGUARD_API_KEYS": f"a:{KEY_A},b:{KEY_B}",
-               "COMPLIANCEGUARD_CACHE": str(self.root / "cache")}
-        command = [sys.executable, "-m", "complianceguard", "serve", "--port", str(self.port), "--data-dir",
-                   str(self.root / "data"), "--workers", "1", "--rate-limit", "1000", "--burst", "1000",
-                   "--header-timeout", str(HEADER_TIMEOUT_S), "--body-timeout", str(BODY_TIMEOUT_S)]
-        self.log = (self.root / "serve.log").open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        env = {"COMPLIANCEGUARD_API_KEYS": f"a:{KEY_A},b:{KEY_B}", "COMPLIANCEGUARD_CACHE": str(self.root / "cache")}
+        super().__init__(self.root / "data", "--workers", "1", "--rate-limit", "1000", "--burst", "1000",
+                         "--header-timeout", str(HEADER_TIMEOUT_S), "--body-timeout", str(BODY_TIMEOUT_S),
+                         env=env, log=self.root / "serve.log")
         atexit.register(self.stop)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            expect(self.process.poll() is None, f"serve exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("serve did not answer /healthz within 120 s")
 
-    def client(self, key: str = KEY_A, **options: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=60, **options)
+    def client(self, key: str | None = KEY_A, **options: Any) -> httpx.Client:
+        return super().client(key, timeout=60, **options)
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        self.log.close()
+    def stop(self) -> int:
+        code = super().stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        return code
 
 
 _server: _Serve | None = None

@@ -10,6 +10,10 @@ transcribes speech, and samples every process of the scan with psutil every 0.1 
 - the parent (planning, journal, report writing).
 
 Target: <= 1.5 GB per worker. Run: .venv/bin/python bench/memory.py [--jobs N] [--videos K]
+
+`--long-hours H`: instead, one H-hour video (32x32, silent AAC, as probe-2026-12.md row 17), scanned
+with one worker: its sound is decoded and transcribed in bounded chunks (extract/speech.py CHUNK_S),
+so the peak must not grow with the length (it was 1.94 GB for 2 hours when the track was decoded whole).
 """
 
 from __future__ import annotations
@@ -45,10 +49,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--videos", type=int, default=6)
+    parser.add_argument("--long-hours", type=float, help="one video this many hours long instead (row 17)")
     args = parser.parse_args()
+    if args.long_hours:
+        args.jobs = 1
     with tempfile.TemporaryDirectory(prefix="cg-bench-memory-") as tmp:
         work = Path(tmp)
-        build_batch(work / "batch", args.videos)
+        if args.long_hours:
+            build_long(work / "batch", args.long_hours)
+        else:
+            build_batch(work / "batch", args.videos)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "COMPLIANCEGUARD_CACHE": str(work / "cache")}
         started = time.perf_counter()
         scan = subprocess.Popen([sys.executable, "-m", "complianceguard", "scan", str(work / "batch"),
@@ -78,11 +88,23 @@ def main() -> None:
             sys.exit(f"scan failed (exit {scan.returncode}):\n{err[-3000:]}")
         worst = max((p["pss"] for p in peaks.values()), default=0)
         print(json.dumps({
-            "videos": args.videos, "jobs": args.jobs, "wall_s": round(elapsed, 1),
+            "videos": f"one of {args.long_hours:g} h" if args.long_hours else args.videos, "jobs": args.jobs, "wall_s": round(elapsed, 1),
             "workers": [{"pid": pid, "peak_rss_mb": round(p["rss"] / MB), "peak_pss_mb": round(p["pss"] / MB),
                          "peak_with_its_tools_mb": round(p["tree"] / MB)} for pid, p in peaks.items()],
             "parent_peak_pss_mb": round(parent_peak / MB), "worst_worker_pss_mb": round(worst / MB),
             "target_mb": TARGET_MB, "scan_summary": out.strip().splitlines()[0] if out.strip() else ""}))
+
+
+def build_long(folder: Path, hours: float) -> None:
+    """One post with a `hours`-long 32x32 video at 1 fps and a silent AAC track (small, quick to make)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds = str(round(hours * 3600))
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=32x32:r=1",
+                    "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", seconds, "-c:v", "libx264",
+                    "-preset", "ultrafast", "-c:a", "aac", "-b:a", "8k", str(folder / "long.mp4")], check=True)
+    manifest = {"id": "long", "platform": "youtube", "regions": ["GB"], "caption": "A long stream",
+                "media": ["long.mp4"], "relationship": "paid"}
+    (folder / "long.post.json").write_text(json.dumps(manifest))
 
 
 def _cmdline(process: psutil.Process) -> list[str]:

@@ -228,22 +228,33 @@ def time_part(library: PackLibrary, out: Path, runs: int = 3) -> dict:
         started = time.perf_counter()
         transcriber.transcribe(path)  # loads the models (not counted below)
         first = time.perf_counter() - started
-        walls, before = [], os.getloadavg()
+        walls, cpus, before = [], [], os.getloadavg()
         for _ in range(runs):
-            started = time.perf_counter()
-            transcript = transcriber.transcribe(path)
+            started, cpu = time.perf_counter(), _cpu_s()
+            transcript = transcriber.transcribe(path, expected=expected_languages(library, ["DE"]))
             walls.append(time.perf_counter() - started)
+            cpus.append(_cpu_s() - cpu)
         after = os.getloadavg()
         figures[threads] = {"median_s": round(statistics.median(walls), 2), "runs_s": [round(w, 2) for w in walls],
+                            "median_cpu_s": round(statistics.median(cpus), 2),
                             "first_run_with_model_load_s": round(first, 2), "model": transcript.model,
                             "language": transcript.language, "load_before": [round(x, 2) for x in before],
                             "load_after": [round(x, 2) for x in after],
                             "heard_werbung": sum("werbung" in s.text.casefold() for s in transcript.segments)}
         print(f"60 s of German ({spoken_s:.0f} s spoken), {threads} thread(s): median {figures[threads]['median_s']:.2f} s "
-              f"of {figures[threads]['runs_s']} (first run with model load {first:.2f} s), {transcript.model} "
+              f"of {figures[threads]['runs_s']}, CPU {figures[threads]['median_cpu_s']:.2f} s (first run with model load "
+              f"{first:.2f} s), {transcript.model} "
               f"{transcript.language}, 'Werbung' heard in {figures[threads]['heard_werbung']} of 2 places; "
               f"load average {before[0]:.2f} -> {after[0]:.2f} on {os.cpu_count()} cores", flush=True)
     return figures
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its children (ffmpeg), user + system."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:

@@ -22,6 +22,10 @@
    overlap" is printed too). Beside it, the keyword baseline marks each caption line holding a
    keyword (cue sentences only). Targets: segment recall >= 0.90, time F1 >= 0.70. Three seeds;
    the median is printed.
+3. False alarms: the snippets labelled not sponsored that are long transcripts (200+ words), timed
+   the same way: sponsor reads found per hour and the share of the time inside one, beside the
+   keyword baseline's cue lines. An upper bound: some of these "ordinary" transcripts hold a real
+   sponsor read the labels do not mark (use --examples to print what was found).
 
 Every figure is measured `--runs` times (3) and the median printed, with the load average.
 The snippets measure; nothing was fitted to them, and they are never copied into the project.
@@ -172,14 +176,7 @@ def pseudo_transcripts(rows: list[tuple[str, bool]], seed: int, by_definition: b
             words.extend(read.split())
             truth.append((start / WORDS_PER_S, len(words) / WORDS_PER_S))
             ordinary_part()
-        segments, i = [], 0
-        while i < len(words):
-            size = rng.randint(8, 12)
-            segments.append(Segment(id=f"speech:{len(segments) + 1}", channel="speech", text=" ".join(words[i:i + size]),
-                                    media=f"t{n}", time=TimeSpan(start_s=i / WORDS_PER_S,
-                                                                 end_s=min(i + size, len(words)) / WORDS_PER_S)))
-            i += size
-        out.append((segments, truth))
+        out.append((timed_lines(words, rng, f"t{n}"), truth))
     return out
 
 
@@ -248,6 +245,43 @@ def timed(analyzer: Analyzer, pack, rows: list[tuple[str, bool]], runs: int) -> 
     print("  targets: segment recall >= 0.90, time F1 >= 0.70")
 
 
+def timed_lines(words: list[str], rng: random.Random, media: str) -> list[Segment]:
+    """Auto-caption lines of 8-12 words at WORDS_PER_S, as the development set cuts them."""
+    segments, i = [], 0
+    while i < len(words):
+        size = rng.randint(8, 12)
+        segments.append(Segment(id=f"speech:{len(segments) + 1}", channel="speech", text=" ".join(words[i:i + size]),
+                                media=media, time=TimeSpan(start_s=i / WORDS_PER_S,
+                                                           end_s=min(i + size, len(words)) / WORDS_PER_S)))
+        i += size
+    return segments
+
+
+def false_alarms(analyzer: Analyzer, pack, rows: list[tuple[str, bool]], examples: int) -> None:
+    long = [text for text, sponsored in rows if not sponsored and len(text.split()) >= 200]
+    rng = random.Random(0)
+    post = Submission(id="transcript", regions=["US"], caption="")
+    hours = engine_s = keyword_s = 0.0
+    reads = keyword_lines = 0
+    shown = []
+    for n, text in enumerate(long):
+        segments = timed_lines(text.split(), rng, f"o{n}")
+        hours += segments[-1].time.end_s / 3600
+        found = [m for m in analyzer.mentions(segments, pack, "en", post) if m.term == "sponsor read"]
+        reads += len(found)
+        engine_s += sum(m.time.end_s - m.time.start_s for m in found)
+        cue_lines = [s for s in segments if any(k in s.text.lower() for k in KEYWORDS)]
+        keyword_lines += len(cue_lines)
+        keyword_s += sum(s.time.end_s - s.time.start_s for s in cue_lines)
+        shown += [f"    {m.text[:160]!r} {m.context[:160]}" for m in found]
+    print(f"\n3. false alarms: {len(long)} long transcripts labelled not sponsored, {hours:.1f} h")
+    print(f"    sponsor-read spans             {reads / hours:.1f} reads per hour, {engine_s / 36 / hours:.2f} % of the time")
+    print(f"    keyword baseline (cue lines)   {keyword_lines / hours:.1f} lines per hour, "
+          f"{keyword_s / 36 / hours:.2f} % of the time")
+    for line in shown[:examples]:
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -260,6 +294,7 @@ def main() -> None:
     print("load average before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     snippets(analyzer, pack, rows, args.runs, args.examples)
     timed(analyzer, pack, rows, args.runs)
+    false_alarms(analyzer, pack, rows, args.examples)
     print("load average after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

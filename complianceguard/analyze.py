@@ -159,24 +159,33 @@ class _PatternSpecs:
 
     def __init__(self) -> None:
         self.specs: list[tuple[str, list[list[dict]]]] = []
+        self.needles: set[str] | None = set()  # see `add`; None: some pattern has none
 
-    def add(self, key: str, patterns: list[list[dict]]) -> None:
+    def add(self, key: str, patterns: list[list[dict]], needles: tuple[str, ...] = ()) -> None:
+        """`needles`: lower-case strings one of which any text the patterns match contains (a
+        literal the pattern's words must have), so texts with none skip the Matcher; () if unknown."""
         self.specs.append((key, patterns))
+        if self.needles is not None and all(needles):
+            self.needles.update(needles)
+        if not needles or not all(needles):
+            self.needles = None
 
 
 _MATCHERS: dict[tuple[str, str], Matcher] = {}
+_NEEDLES: dict[tuple[str, str], frozenset[str] | None] = {}  # a matcher's needles (see _PatternSpecs.add)
 
 
-def _shared_matcher(language: str, specs: list[tuple[str, list[list[dict]]]]) -> tuple[Matcher, str]:
+def _shared_matcher(language: str, patterns: _PatternSpecs) -> tuple[Matcher, str]:
     """One Matcher per distinct pattern list: most packs only have the discount-code pattern, so a
     caption checked for several regions runs it once (results are cached by `_pattern_matches`)."""
-    signature = json.dumps(specs, sort_keys=True, ensure_ascii=False)
+    signature = json.dumps(patterns.specs, sort_keys=True, ensure_ascii=False)
     matcher = _MATCHERS.get((language, signature))
     if matcher is None:
         matcher = Matcher(pipeline(language).vocab)
-        for key, patterns in specs:
-            matcher.add(key, patterns)
+        for key, specs in patterns.specs:
+            matcher.add(key, specs)
         _MATCHERS[(language, signature)] = matcher
+        _NEEDLES[(language, signature)] = None if patterns.needles is None else frozenset(patterns.needles)
     return matcher, signature
 
 
@@ -187,6 +196,13 @@ def _doc(language: str, text: str) -> Doc:
 
 @lru_cache(maxsize=1024)
 def _pattern_matches(language: str, signature: str, text: str) -> tuple[tuple[int, int, int], ...]:
+    # The token Matcher runs its REGEX predicates in Python on every token (a tenth of a caption's
+    # check); a text without any of the patterns' literal words cannot match and skips it.
+    needles = _NEEDLES.get((language, signature))
+    if needles is not None:
+        lowered = text.lower()
+        if not any(needle in lowered for needle in needles):
+            return ()
     return tuple(_MATCHERS[(language, signature)](_doc(language, text)))
 
 
@@ -259,25 +275,28 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                     continue
                 key = f"{kind}|{vocab_language}|{term}"
                 if ADVERTISER in term:
-                    patterns.add(key, [_advertiser_pattern(nlp, term)])
+                    pattern = _advertiser_pattern(nlp, term)
+                    patterns.add(key, [pattern], tuple(t["LOWER"] for t in pattern if "LOWER" in t)[:1])
                     continue
                 if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
                     phrases.add(key, [nlp.make_doc(term.translate(_APOSTROPHES))])
                     continue
                 if term.startswith("#") and "*" in term:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
-                    patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex.replace(".*", "[^\\W_]+")}}]])
+                    patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex.replace(".*", "[^\\W_]+")}}]],
+                                 (max(term[1:].lower().split("*"), key=len),))
                     continue
                 forms = [term] if term.startswith("#") else [term, *_hashtag_forms(term)]
                 phrases.add(key, [nlp.make_doc(form.translate(_APOSTROPHES)) for form in dict.fromkeys(forms)])
                 if _HANGUL.search(term) and len(nlp.make_doc(term.lstrip("#"))) == 1:
                     # Korean attaches particles and endings to words: 광고를, 협찬받아 still say 광고, 협찬.
                     stem = {"LOWER": {"REGEX": "^" + re.escape(term.lstrip("#").lower())}}
-                    patterns.add(key, [[{"ORTH": "#"}, stem]] if term.startswith("#") else [[stem]])
+                    patterns.add(key, [[{"ORTH": "#"}, stem]] if term.startswith("#") else [[stem]],
+                                 (term.lstrip("#").lower(),))
     # A discount code right after a signal word ("code GLOW20") is a commercial signal on its own.
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
-                                              {"TEXT": {"REGEX": _CODE.pattern}}]])
-    matcher, signature = _shared_matcher(language, patterns.specs)
+                                              {"TEXT": {"REGEX": _CODE.pattern}}]], ("code", "código", "codice", "kod"))
+    matcher, signature = _shared_matcher(language, patterns)
     return _Compiled(phrases, matcher, frozenset(negators), signature, tuple(weights.items()))
 
 

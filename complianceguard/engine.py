@@ -21,6 +21,7 @@ from complianceguard.packs.kinds.base import language_name
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
 
+TITLE_KINDS = ("label-in-title",)  # the check kinds that read `Context.title_mentions`
 STATUS_TO_VERDICT = {"pass": "pass", "not-applicable": "pass", "fail": "fail", "warn": "warn",
                      "inconclusive": "inconclusive"}
 
@@ -95,8 +96,9 @@ class Engine:
     def _title_mentions(self, submission: Submission, pack: ResolvedPack,
                         language: str | None) -> tuple[Mention, ...] | None:
         """Labels and unclear labels in the declared title, matched like caption text but kept apart
-        (their spans are the title's, and a title is not the caption a placement rule measures)."""
-        if submission.title is None:
+        (their spans are the title's, and a title is not the caption a placement rule measures).
+        Matched only for packs with a rule that reads the title: most posts and packs have none."""
+        if submission.title is None or not any(rule.check in TITLE_KINDS for rule in pack.pack.rules):
             return None
         title = Segment(id="title", channel="caption", text=submission.title)
         return tuple(m for m in self.analyzer.mentions([title], pack, language, submission)

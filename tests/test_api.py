@@ -13,8 +13,6 @@ import io
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +30,8 @@ from PIL import Image, ImageDraw
 pytestmark = pytest.mark.server  # starts servers, browsers or redis: not in `make test-fast`
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from serve_process import ServeProcess, free_port  # noqa: E402 - the harness bench/hostile_api.py shares
 VIDEO = ROOT / "fixtures" / "media" / "spoken-disclosure-start.mp4"
 OTHER_VIDEO = ROOT / "fixtures" / "media" / "sponsor-read-undisclosed.mp4"
 
@@ -48,12 +48,6 @@ MAX_CHECK_MB, MAX_JOB_MB = 1, 3
 # -- helpers --
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,52 +58,11 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: flo
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-class Server:
-    """`complianceguard serve` as a subprocess in its own session (so SIGKILL can take all of it)."""
+class Server(ServeProcess):
+    """`complianceguard serve` as a subprocess (bench/serve_process.py), answering for MAIN_KEY by default."""
 
-    def __init__(self, data_dir: Path, *options: str, env: dict[str, str] | None = None):
-        self.data_dir, self.options, self.env = data_dir, options, {**os.environ, **(env or {})}
-        self.start()
-
-    def start(self) -> None:
-        """Start (again, after a kill) on the same data directory, on a new port."""
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = self.data_dir.parent / f"serve-{self.port}.log"
-        command = [sys.executable, "-m", "complianceguard", "serve", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir), *self.options]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        wait_for(self._ready, 120, f"serve to be ready (/readyz; log: {self.log})", every=0.2)
-
-    def _ready(self) -> bool:
-        """/readyz says ready: the app is built and its check processes have warmed up."""
-        if self.process.poll() is not None:
-            raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def client(self, key: str | None = MAIN_KEY) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def kill(self) -> None:
-        """SIGKILL to the whole server: supervisor, HTTP process, consumer and its workers at once."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        return self.process.returncode
+    def client(self, key: str | None = MAIN_KEY, **options: Any) -> httpx.Client:
+        return super().client(key, **options)
 
 
 class Receiver:

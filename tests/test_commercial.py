@@ -306,6 +306,47 @@ def test_the_pitch_without_cue_words_between_segue_and_code_is_inside_the_read()
     assert read.start_s <= 12.0 < read.end_s  # "their templates are beautiful ..." has no cue word
 
 
+BRAND_READ = [
+    "the gearbox came apart in three pieces",          # 0-4 s: content
+    "and we had to order a new bearing",               # 4-8
+    "it took about a week to arrive",                  # 8-12
+    "which gave me time to learn some video editing",  # 12-16
+    "on skillshare an online learning community",      # 16-20: the brand, no cue word
+    "with thousands of classes taught by experts",     # 20-24
+    "skillshare has classes on editing and design",    # 24-28: the brand again
+    "that i watched in the evenings this week",        # 28-32
+    "the first 500 people to sign up using the link in the description get two months of skillshare for free",
+    "anyway back to the video",                        # 36-40: the return
+    "skillshare was not used for the gearbox",         # 40-44: the brand after the return
+    "the bearing fits and the gearbox turns",          # 44-48
+]
+
+
+def test_the_pitch_that_names_the_brand_before_the_first_cue_is_inside_the_read():
+    """A read names its brand again and again: the lines naming it carry the read where the pitch
+    has no cue word, back from the sign-up offer to the first 'skillshare' and its lead-in."""
+    from complianceguard.sponsor_reads import sponsor_reads
+    (read,) = sponsor_reads(timed(BRAND_READ))
+    assert read.brand == "skillshare"
+    assert 8.0 <= read.start_s <= 16.0  # the brand at 16 s, with a lead-in of at most 8 s
+    assert read.end_s == 36.0  # the return to the content ends it; the brand said after it does not
+
+
+def test_a_cue_alone_does_not_pull_in_far_content_that_repeats_a_word():
+    """The brand is only what is said next to the anchors and comes back near them."""
+    from complianceguard.sponsor_reads import sponsor_reads
+    lines = ["the gearbox came apart again"] + ["we talk about other things now"] * 30 + [
+        "the gearbox is back", "use code gearbox twenty for ten percent off at the link below", "the gearbox turns"]
+    (read,) = sponsor_reads(timed(lines))
+    assert read.start_s >= 100.0  # not back to the gearbox said two minutes before
+
+
+def test_talk_about_writing_code_is_no_sponsor_read():
+    from complianceguard.sponsor_reads import sponsor_reads
+    assert sponsor_reads(timed(["i spent the weekend writing code", "the code compiles now",
+                                "next we refactor the code and write tests"])) == []
+
+
 def test_ordinary_speech_and_self_promotion_are_no_sponsor_read():
     from complianceguard.sponsor_reads import sponsor_reads
     assert sponsor_reads(timed(["today we are building a desk", "first we cut the legs to length"])) == []

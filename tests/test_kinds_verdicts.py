@@ -146,6 +146,10 @@ def test_a_manifest_declares_title_and_thumbnail(tmp_path):
     post = loaded["a.post.yaml"].submission
     assert post.title == "#ad My video" and post.thumbnail.endswith("thumb.jpg")
     assert "field thumbnail" in loaded["b.post.yaml"].error
+    (tmp_path / "posts.csv").write_text("id,regions,caption,title,thumbnail\nc,GB,#ad hi,#ad My video,\n",
+                                        encoding="utf-8")
+    row = next(item for item in load_all([tmp_path / "posts.csv"]))
+    assert (row.submission.title, row.submission.thumbnail) == ("#ad My video", None)  # empty cell: none
 
 
 # --- the fix names no label the pack does not name ------------------------------------------------

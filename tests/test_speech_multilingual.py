@@ -108,6 +108,34 @@ def test_the_language_is_chosen_among_the_packs_languages_and_unlikely_ones_stay
     assert choose_language({"th": 0.9}, None) == ("th", 0.9)
 
 
+def test_the_regions_expected_languages_are_preferred_and_a_sure_language_still_wins():
+    candidates = {"de", "sv", "nl", "en"}
+    # espeak-ng Swedish, as measured: English first, Swedish nearly nowhere. A Swedish post's speech
+    # is decoded as Swedish (the language assumed, and said so), not sent to the English-only model.
+    measured = {"en": 0.524, "th": 0.181, "de": 0.034, "sv": 0.002}
+    assert choose_language(measured, candidates) == ("en", 0.524)
+    assert choose_language(measured, candidates, {"sv"}) == ("sv", 0.002)
+    # A language Whisper is sure of is taken where it is not expected (German speech in a GB post) ...
+    assert choose_language({"de": 0.9, "en": 0.05}, candidates, {"en"}) == ("de", 0.9)
+    assert choose_language({"en": 0.95, "sv": 0.01}, candidates, {"sv"}) == ("en", 0.95)
+    # ... English needs to be clearly English even where expected (NL lists nl and en).
+    assert choose_language({"en": 0.227, "de": 0.221, "nl": 0.026}, candidates, {"nl", "en"}) == ("nl", 0.026)
+    assert choose_language({"th": 0.9}, candidates, {"nl"}) == ("nl", 0.0)
+    assert choose_language({"nn": 0.01}, candidates | {"no"}, {"no"}) == ("no", 0.01)
+
+
+def test_the_transcript_says_whether_its_language_was_detected_or_assumed():
+    def transcript(probability):
+        return speech.Transcript("faster-whisper", "base", "sv", [], [], probability)
+
+    assert transcript(None).language_note is None  # given by the caller
+    assert transcript(0.42).language_note == "detected from the audio (p=0.42)"
+    assert "assumed from the regions' packs" in transcript(0.002).language_note
+    again = speech.Transcript.from_json(speech.Transcript("faster-whisper", "base", "sv", [], [], 0.5, None,
+                                                          7200.0).to_json())
+    assert again.seconds_read == 7200.0
+
+
 def test_a_misheard_early_disclosure_is_rescored_even_when_a_later_one_was_heard(monkeypatch):
     """Timing rules need the first disclosure: a later one heard must not stop the search before it
     (and the segments between two heard ones are not searched: they change no time)."""
@@ -249,3 +277,36 @@ def test_base_is_converted_for_openai_whisper_and_that_backend_routes_german_to_
     transcript = OpenAIWhisperTranscriber(spoken=spoken).transcribe(LANGUAGES / "de-werbung-start.mp4")
     assert transcript.backend == "openai-whisper" and transcript.model == "base" and transcript.language == "de"
     assert transcript.segments and transcript.segments[0].start_s < 1.5
+
+
+# ------------------------------------------------------------------ long sound in bounded chunks
+
+
+@media
+def test_sound_is_read_in_chunks_cut_in_pauses_and_covers_the_whole_file(monkeypatch):
+    from complianceguard.extract.media import read_audio
+
+    monkeypatch.setattr(speech, "CHUNK_S", 6)
+    monkeypatch.setattr(speech, "CHUNK_TAIL_S", 3)
+    path = FIXTURES / "media" / "spoken-disclosure-start.mp4"
+    whole = read_audio(path, 0, 3600)
+    chunks = list(speech.audio_chunks(path))
+    assert len(chunks) >= 3 and all(len(samples) <= 9 * 16000 for _, samples in chunks)
+    assert sum(len(samples) for _, samples in chunks) == pytest.approx(len(whole), abs=16 * len(chunks))
+    for (offset, samples), (following, _) in zip(chunks, chunks[1:]):
+        assert following == pytest.approx(offset + len(samples) / 16000, abs=1e-6)  # nothing skipped or read twice
+
+
+@media
+def test_a_chunked_transcript_hears_the_same_disclosure_at_the_same_time(monkeypatch, transcriber):
+    whole = transcriber.transcribe(FIXTURES / "media" / "spoken-disclosure-start.mp4", expected=("en",))
+    monkeypatch.setattr(speech, "CHUNK_S", 8)
+    monkeypatch.setattr(speech, "CHUNK_TAIL_S", 4)
+    chunked = transcriber.transcribe(FIXTURES / "media" / "spoken-disclosure-start.mp4", expected=("en",))
+    first = [s for s in chunked.segments if "sponsored" in s.text.lower()]
+    assert first and first[0].start_s == pytest.approx(whole.segments[0].start_s, abs=0.3)
+    assert chunked.seconds_read == pytest.approx(whole.seconds_read, abs=0.1) and whole.seconds_read > 19
+    # every sentence of the clip is still heard once: the chunk cuts fell in pauses
+    from complianceguard.extract.keyword_verify import fold
+
+    assert [fold(s.text) for s in chunked.segments] == [fold(s.text) for s in whole.segments]

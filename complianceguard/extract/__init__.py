@@ -169,11 +169,11 @@ def read_overlays(path: Path, kind: str, settings: OcrSettings) -> OverlayResult
     return read(path, kind, settings)
 
 
-def transcribe_media(transcriber: Transcriber, path: Path) -> Transcript:
+def transcribe_media(transcriber: Transcriber, path: Path, expected: tuple[str, ...] | None = None) -> Transcript:
     """Speech of one video or audio file (`extract.speech`, imported on the first media read)."""
     from complianceguard.extract.speech import transcribe_media as transcribe
 
-    return transcribe(transcriber, path)
+    return transcribe(transcriber, path, expected)
 
 
 CONCURRENT_SPEECH = True  # transcribe a video's speech while its frames are OCRed (benchmarks turn it off)

@@ -39,7 +39,7 @@ MAX_PROPOSALS_PER_SEGMENT = 8
 UNSURE_KEYWORDS = 3  # at an unsure word, the language's first (most shared) keywords are proposed
 WINDOW_PAD_S = (0.5, 0.5)  # audio before and after the segment's own time, as Whisper's word times are rough
 SAMPLE_RATE = 16000
-VERSION = 2  # part of the transcript cache key: a change here changes what is verified
+VERSION = 3  # part of the transcript cache key: a change here changes what is verified
 # Scripts written without spaces between words (Han, kana, Hangul phrases with particles, Thai):
 # a keyword there is looked for inside the text, not between word boundaries.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -160,19 +160,43 @@ class KeywordVerifier:
         result = self.model.model.align(encoded, self.start, [tokens], frames)[0]
         return float(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs))
 
-    def verify(self, audio: Any, start_s: float, end_s: float, words: list[tuple[str, float]]) -> VerifiedReading | None:
-        """The best-scoring disclosure reading of one segment within the margin, or None."""
+    def _encoded(self, audio: Any, start_s: float, end_s: float) -> tuple[Any, int]:
         from faster_whisper.audio import pad_or_trim
 
+        first = max(0, int((start_s - WINDOW_PAD_S[0]) * SAMPLE_RATE))
+        window = audio[first:min(len(audio), first + 30 * SAMPLE_RATE, int((end_s + WINDOW_PAD_S[1]) * SAMPLE_RATE))]
+        features = self.model.feature_extractor(window)
+        return self.model.encode(pad_or_trim(features)), min(features.shape[-1], 3000)
+
+    def unprompted(self, audio: Any, start_s: float, end_s: float, heard_text: str) -> tuple[str, float, float] | None:
+        """Does a keyword Whisper wrote under the hotword prompt stand without it? This verifier must
+        be built without hotwords. None when it does: Whisper's own reading of the same audio has a
+        keyword, or the heard text scores within MARGIN_NATS of that reading (both without the
+        prompt, each to its end). Otherwise (that reading, heard log-probability, its log-probability):
+        the keyword was written because it was asked for (a prompt echo in casual talk), not heard."""
+        encoded, frames = self._encoded(audio, start_s, end_s)
+        eot = self.tokenizer.eot
+        heard = self.tokenizer.encode(" " + heard_text.strip())
+        prompt = [*self.start, self.tokenizer.no_timestamps]
+        longest = 2 * len(heard) + 4
+        result = self.model.model.generate(encoded, [prompt], beam_size=5, max_length=min(448, len(prompt) + longest))[0]
+        tokens = [t for t in result.sequences_ids[0] if t < eot]
+        text = self.tokenizer.decode(tokens).strip()
+        if has_keyword(text, self.keywords):
+            return None
+        heard_logprob = self._logprob(encoded, frames, [*heard, eot])
+        free_logprob = self._logprob(encoded, frames, [*tokens, eot])
+        if heard_logprob >= free_logprob - MARGIN_NATS:
+            return None
+        return text, round(heard_logprob, 3), round(free_logprob, 3)
+
+    def verify(self, audio: Any, start_s: float, end_s: float, words: list[tuple[str, float]]) -> VerifiedReading | None:
+        """The best-scoring disclosure reading of one segment within the margin, or None."""
         heard_text = "".join(w for w, _ in words)
         sites = proposal_sites(words, self.keywords)
         if not sites or has_keyword(heard_text, self.keywords):
             return None
-        first = max(0, int((start_s - WINDOW_PAD_S[0]) * SAMPLE_RATE))
-        window = audio[first:min(len(audio), first + 30 * SAMPLE_RATE, int((end_s + WINDOW_PAD_S[1]) * SAMPLE_RATE))]
-        features = self.model.feature_extractor(window)
-        frames = min(features.shape[-1], 3000)
-        encoded = self.model.encode(pad_or_trim(features))
+        encoded, frames = self._encoded(audio, start_s, end_s)
         eot = self.tokenizer.eot
         heard = self.tokenizer.encode(heard_text)
         heard_logprob = self._logprob(encoded, frames, heard)

@@ -468,16 +468,45 @@ class FasterWhisperTranscriber(_Routing):
                                             vad_filter=self.vad_filter, condition_on_previous_text=False,
                                             word_timestamps=True, hotwords=hotwords)
         decoded = [s for s in segments if s.text.strip() and not echoes_prompt(s.text, hotwords)]
+        keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
+        decoded, unprompted = self._without_prompt_echoes(model, samples, decoded, keywords, result.language, hotwords)
         pieces = [piece for s in decoded
                   for piece in split_by_words(s.start + offset, s.end + offset, s.text,
                                               [(w.start + offset, w.end + offset, w.word) for w in s.words or []],
                                               (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
                                                round(s.compression_ratio, 3)))]
-        keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
         verified = self._verify(model, samples, decoded, keywords, result.language, hotwords) if (
             self.verify_keywords and keywords) else []
+        verified += unprompted
         shifted = [replace(v, start_s=round(v.start_s + offset, 2), end_s=round(v.end_s + offset, 2)) for v in verified]
         return result.language, pieces, shifted
+
+    def _without_prompt_echoes(self, model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...],
+                               language: str, hotwords: str | None) -> tuple[list[Any], list[VerifiedReading]]:
+        """Segments whose label the hotword prompt may have put there, checked without the prompt
+        (KeywordVerifier.unprompted). One that does not stand is replaced by Whisper's unprompted
+        reading, and the prompted reading kept as a verified (tentative) one: possibly said, never
+        a firm label (measured: German casual talk decoded under "Werbung, Anzeige, ..." came out
+        with "Werbung" in it). Only segments with a keyword are checked, so the cost is per label heard."""
+        if not (hotwords and keywords and self.verify_keywords):
+            return decoded, []
+        checker = None
+        kept, readings = [], []
+        for s in decoded:
+            if not (s.words and keyword_verify.has_keyword(s.text, keywords)):
+                kept.append(s)
+                continue
+            checker = checker or KeywordVerifier(model, keywords, language, None)
+            echo = checker.unprompted(samples, s.start, s.end, s.text)
+            if echo is None:
+                kept.append(s)
+                continue
+            text, heard_logprob, free_logprob = echo
+            keyword = next(k for k in keywords if keyword_verify.has_keyword(s.text, (k,)))
+            readings.append(VerifiedReading(round(s.start, 2), round(s.end, 2), text, s.text.strip(), keyword,
+                                            free_logprob, heard_logprob))
+            kept.extend([replace(s, text=" " + text, words=None)] if text else [])
+        return kept, readings
 
     @staticmethod
     def _verify(model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...], language: str,

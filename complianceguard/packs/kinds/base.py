@@ -151,7 +151,7 @@ class Context:
     frames: tuple[tuple[str, str], ...] = ()  # (media, kind) per image / video / audio file, in the post's order
     speech_times: tuple[TimeSpan, ...] = ()  # when something was said (reliable speech segments), in order
     # Labels and unclear labels found in the declared title (kept apart from the caption's: their
-    # spans are the title's); None when the submission declares no title.
+    # spans are the title's); None when the submission declares no title (or no rule reads it).
     title_mentions: tuple[Mention, ...] | None = None
 
     def labels(self, scopes: list[str]) -> list[Mention]:

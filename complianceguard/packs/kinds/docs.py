@@ -35,7 +35,8 @@ def _one(prop: dict[str, Any], defs: dict[str, Any]) -> str:
             return "list of channel lists" if "enum" in items.get("items", {}) else "list of lists"
         inner = _one(items, defs) if items else ""
         return "list of tiers" if inner == "tier" else "list" if inner in ("text", "") else f"list of {inner}"
-    return {"boolean": "bool", "integer": "int", "number": "number", "string": "text"}.get(kind or "", kind or "any")
+    words = {"boolean": "bool", "integer": "int", "number": "number", "string": "text", "object": "map"}
+    return words.get(kind or "", kind or "any")
 
 
 def _literal(value: Any) -> str:
@@ -53,6 +54,8 @@ def param_docs(kind: CheckKind) -> list[str]:
             words = "seconds"
         if field.is_required():
             words += ", required"
+        elif field.default_factory is not None:
+            words += ", default empty"
         elif field.default is not None:
             words += f", default `{_literal(field.default)}`"
         lines.append(f"`{name}` ({words}): {field.description or ''}".rstrip(": "))

@@ -55,11 +55,10 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
                    and not m.tentative and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
     notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses if m not in not_counting]
-    notes += [evidence_of(m, f"counts only for {_relationships(p.counts_only_for[m.term])} posts")
-              for m in not_counting]
+    notes += [evidence_of(m, f"counts only for {_limits(p.counts_only_for, m.term)} posts") for m in not_counting]
     why_not = ""
     if not_counting:
-        limited_to = _relationships(p.counts_only_for[not_counting[0].term])
+        limited_to = _limits(p.counts_only_for, not_counting[0].term)
         why_not = (f" {quoted(not_counting[:2])} counts only for {limited_to} posts, not for this "
                    f"{ctx.submission.relationship} one.")
     elif any(m.disguise for m in near_misses):
@@ -80,11 +79,14 @@ def _counting(ctx: Context, labels: list[Mention], only_for: dict[str, list[str]
     relationship = ctx.submission.relationship
     if not only_for or relationship == "unknown":
         return labels, []
-    limited = [m for m in labels if m.term in only_for and relationship not in only_for[m.term]]
+    allowed = {term.casefold(): relationships for term, relationships in only_for.items()}
+    limited = [m for m in labels if relationship not in allowed.get(m.term.casefold(), [relationship])]
     return [m for m in labels if m not in limited], limited
 
 
-def _relationships(names: list[str]) -> str:
+def _limits(only_for: dict[str, list[str]], term: str) -> str:
+    """The relationships a limited term counts for, in words: "'gifted'" or "'paid' or 'gifted'"."""
+    names = next(r for t, r in only_for.items() if t.casefold() == term.casefold())
     return " or ".join(f"'{name}'" for name in names)
 
 
