@@ -6,7 +6,8 @@ platform flag, declared and undeclared relationships, one to three regions each 
 Then runs `python -m complianceguard scan posts.csv --jobs <cores> --format json` as a user would,
 in a fresh process, and prints wall time and items/s (start-up, loading, checking and writing the
 report all included), with the CPU time the scan used and the machine's load average (on a shared
-machine wall time also measures the neighbours). Target: >= 2,000 items/s on 2 cores.
+machine wall time also measures the neighbours). Target (issue #16): >= 5,000 items/s on 2 cores
+and <= 2.5 KB of report.json per post.
 
     .venv/bin/python bench/caption_throughput.py                 # 100,000 captions, --jobs = cores
     .venv/bin/python bench/caption_throughput.py --items 20000 --jobs 1 --format json,csv

@@ -5,6 +5,16 @@ official model wheels are not on PyPI); one PhraseMatcher (attr LOWER) and one M
 and language, compiled once and cached. Matching is per pack because the same word is a label in
 one region and an insufficient label in another (`#ad`: GB vs DE).
 
+One pass per post (issue #16): what no pack changes is worked out once however many regions a
+post is checked for (`_Shared`: normalised texts, brand names, commercial cues, sponsor reads,
+the trained signal), and a text is tokenised and run through a shared token Matcher once (`_doc`,
+`_pattern_matches`); only the PhraseMatcher pass and the pack's own choices (homonyms, denials,
+negation, weights) run per pack, about a tenth of a caption's check. Profiling put the rest of
+the cost elsewhere (language identification, the report record, the rules): a single matcher for
+all packs would save little and would change which of two equal matches wins.
+Each mention says how it was found (`matcher`: phrase, pattern, fuzzy, cue, model, brand, read;
+issue #20) and a speech segment is matched in its own language when Whisper told it (issue #15).
+
 Vocabulary per language (issue #17): a pack's signals, denials and negators for a language apply to
 text in that language (declared, or detected by py3langid), plus the words its vocabulary marks
 `cross_language` ("swipe up", "not sponsored", written in posts in any language); so the German

@@ -11,6 +11,7 @@ return to the content; the phrase lists and durations are the `reads` section of
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -78,7 +79,8 @@ def sponsor_reads(segments: list[Segment], brand: str | None = None) -> list[Rea
 
     Anchors are lines judged commercial with their neighbours (as `signal_mentions` does) that carry
     a cue of their own, not through self-promotion only. See the cue file's `reads` section for how a
-    read is extended to its segue and to the return to the content."""
+    read is extended over the lines naming its brand or carrying a cue, to its segue and to the
+    return to the content."""
     by_media: dict[str | None, list[Segment]] = {}
     for s in segments:
         if s.channel == "speech" and s.text.strip() and s.time:
@@ -97,6 +99,7 @@ class _Transcript:
         self.book = default_analyzer().book.reads
         self.lines = _read_lines()
         self.speech = speech
+        self.starts = [s.time.start_s for s in speech]  # sorted: the lines are in time order
         self.brand = brand
         assessed = {id(seg): a for seg, _, offset, a in _assessed(speech, None) if seg.channel == "speech"}
         self.own = [assess(s.text) for s in speech]  # each line alone: which lines carry a cue
@@ -114,9 +117,8 @@ class _Transcript:
         out the link below")."""
         window, here = self.book.anchor_window_s, self.start(i)
         seen: dict[str, float] = {}
-        for j in range(len(self.speech)):
-            if abs(self.start(j) - here) <= window:
-                seen.update(third[j])
+        for j in range(bisect_left(self.starts, here - window), bisect_right(self.starts, here + window)):
+            seen.update(third[j])
         return sum(seen.values()) >= default_analyzer().book.threshold
 
     def start(self, i: int) -> float:
@@ -154,7 +156,9 @@ class _Transcript:
         return found
 
     def _first_said(self, first: int):
-        return lambda name: next((j for j in range(first, len(self.speech)) if name in self.words[j]), len(self.speech))
+        """Sort key: the brand word said first in the read (then alphabetical: sets have no order)."""
+        return lambda name: (next((j for j in range(first, len(self.speech)) if name in self.words[j]),
+                                  len(self.speech)), name)
 
     def names(self, first: int, last: int, taken: int) -> frozenset[str]:
         """The brand of the read, as words: those of the brand given, else the words said on or next
@@ -198,7 +202,7 @@ class _Transcript:
         """The last line of the read: on over lines with a cue or the brand, to the return to the
         content, else with the lines just after the last of them."""
         book = self.book
-        end, ends = last, "ends after the last line with a cue"
+        end, ends = last, "ends after the last line with a cue or the brand"
         last_end = self.end(last)
         for j in range(last + 1, len(self.speech)):
             if self.start(j) - self.end(last) > book.reach_s:

@@ -328,7 +328,9 @@ def test_the_pitch_that_names_the_brand_before_the_first_cue_is_inside_the_read(
     from complianceguard.sponsor_reads import sponsor_reads
     (read,) = sponsor_reads(timed(BRAND_READ))
     assert read.brand == "skillshare"
-    assert 8.0 <= read.start_s <= 16.0  # the brand at 16 s, with a lead-in of at most 8 s
+    lead = default_analyzer().book.reads.lead_s
+    assert 16.0 - lead <= read.start_s <= 16.0  # the brand first said at 16 s, with the lead-in before it
+    assert read.start_s < 32.0 - lead  # without the brand, the read would open with the lead-in before the cue
     assert read.end_s == 36.0  # the return to the content ends it; the brand said after it does not
 
 
@@ -339,6 +341,17 @@ def test_a_cue_alone_does_not_pull_in_far_content_that_repeats_a_word():
         "the gearbox is back", "use code gearbox twenty for ten percent off at the link below", "the gearbox turns"]
     (read,) = sponsor_reads(timed(lines))
     assert read.start_s >= 100.0  # not back to the gearbox said two minutes before
+
+
+def test_cues_spread_over_half_a_minute_anchor_a_read_together():
+    """Neither line is commercial alone, nor with the lines of the 15 s window; 20 s apart, they are
+    one read ("the first 500 people to sign up" ... "the link in the description")."""
+    from complianceguard.sponsor_reads import sponsor_reads
+    lines = ["we tested the boards all week", "the first 500 people to sign up get a month for nothing",
+             "it has courses on soldering", "and on reading schematics", "and on firmware",
+             "all of it is in the link in the description", "now the second board", "it is smaller"]
+    (read,) = sponsor_reads(timed(lines))
+    assert read.start_s <= 4.0 and read.end_s >= 24.0
 
 
 def test_talk_about_writing_code_is_no_sponsor_read():

@@ -126,8 +126,9 @@ def test_the_scan_gives_the_expected_items(report: Report):
     assert by_id["glow-buried"].verdict == "fail"
     assert by_id["glow-upfront"].verdict == "pass"
     # A spoken disclosure only at 50 s of 60 s: US108's 15-s window is our own reading (the FTC gives
-    # no seconds), so it warns (audit US-5); US109 passes, the disclosure being the sponsor read.
-    assert by_id["glow-video-late"].verdict == "warn"
+    # no seconds), so it warns (audit US-5); US109 passes, the disclosure being the sponsor read; but
+    # US113 fails it: the FTC lists disclosures "at the end of videos" as missed (R-A:53 [H]).
+    assert by_id["glow-video-late"].verdict == "fail"
     assert any(s.time for s in by_id["glow-video-late"].segments), "the video was not transcribed"
     assert [i.verdict for i in report.items if "broken" in i.id] == ["error"]
 
@@ -180,7 +181,7 @@ def test_every_item_and_count_is_there(page: str, report: Report):
                     for a in doc.all("td") if "data-region" in a}
     gb = Counter(i.regions["GB"].verdict for i in report.items if "GB" in i.regions)
     assert {v: n for (r, v), n in region_cells.items() if r == "GB" and n} == dict(gb)
-    assert region_cells[("US", "warn")] == 1
+    assert region_cells[("US", "fail")] == 1
     rule_cells = {(a["data-rule"], a["data-status"]): int(a["data-count"]) for a in doc.all("td") if "data-rule" in a}
     gb103 = sum(1 for i in report.items for r in i.regions.values() for f in r.findings
                 if f.rule == "GB103" and f.status == "fail")
@@ -201,7 +202,7 @@ def test_timeline_draws_the_late_spoken_label(page: str):
     section = page.split('data-item="glow-video-late"')[2]  # [0] before the row, [1] the row, [2] the section
     svg = section[section.index("<svg"):section.index("</svg>")]
     assert 'class="speech"' in svg and 'class="problem"' in svg
-    assert "speech label &#39;sponsored&#39; (US108)" in svg
+    assert "speech label &#39;sponsored&#39; (US108, US113)" in svg
     assert "US108: within the first 15 s" in svg
 
 

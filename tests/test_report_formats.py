@@ -142,7 +142,7 @@ def test_markdown_summary(report):
     assert "**6 posts:** 1 error, 2 fail, 1 inconclusive, 1 warn, 1 pass" in md
     assert "| Post | Region | Verdict | Rules |" in md
     assert "| gb-de-sp | GB | **fail** | GB101 (fail), GB105 (fail) |" in md
-    assert "| us-video | US | **inconclusive** | US108 (inconclusive), US109 (inconclusive), US110 (inconclusive) |" in md
+    assert "| us-video | US | **inconclusive** | US108 (inconclusive), US109 (inconclusive), US110 (inconclusive), US113 (inconclusive) |" in md
     assert "- GB105: " in md and "#ad" in md
     assert "gb-pass" not in md
     assert r"=SUM(1+1)\|\<b\>x\</b\>" in md, "the id can neither split the table nor add markup"

@@ -32,6 +32,10 @@ class Tier(ParamsModel):
 
 class VideoTimingParams(CheckParams):
     start_within_s: Seconds | None = Field(None, description="a label begins within the first S seconds")
+    not_only_in_last_fraction: Number | None = Field(
+        None, gt=0, lt=1, description="the first label begins before the last F of the duration: a label only at "
+        "the end fails (0.25: it must begin within the first 75 %), for sources that say \"not at the end\" "
+        "without a seconds figure")
     end_within_s: Seconds | None = Field(None, description="a label is present in the last S seconds")
     min_visible_s: Seconds | None = Field(None, description="visible (or spoken) for at least D seconds in total")
     min_fraction: Number | None = Field(None, description="visible for at least this fraction of the duration")
@@ -114,6 +118,10 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
             and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S):
         problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
                         f"{p.start_within_s:g} s")
+    if (p.not_only_in_last_fraction is not None
+            and intervals[0][0] > duration * (1 - p.not_only_in_last_fraction) + TIMING_TOLERANCE_S):
+        problems.append(f"the first label is at {intervals[0][0]:g} s of {duration:g} s, in the last "
+                        f"{p.not_only_in_last_fraction:.0%}; it must not come only at the end")
     if p.end_within_s is not None and intervals[-1][1] < duration - p.end_within_s - TIMING_TOLERANCE_S:
         problems.append(f"the last label ends at {intervals[-1][1]:g} s; one is needed in the last "
                         f"{p.end_within_s:g} s (of {duration:g} s)")
