@@ -34,13 +34,14 @@ TARGET_S = 0.5
 STAGES = r"""
 import json, sys, time
 t0 = time.perf_counter(); marks = {}
-from complianceguard.batch.work import ScanSettings
+from complianceguard.batch.work import ScanSettings, settings_engine
 from complianceguard.model import Submission
 marks["import cli-side modules"] = time.perf_counter()
 from complianceguard.packs.loader import PackLibrary
 library = PackLibrary(); library.for_region(sys.argv[2])
 marks["load packs"] = time.perf_counter()
-engine = ScanSettings(regions=(sys.argv[2],), read_media=False, asr_backend="none", ocr_fps=None).engine(library)
+engine = settings_engine(ScanSettings(regions=(sys.argv[2],), read_media=False, asr_backend="none", ocr_fps=None),
+                         library)
 marks["import the engine and analyzer (spaCy)"] = time.perf_counter()
 post = Submission(id="caption", regions=[sys.argv[2]], caption=sys.argv[1], platform="instagram")
 engine.evaluate(post)

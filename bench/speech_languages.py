@@ -9,7 +9,9 @@ keyword verification from the packs' spoken labels):
    counts as heard when the analyzer finds a label (not negated, not a reading only verified by
    rescoring) within its sentence's time. Target >= 0.90. Recall is computed once (the same audio
    through the same models gives the same transcript); the detected language is shown, and where it
-   is wrong the recall with the language given is shown beside it (what the models can hear).
+   is wrong the recall with the language given is shown beside it (what the models can hear);
+   "below" counts labels Whisper did write, but only in segments below its quality thresholds
+   (avg log-probability < -1, no-speech > 0.6 or compression > 2.4), which are not evidence.
 2. False labels: labels found where none was said (casual talk; a denial from the pack, e.g.
    "keine Werbung", which must be negated; the casual sentences of the label clip). Target 0.
 3. Wall time of 60 s of German speech on 2 cores (decode, language detection, transcription,
@@ -39,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from complianceguard.analyze import ADVERTISER, Analyzer  # noqa: E402
 from complianceguard.extract import speech_segments  # noqa: E402
+from complianceguard.extract.keyword_verify import has_keyword  # noqa: E402
 from complianceguard.extract.speech import FasterWhisperTranscriber  # noqa: E402
 from complianceguard.model import Submission  # noqa: E402
 from complianceguard.packs.loader import PackLibrary  # noqa: E402
@@ -155,6 +158,14 @@ def heard_labels(transcriber: FasterWhisperTranscriber, library: PackLibrary, re
     return [m for m in mentions if m.channel == "speech" and m.kind == "label" and m.time is not None], transcript
 
 
+def _shown(segment) -> str:
+    """A transcript line for the JSON: its text, marked when below Whisper's quality thresholds."""
+    if segment.reliable:
+        return segment.text
+    return (f"[below thresholds: logprob {segment.avg_logprob:.2f}, no-speech {segment.no_speech_prob:.2f}, "
+            f"compression {segment.compression_ratio:.2f}] {segment.text}")
+
+
 def _fold(text: str) -> str:
     from complianceguard.extract.keyword_verify import fold
 
@@ -164,21 +175,22 @@ def _fold(text: str) -> str:
 def score(mentions: list, truth: list[dict]) -> tuple[int, int, int, int]:
     """(labels said, heard, possibly said (rescoring only), false labels) for one clip. A label is
     heard when a label mention of that pack term is found (each label is said once per clip, and a
-    Whisper segment may span several sentences, so its time does not tell them apart); a term found
-    more often than it was said, or never said, is a false label."""
+    Whisper segment may span several sentences, so its time does not tell them apart). A term found
+    more often than the said labels that contain it is a false label ("reklame" heard in a garbled
+    "reklame for Nivea" is the label said, not a false one; in casual talk every label is false)."""
     said = [_fold(t["text"]) for t in truth if t["kind"] == "label"]
     firm = [_fold(m.term) for m in mentions if not m.negated and not m.tentative]
     possible = [_fold(m.term) for m in mentions if not m.negated and m.tentative]
     heard = sum(term in firm for term in said)
     maybe = sum(term not in firm and term in possible for term in said)
-    false = sum(max(0, firm.count(term) - said.count(term)) for term in set(firm))
+    false = sum(max(0, firm.count(term) - sum(f" {term} " in f" {label} " for label in said)) for term in set(firm))
     return len(said), heard, maybe, false
 
 
 def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterWhisperTranscriber,
                 out: Path) -> list[dict]:
     rows = []
-    print(f"{'lang':5} {'labels':>6} {'heard':>5} {'recall':>6} {'maybe':>5} {'false':>5}  detected (p)          "
+    print(f"{'lang':5} {'labels':>6} {'heard':>5} {'recall':>6} {'maybe':>5} {'below':>5} {'false':>5}  detected (p)          "
           f"language given: recall   seconds")
     for code in languages:
         voice, region, vocab, (casual_a, casual_b) = LANGUAGES[code]
@@ -194,7 +206,12 @@ def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterW
         detected = f"{transcript.language} ({transcript.language_probability or 0:.2f})"
         if transcript.unread:
             detected = f"not read ({transcript.language_probability or 0:.2f})"
-        texts = [s.text for s in transcript.segments]
+        texts = [_shown(s) for s in transcript.segments]
+        # Labels Whisper wrote only in segments below its quality thresholds (not evidence, so not heard).
+        firm_terms = {_fold(m.term) for m in mentions if not m.negated and not m.tentative}
+        below = sum(1 for t in labelled if t["kind"] == "label" and _fold(t["text"]) not in firm_terms and any(
+            has_keyword(seg.text, (t["text"].replace(ADVERTISER, BRAND),)) for seg in transcript.segments
+            if not seg.reliable))
         for name, extra in (("casual", [(casual_a, "casual"), (casual_b, "casual")]),
                             ("denial", [(f"{d}.", "denial") for d in denials] + [(casual_a, "casual")])):
             if not extra or (name == "denial" and not denials):
@@ -202,7 +219,7 @@ def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterW
             truth = clip(voice, extra, out / f"{code}-{name}.wav")
             found, other = heard_labels(transcriber, library, region, vocab, out / f"{code}-{name}.wav")
             false += score(found, truth)[3]
-            texts += [f"[{name}] " + s.text for s in other.segments]
+            texts += [f"[{name}] " + _shown(s) for s in other.segments]
         given = ""
         if transcript.language != vocab or transcript.unread:
             forced, _ = heard_labels(transcriber, library, region, vocab, out / f"{code}-labels.wav",
@@ -210,10 +227,10 @@ def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterW
             given = f"{score(forced, labelled)[1] / max(1, said):.2f}"
         seconds = time.perf_counter() - started
         row = {"language": code, "labels": said, "heard": heard, "recall": round(heard / max(1, said), 2),
-               "possibly": maybe, "false": false, "detected": detected, "recall_language_given": given,
+               "possibly": maybe, "below_thresholds": below, "false": false, "detected": detected, "recall_language_given": given,
                "seconds": round(seconds, 1), "transcript": texts}
         rows.append(row)
-        print(f"{code:5} {said:6} {heard:5} {row['recall']:6.2f} {maybe:5} {false:5}  {detected:21} "
+        print(f"{code:5} {said:6} {heard:5} {row['recall']:6.2f} {maybe:5} {below:5} {false:5}  {detected:21} "
               f"{given:>22}   {seconds:7.1f}", flush=True)
     return rows
 

@@ -388,11 +388,13 @@ class Analyzer:
         self.candidate_languages = tuple(sorted(languages | {"en"}))
         self._memo: list[tuple[list[Segment], str | None, Submission, _Shared]] = []
 
-    def prepare(self, pack: ResolvedPack, language: str) -> None:
+    def prepare(self, pack: ResolvedPack, language: str, content: str | None | tuple[()] = ()) -> None:
         """Build a pack's matchers (and the language's pipeline) now: batch scans do it before
-        forking worker processes, which then inherit them instead of each building its own."""
-        _compile(pack, language, vocabulary_language(language))
-        _compile(pack, language)
+        forking worker processes, which then inherit them instead of each building its own.
+        `language` is the tokenizer's; `content` the text's language the matchers are for (None:
+        not told, every language's words), both when not given."""
+        for words_of in ((vocabulary_language(language), None) if content == () else (content,)):
+            _compile(pack, language, words_of)
         prepare_cues(pipeline(language).vocab)
         prepare_reads()
         prepare_model()

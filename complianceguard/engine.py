@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from complianceguard.analyze import Analyzer
 from complianceguard.extract import Extraction, extract, media_kind, ocr_languages, read_media
-from complianceguard.extract.ocr import OcrSettings
+from complianceguard.extract.ocr_settings import OcrSettings
 from complianceguard.extract.speech import Transcriber
 from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Segment, Submission,
                                    post_type_of, worst)

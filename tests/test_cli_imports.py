@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,10 +49,6 @@ def test_help_loads_no_media_module(tmp_path):
     assert not modules & MEDIA_MODULES
 
 
-@pytest.mark.slow  # a fresh interpreter running a check: seconds while the analysis stack still loads eagerly
-@pytest.mark.xfail(strict=True, reason=(
-    "complianceguard/engine.py imports complianceguard.extract.ocr (OpenCV) at module level for OcrSettings; "
-    "fixed by moving the OcrSettings dataclass into complianceguard/extract/ocr_settings.py (see the lead's notes)"))
 def test_check_of_a_caption_loads_no_media_module(tmp_path):
     code, modules = _loaded(tmp_path, "check", "--caption", "#ad My new serum from @glowskincare", "--region", "GB",
                             "--relationship", "paid")

@@ -305,7 +305,7 @@ def test_speech_is_transcribed_beside_the_ocr(monkeypatch):
         finally:
             when["ocr_end"] = clock.perf_counter()
 
-    def transcribe(transcriber, path):
+    def transcribe(transcriber, path, expected=None):  # expected: the regions' languages
         when["asr_start"], when["asr_thread"] = clock.perf_counter(), threading.current_thread().name
         clock.sleep(0.5)
         return Transcript("fake", "fake", "en", [])

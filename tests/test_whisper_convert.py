@@ -219,7 +219,7 @@ def test_an_int8_model_is_refused(tmp_path):
 PROCESS_CHECK = r"""
 import json, os, sys
 import numpy as np
-import complianceguard.extract  # imports the OCR module, as check/scan/serve do
+import complianceguard.extract.ocr  # the OCR module, as check/scan/serve load it for media
 import torch
 torch.nn.functional.conv1d(torch.randn(1, 80, 3000), torch.randn(384, 80, 3))  # torch has run
 import ctranslate2

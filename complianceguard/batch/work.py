@@ -194,7 +194,7 @@ def settings_engine(settings: ScanSettings, library: PackLibrary) -> Engine:
 def ocr_settings(fps: float | None) -> Any:
     if not fps:
         return None
-    from complianceguard.extract.ocr import OcrSettings
+    from complianceguard.extract.ocr_settings import OcrSettings
 
     return OcrSettings(sample_fps=fps)
 
@@ -267,10 +267,10 @@ class Checker:
         processes are forked (French alone takes seconds to load; forked workers inherit it
         instead of each paying for it). Only the language of each caption is worked out here:
         nothing of the check itself, which could hang or crash, runs in the parent."""
-        from complianceguard.analyze import detect_language, tokenizer_language
+        from complianceguard.analyze import detect_language, tokenizer_language, vocabulary_language
 
         analyzer = self.engine.analyzer
-        needed: set[tuple[str, str]] = set()
+        needed: set[tuple[str, str, str | None]] = set()
         for raw in raws:
             try:  # this runs in the scan's own process: a hostile post must not stop the batch here
                 submission = load_post(raw, self.regions).submission
@@ -278,13 +278,14 @@ class Checker:
                     continue
                 language = submission.language or detect_language(submission.caption,
                                                                    analyzer.candidate_languages)[0]
-                for region in self.engine.regions_for(submission):
-                    needed.add((region, tokenizer_language(language, submission.caption)))
+                for region in self.engine.regions_for(submission):  # the matchers its caption is matched with
+                    needed.add((region, tokenizer_language(language, submission.caption),
+                                vocabulary_language(language)))
             except Exception:  # noqa: BLE001 - its own check (in a worker) reports it
                 continue
-        for region, language in sorted(needed):
+        for region, language, content in sorted(needed, key=lambda n: (n[0], n[1], n[2] or "")):
             try:
-                analyzer.prepare(self.engine.pack_for(region), language)
+                analyzer.prepare(self.engine.pack_for(region), language, content)
             except ComplianceGuardError:
                 continue  # an unknown region: that post's own check reports it
 
