@@ -70,9 +70,10 @@ class Vocabulary(_Strict):
         "('or an equivalent' wordings, our readings): a match of one gets this confidence (medium 0.8, low 0.6 "
         "of the reading's own), shown in the report.")
     cross_language: list[str] = Field(
-        default_factory=list, description="Terms of this language (in any list above) that also apply to text in "
-        "other languages ('#ad' in a German post); every other term applies only to text in this language, or to "
-        "text whose language is unknown.")
+        default_factory=list, description="Signals, denials and negators of this language that also apply to text "
+        "in other languages ('swipe up', 'not sponsored'); the others apply only to text in this language, or to "
+        "text whose language is unknown. Labels and insufficient labels apply to text in any language, so that a "
+        "label in the wrong language ('#ad' in a German post) is found and judged by the label-language rules.")
     spoken: dict[str, str] = Field(
         default_factory=dict, description="Labels said differently from how they are written: written label "
         "(without case or a leading '#') -> what a speaker says ('ad' -> 'an ad'). Steers speech recognition.")
