@@ -497,7 +497,8 @@ class Analyzer:
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
                 context=(segment.tentative or segment.text) if speech_or_screen else None,
-                disguise=normalized.disguise_notes(o_start, o_end),
+                disguise=normalized.disguise_notes(o_start, o_end)
+                + ([] if speech_or_screen else _spaced_out(normalized.original[o_start:o_end], term)),
                 media=segment.media, overlay=segment.overlay, tentative=segment.tentative is not None,
             ))
         return sorted(mentions, key=lambda m: (m.span.start if m.span else 0, m.kind))
@@ -535,6 +536,18 @@ class _Shared:
         if self._model is None:
             self._model = model_mentions(self._segments, self._content)
         return self._model
+
+
+_LETTERS_APART = re.compile(r"[^\W_]\s+[^\W_]")
+
+
+def _spaced_out(text: str, term: str) -> list[str]:
+    """'#P R' read as 'PR' (audit JP-4): character-segmenting tokenizers (zh, ja) join letters a
+    space splits, so the match is reported as a disguise instead of being taken as the label.
+    Typed text only: OCR and ASR split words by mistake, not to hide them."""
+    if _LETTERS_APART.search(text) and not any(c.isspace() for c in term):
+        return [f"letters spaced apart ('{text}' for '{term.lstrip('#')}'), which is not read as the label"]
+    return []
 
 
 @lru_cache(maxsize=None)

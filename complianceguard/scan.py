@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from complianceguard import __version__
 from complianceguard.batch.work import Checker, ScanSettings, UnitResult, WorkUnit, failure_result, unit_key
 from complianceguard.cache import sha256_file
-from complianceguard.errors import ComplianceGuardError, OutputError
+from complianceguard.errors import ComplianceGuardError, OutputError, internal_error
 from complianceguard.model import ItemResult, PackRef, Report, Submission, ToolInfo
 from complianceguard.submission import read_posts
 
@@ -61,7 +61,7 @@ def evaluate_safely(engine: Engine, submission: Submission) -> ItemResult:
     except ComplianceGuardError as exc:
         return error_item(label, f"{label}: {exc}", item_id=submission.id)
     except Exception as exc:  # noqa: BLE001 - one broken item must not stop the batch
-        return error_item(label, f"{label}: internal error ({type(exc).__name__}: {exc})", item_id=submission.id)
+        return error_item(label, f"{label}: {internal_error(exc)}", item_id=submission.id)
 
 
 def plan(paths: list[Path]) -> list[WorkUnit]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from complianceguard import __version__
 from complianceguard.cache import cache_root, sha256_file
-from complianceguard.errors import ComplianceGuardError
+from complianceguard.errors import ComplianceGuardError, internal_error
 from complianceguard.model import ItemResult
 from complianceguard.submission import RawPost, load_post
 
@@ -295,4 +295,4 @@ class Checker:
         except ComplianceGuardError as exc:
             return failure_result(unit, str(exc), retry=False)
         except Exception as exc:  # noqa: BLE001 - one broken item must not stop the batch
-            return failure_result(unit, f"internal error ({type(exc).__name__}: {exc})", retry=False)
+            return failure_result(unit, internal_error(exc), retry=False)

@@ -199,7 +199,9 @@ class KeywordVerifier:
         encoded, frames = self._encoded(audio, start_s, end_s)
         eot = self.tokenizer.eot
         heard = self.tokenizer.encode(heard_text)
-        heard_logprob = self._logprob(encoded, frames, heard)
+        # Each reading is scored to its end (EOT included): one that stops early, leaving speech
+        # unexplained, pays for it ("sponsored, subscription." for 30 words of a price list did not).
+        heard_logprob = self._logprob(encoded, frames, [*heard, eot])
         best: VerifiedReading | None = None
         for index, keyword in sites:
             before = "".join(w for w, _ in words[:index])
@@ -215,7 +217,7 @@ class KeywordVerifier:
             text = self.tokenizer.decode(tokens).strip()
             if not has_keyword(text, (keyword,)) or len(tokens) > longest:
                 continue
-            reading_logprob = self._logprob(encoded, frames, tokens)
+            reading_logprob = self._logprob(encoded, frames, [*tokens, eot])
             if reading_logprob >= heard_logprob - MARGIN_NATS and (best is None or reading_logprob > best.reading_logprob):
                 best = VerifiedReading(round(start_s, 2), round(end_s, 2), heard_text.strip(), text, keyword,
                                        round(heard_logprob, 3), round(reading_logprob, 3))
