@@ -247,6 +247,9 @@ def scan(paths: tuple[Path, ...], regions: tuple[str, ...], out_dir: Path, forma
         from complianceguard.extract.speech import model_manifest
 
         options["speech_models"] = model_manifest(_transcriber(asr_backend, asr_model))
+    from complianceguard.extract.models import engine_versions
+
+    options["engines"] = engine_versions()  # the OCR/ASR engines and ffmpeg that read the media
     try:
         outcome = scan_batch(list(paths), library, settings, out_dir, wanted, options, jobs=jobs, queue=queue,
                              fresh=fresh, progress=not quiet, echo=not quiet)

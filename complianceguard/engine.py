@@ -60,7 +60,8 @@ class Engine:
         if not given and self.read_media and submission.media:
             languages = [code for r in self.regions_for(submission) for code in self.pack_for(r).pack.languages]
             ocr = self.ocr and replace(self.ocr, languages=ocr_languages(languages))
-            extraction = read_media(submission, extraction, language, self.transcriber, ocr)
+            extraction = read_media(submission, extraction, language, self.transcriber, ocr,
+                                    expected=tuple(dict.fromkeys(languages)))
         regions: dict[str, RegionResult] = {}
         fixed: dict[str, str] = {}
         all_mentions: list[Mention] = []

@@ -85,10 +85,11 @@ def scan(paths: list[Path], library: PackLibrary, regions: list[str] | None = No
         results.append(result)
         if on_item:
             on_item(checker.item(result.item_json))
-    if transcriber is not None:  # the speech models' names and weight hashes, in the header
+    if transcriber is not None:  # the speech models' names and weight hashes, and the media engines' versions
+        from complianceguard.extract.models import engine_versions
         from complianceguard.extract.speech import model_manifest
 
-        options = {**(options or {}), "speech_models": model_manifest(transcriber)}
+        options = {**(options or {}), "speech_models": model_manifest(transcriber), "engines": engine_versions()}
     header = report_header(results, library, options or {})
     return header.model_copy(update={"items": [checker.item(r.item_json) for r in results]})
 

@@ -236,7 +236,7 @@ def test_a_rescan_of_unchanged_media_does_no_ocr_or_asr(tmp_path, library, monke
     transcriber = FasterWhisperTranscriber()
     calls = []
     real = transcriber.transcribe
-    transcriber.transcribe = lambda audio: calls.append(audio) or real(audio)
+    transcriber.transcribe = lambda audio, *args, **kwargs: calls.append(audio) or real(audio, *args, **kwargs)
     cache = default_cache()
 
     cold = scan([batch], library, transcriber=transcriber)

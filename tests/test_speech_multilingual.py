@@ -89,6 +89,17 @@ def test_keywords_match_in_every_script():
                                                    ["Werbung"]) == [(2, "Werbung")]
 
 
+def test_a_label_heard_without_the_prompt_may_be_split_or_respelt_but_must_sound_alike():
+    from complianceguard.extract.keyword_verify import sounds_like_keyword
+
+    czech = ("reklama", "placená spolupráce")
+    assert sounds_like_keyword("Rekla má.", "Reklama.", czech)  # measured: espeak-ng Czech without the prompt
+    assert sounds_like_keyword("Plácena spolu práce", "placená spolupráce", czech)
+    german = ("Werbung", "bezahlte Werbepartnerschaft")
+    assert not sounds_like_keyword("und die Runde.", "Werbepartnerschaft", german)  # a prompt echo
+    assert not sounds_like_keyword("Rekla má.", "Heute zeige ich", czech)  # only keywords the heard text has
+
+
 def test_a_segment_that_only_writes_out_the_hotwords_is_not_evidence():
     hotwords = "Werbung, Anzeige, Werbevideo, bezahlte Werbepartnerschaft"
     assert speech.echoes_prompt("Werbevideo, bezahlte Werbepartnerschaft", hotwords)

@@ -197,7 +197,8 @@ def _started(function, *args) -> Future:
 
 
 def read_media(submission: Submission, base: Extraction, language: str | None,
-               transcriber: Transcriber | None, ocr: OcrSettings | None = None) -> Extraction:
+               transcriber: Transcriber | None, ocr: OcrSettings | None = None,
+               expected: tuple[str, ...] | None = None) -> Extraction:
     """Add what the media shows (on-screen text) and says (speech) to a caption extraction.
 
     Speech counts as read only where every audio track was transcribed and trusted (a video with
@@ -229,7 +230,7 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
         speech = None  # the transcript, being made beside the OCR below
         if (CONCURRENT_SPEECH and kind == "video" and ocr is not None and info.has_audio and transcriber is not None
                 and not (transcriber.english_only and language not in (None, "en"))):
-            speech = _started(transcribe_media, transcriber, Path(media))
+            speech = _started(transcribe_media, transcriber, Path(media), expected)
         if kind in ("image", "video"):
             if ocr is None:
                 seen.append((False, f"on-screen text in {name} (not OCRed: OCR is off)"))
@@ -255,7 +256,7 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
                                  f"model {transcriber.model_name} is English-only (see --asr-model)"))
         else:
             # cached by the file's bytes
-            transcript = speech.result() if speech is not None else transcribe_media(transcriber, Path(media))
+            transcript = speech.result() if speech is not None else transcribe_media(transcriber, Path(media), expected)
             if transcript.unread:
                 heard.append((False, f"speech in {name} not transcribed: {transcript.unread}"))
                 continue
@@ -265,8 +266,10 @@ def read_media(submission: Submission, base: Extraction, language: str | None,
             dropped = len(transcript.segments) - len(reliable)
             note = f"; {dropped} below Whisper's quality thresholds ignored" if dropped else ""
             trusted = bool(reliable) or not transcript.segments  # silence is read; only noise is not
-            spoken_in = "" if transcript.language_probability is None else (
-                f", language {transcript.language} detected from the audio (p={transcript.language_probability:.2f})")
+            spoken_in = "" if transcript.language_note is None else (
+                f", language {transcript.language} {transcript.language_note}")
+            if transcript.seconds_read is not None:
+                spoken_in += f", {transcript.seconds_read:.0f} s of sound read"
             heard.append((trusted, f"speech in {name} ({transcript.backend} {transcript.model}{spoken_in}, "
                                    f"{len(reliable)} segments{note})"))
     coverage = dict(base.coverage)

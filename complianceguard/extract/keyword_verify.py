@@ -116,6 +116,23 @@ def has_keyword(text: str, keywords: tuple[str, ...] | list[str]) -> bool:
     return False
 
 
+def sounds_like_keyword(text: str, heard: str, keywords: tuple[str, ...] | list[str]) -> bool:
+    """Does `text` have a window that sounds like a keyword found in `heard` (the consonant keys of
+    sound_key, as proposal_sites)? "Rekla má" is Czech "Reklama" heard without the prompt, split in two."""
+    words = fold(text).split()
+    for keyword in keywords:
+        key = sound_key(keyword)
+        if not key or len(re.sub(r"[^a-z]", "", fold(keyword))) < MIN_KEYWORD_LETTERS or not has_keyword(heard, (keyword,)):
+            continue
+        size = len(keyword.split())
+        for width in sorted({max(1, size - 1), size, size + 1}):
+            for i in range(len(words) - width + 1):
+                found = sound_key(" ".join(words[i:i + width]))
+                if found and fuzz.ratio(found, key) >= SOUND_ALIKE_MIN_SCORE:
+                    return True
+    return False
+
+
 def proposal_sites(words: list[tuple[str, float]], keywords: tuple[str, ...] | list[str]) -> list[tuple[int, str]]:
     """(index of the first replaced word, keyword) where a disclosure word could have been misheard:
     sound-alike windows first, then the words Whisper was least sure of."""
@@ -182,7 +199,7 @@ class KeywordVerifier:
         result = self.model.model.generate(encoded, [prompt], beam_size=5, max_length=min(448, len(prompt) + longest))[0]
         tokens = [t for t in result.sequences_ids[0] if t < eot]
         text = self.tokenizer.decode(tokens).strip()
-        if has_keyword(text, self.keywords):
+        if has_keyword(text, self.keywords) or sounds_like_keyword(text, heard_text, self.keywords):
             return None
         heard_logprob = self._logprob(encoded, frames, [*heard, eot])
         free_logprob = self._logprob(encoded, frames, [*tokens, eot])
