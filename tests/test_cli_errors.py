@@ -11,7 +11,10 @@ from complianceguard.errors import DEBUG_LOG_ENV, internal_error
 
 @pytest.fixture(autouse=True)
 def no_debug_log(monkeypatch):
-    monkeypatch.delenv(DEBUG_LOG_ENV, raising=False)  # and restored: `-v` sets it in this process
+    # `-v` sets it in this (test) process: setenv first, so that undo removes it again (a bare
+    # delenv of an unset variable records nothing, and the tests after this file saw tracebacks)
+    monkeypatch.setenv(DEBUG_LOG_ENV, "")
+    monkeypatch.delenv(DEBUG_LOG_ENV)
 
 
 def _run(*args: str):
