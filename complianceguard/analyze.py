@@ -321,6 +321,9 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     return pattern
 
 
+_HANDLE_IN_TEXT = re.compile(r"(?<![\w@])@([A-Za-z0-9_.]*[A-Za-z0-9_])")
+
+
 def _names_advertiser(token, brands: tuple[str, ...]) -> bool:
     """The word after "Mainos", "Reklam för"...: a @handle, the declared brand (or a handle of it),
     or a capitalised name that is not an ordinary (stop) word and follows the label directly or
@@ -328,6 +331,11 @@ def _names_advertiser(token, brands: tuple[str, ...]) -> bool:
     text = token.text
     lowered = text.lower().lstrip("@")
     if any(lowered and lowered == b.lower().lstrip("@").split()[0] for b in brands if b.strip()):
+        return True
+    # "#ad #glowskincare": the brand written as one lower-case word, or a handle the text tags
+    if lowered in {b.lower().lstrip("@").replace(" ", "") for b in brands if b.strip()}:
+        return True
+    if lowered and lowered in {h.lower() for h in _HANDLE_IN_TEXT.findall(token.doc.text)}:
         return True
     if text.startswith("@") and len(text) > 1:
         return True
