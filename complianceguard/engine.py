@@ -17,7 +17,7 @@ from complianceguard.extract.speech import Transcriber
 from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Segment, Submission,
                                    post_type_of, worst)
 from complianceguard.packs.kinds import CHECKS, Context, Outcome, quoted, unless_possibly_said
-from complianceguard.packs.kinds.base import language_name
+from complianceguard.packs.kinds.base import HANDLE, language_name
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
 
@@ -70,6 +70,8 @@ class Engine:
         frames = tuple((m, media_kind(m) or "unknown") for m in submission.media)
         post_type, post_type_source = post_type_of(
             submission, [kind for _, kind in frames] or sorted(extraction.media_kinds))
+        handles = tuple((s.channel, h) for s in extraction.segments if s.channel in ("caption", "overlay")
+                        for h in HANDLE.findall(s.text))
         speech_times = tuple(s.time for s in extraction.segments
                              if s.channel == "speech" and s.time is not None and s.tentative is None)
         for region in self.regions_for(submission):
@@ -79,7 +81,7 @@ class Engine:
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
                           extraction.media_kinds, extraction.duration_s, with_text,
                           post_type=post_type, frames=frames, speech_times=speech_times,
-                          title_mentions=self._title_mentions(submission, pack, language))
+                          title_mentions=self._title_mentions(submission, pack, language), handles=handles)
             result = self._region(ctx, pack)
             regions[region] = result
             label = preferred_label(pack, language)

@@ -11,6 +11,8 @@ paragraphs: "Passes when ...", "Not applicable when ..." and "Params: ...".
 
 from __future__ import annotations
 
+import re
+
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,6 +155,9 @@ class Context:
     # Labels and unclear labels found in the declared title (kept apart from the caption's: their
     # spans are the title's); None when the submission declares no title (or no rule reads it).
     title_mentions: tuple[Mention, ...] | None = None
+    # (channel, "@handle") for every handle tagged in the post's text, caption or on screen: an
+    # advertiser named by its handle (`needs_advertiser: post`) wherever the rule reads.
+    handles: tuple[tuple[str, str], ...] = ()
 
     def labels(self, scopes: list[str]) -> list[Mention]:
         """Accepted labels that count: not negated, not disguised, not tentative, in the given channels."""
@@ -178,6 +183,7 @@ class Outcome:
 # --- helpers the families share -------------------------------------------------------------------
 
 CHANNEL_WORDS = {"caption": "caption", "overlay": "on-screen text", "speech": "speech", "metadata": "platform flag"}
+HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]")  # a tagged account: "@glowskincare"
 TIMING_TOLERANCE_S = 0.05  # sampling and rounding slack when comparing durations
 
 

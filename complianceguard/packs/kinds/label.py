@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
@@ -102,9 +101,9 @@ def _names_advertiser(ctx: Context, rule: Rule, mode: str, labels: list) -> Outc
         if brands:
             return Outcome("pass", f"Found {quoted(labels[:2])}, and the advertiser {quoted(brands[:1])} is named.",
                            [evidence_of(m) for m in (*labels[:2], *brands[:1])])
-        handle = re.search(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]", ctx.submission.caption or "")
-        if handle and "caption" in rule.scopes:
-            return Outcome("pass", f"Found {quoted(labels[:2])}, and the advertiser '{handle.group()}' is tagged.",
+        handle = next((h for channel, h in ctx.handles if channel in rule.scopes), None)
+        if handle:
+            return Outcome("pass", f"Found {quoted(labels[:2])}, and the advertiser '{handle}' is tagged.",
                            [evidence_of(m) for m in labels[:2]])
     where = "with the advertiser's name after it" if mode == "label" else "or anywhere in the post"
     return Outcome("fail", f"Found {quoted(labels[:2])}, but it does not say who the advertiser is: name the "
