@@ -62,14 +62,14 @@ from complianceguard.cache import cache_root, tool_version
 from complianceguard.commercial import default_analyzer as default_cue_analyzer
 from complianceguard.commercial import prepare as prepare_cues
 from complianceguard.commercial import signal_mentions
-from complianceguard.extract.normalize import NormalizedText, normalize, without_accents
+from complianceguard.extract.normalize import HANDLE, NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
 from complianceguard.report import atomic_writer
 from complianceguard.signal_model import model_mentions
+from complianceguard.signal_model import prepare as prepare_model
 from complianceguard.sponsor_reads import prepare as prepare_reads
 from complianceguard.sponsor_reads import read_mentions
-from complianceguard.signal_model import prepare as prepare_model
 
 # Blank spaCy tokenizers that need nothing beyond spaCy itself (environment-spike.md §6).
 # Korean needs the rule-based tokenizer; Japanese uses Chinese character segmentation (spaCy's "ja"
@@ -321,9 +321,6 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     return pattern
 
 
-_HANDLE_IN_TEXT = re.compile(r"(?<![\w@])@([A-Za-z0-9_.]*[A-Za-z0-9_])")
-
-
 def _names_advertiser(token, brands: tuple[str, ...]) -> bool:
     """The word after "Mainos", "Reklam för"...: a @handle, the declared brand (or a handle of it),
     or a capitalised name that is not an ordinary (stop) word and follows the label directly or
@@ -335,7 +332,7 @@ def _names_advertiser(token, brands: tuple[str, ...]) -> bool:
     # "#ad #glowskincare": the brand written as one lower-case word, or a handle the text tags
     if lowered in {b.lower().lstrip("@").replace(" ", "") for b in brands if b.strip()}:
         return True
-    if lowered and lowered in {h.lower() for h in _HANDLE_IN_TEXT.findall(token.doc.text)}:
+    if lowered and lowered in {h.lower().lstrip("@") for h in HANDLE.findall(token.doc.text)}:
         return True
     if text.startswith("@") and len(text) > 1:
         return True

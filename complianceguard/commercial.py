@@ -18,6 +18,7 @@ several lines ("use code linus" | "for 25 percent off").
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -442,13 +443,36 @@ def _assessed(segments: list[Segment], tokenize: Callable[[str], Doc] | None
             continue
         text = normalize(segment.text).text
         yield segment, segment.text, 0, _assess_tokens(text, tokenize(text))
-    for index, segment in enumerate(speech):
-        window = [(i, s) for i, s in enumerate(speech) if s.media == segment.media and _near(s, segment, i, index)]
-        before = [normalize(s.text).text for i, s in window if i < index]
-        after = [normalize(s.text).text for i, s in window if i > index]
+    texts = [normalize(s.text).text for s in speech]
+    for index, (segment, window) in enumerate(zip(speech, _windows(speech))):
+        before = [texts[i] for i in window if i < index]
+        after = [texts[i] for i in window if i > index]
         offset = sum(len(t) + 1 for t in before)
-        text = " ".join([*before, normalize(segment.text).text, *after])
+        text = " ".join([*before, texts[index], *after])
         yield segment, text, offset, default_analyzer().assess(text)
+
+
+def _windows(speech: list[Segment]) -> list[list[int]]:
+    """For each transcript line, the indexes of the lines judged with it (`_near`, same media), in
+    order. Timed lines are found by bisecting their start times, not by comparing every line with
+    every other (an hour of transcript is a thousand lines)."""
+    by_media: dict[str | None, list[int]] = {}
+    for i, s in enumerate(speech):
+        by_media.setdefault(s.media, []).append(i)
+    windows: list[list[int]] = [[] for _ in speech]
+    for lines in by_media.values():
+        if not all(speech[i].time for i in lines):
+            for i in lines:
+                windows[i] = [j for j in lines if _near(speech[j], speech[i], j, i)]
+            continue
+        order = sorted(lines, key=lambda i: speech[i].time.start_s)
+        starts = [speech[i].time.start_s for i in order]
+        for i in lines:
+            start = speech[i].time.start_s
+            nearby = order[bisect_left(starts, start - SPEECH_WINDOW_S - 1e-6):
+                           bisect_right(starts, start + SPEECH_WINDOW_S + 1e-6)]
+            windows[i] = sorted(j for j in nearby if _near(speech[j], speech[i], j, i))
+    return windows
 
 
 def _near(other: Segment, segment: Segment, other_index: int, index: int) -> bool:

@@ -12,12 +12,13 @@ from dataclasses import replace
 
 from complianceguard.analyze import Analyzer
 from complianceguard.extract import Extraction, extract, media_kind, ocr_languages, read_media
+from complianceguard.extract.normalize import HANDLE
 from complianceguard.extract.ocr_settings import OcrSettings
 from complianceguard.extract.speech import Transcriber
 from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Segment, Submission,
                                    post_type_of, worst)
 from complianceguard.packs.kinds import CHECKS, Context, Outcome, quoted, unless_possibly_said
-from complianceguard.packs.kinds.base import HANDLE, language_name
+from complianceguard.packs.kinds.base import language_name
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
 

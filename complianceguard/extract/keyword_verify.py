@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,17 +121,22 @@ def sounds_like_keyword(text: str, heard: str, keywords: tuple[str, ...] | list[
     """Does `text` have a window that sounds like a keyword found in `heard` (the consonant keys of
     sound_key, as proposal_sites)? "Rekla má" is Czech "Reklama" heard without the prompt, split in two."""
     words = fold(text).split()
-    for keyword in keywords:
-        key = sound_key(keyword)
-        if not key or len(re.sub(r"[^a-z]", "", fold(keyword))) < MIN_KEYWORD_LETTERS or not has_keyword(heard, (keyword,)):
-            continue
-        size = len(keyword.split())
-        for width in sorted({max(1, size - 1), size, size + 1}):
-            for i in range(len(words) - width + 1):
-                found = sound_key(" ".join(words[i:i + width]))
-                if found and fuzz.ratio(found, key) >= SOUND_ALIKE_MIN_SCORE:
-                    return True
-    return False
+    return any(next(_sound_alike_starts(words, keyword), None) is not None
+               for keyword in keywords if has_keyword(heard, (keyword,)))
+
+
+def _sound_alike_starts(words: list[str], keyword: str) -> Iterator[int]:
+    """Where a window of `words` one word shorter, as long or one longer than `keyword` sounds like
+    it (consonant keys, SOUND_ALIKE_MIN_SCORE); nothing for keywords too short to judge."""
+    key = sound_key(keyword)
+    if not key or len(re.sub(r"[^a-z]", "", fold(keyword))) < MIN_KEYWORD_LETTERS:
+        return
+    size = len(keyword.split())
+    for width in sorted({max(1, size - 1), size, size + 1}):
+        for i in range(len(words) - width + 1):
+            found = sound_key(" ".join(words[i:i + width]))
+            if found and fuzz.ratio(found, key) >= SOUND_ALIKE_MIN_SCORE:
+                yield i
 
 
 def proposal_sites(words: list[tuple[str, float]], keywords: tuple[str, ...] | list[str]) -> list[tuple[int, str]]:
@@ -139,15 +145,8 @@ def proposal_sites(words: list[tuple[str, float]], keywords: tuple[str, ...] | l
     sites: dict[tuple[int, str], None] = {}
     texts = [w for w, _ in words]
     for keyword in keywords:
-        key = sound_key(keyword)
-        if len(re.sub(r"[^a-z]", "", fold(keyword))) < MIN_KEYWORD_LETTERS or not key:
-            continue
-        size = len(keyword.split())
-        for width in sorted({max(1, size - 1), size, size + 1}):
-            for i in range(len(texts) - width + 1):
-                heard = sound_key(" ".join(texts[i:i + width]))
-                if heard and fuzz.ratio(heard, key) >= SOUND_ALIKE_MIN_SCORE:
-                    sites[(i, keyword)] = None
+        for i in _sound_alike_starts(texts, keyword):
+            sites[(i, keyword)] = None
     unsure = sorted((p, i) for i, (_, p) in enumerate(words) if p < UNSURE_WORD_PROBABILITY)
     for _, i in unsure:
         for start in (i - 1, i):

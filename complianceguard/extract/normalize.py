@@ -21,6 +21,8 @@ from functools import lru_cache
 
 from confusable_homoglyphs import categories, confusables
 
+HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]")  # a tagged account in text: "@glowskincare"
+
 # Zero-width and invisible formatting characters that split a word without showing anything.
 INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
 _WORD = re.compile(r"[^\W_]+(?:[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff][^\W_]+)*")

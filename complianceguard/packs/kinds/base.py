@@ -11,8 +11,6 @@ paragraphs: "Passes when ...", "Not applicable when ..." and "Params: ...".
 
 from __future__ import annotations
 
-import re
-
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,7 +181,6 @@ class Outcome:
 # --- helpers the families share -------------------------------------------------------------------
 
 CHANNEL_WORDS = {"caption": "caption", "overlay": "on-screen text", "speech": "speech", "metadata": "platform flag"}
-HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]")  # a tagged account: "@glowskincare"
 TIMING_TOLERANCE_S = 0.05  # sampling and rounding slack when comparing durations
 
 
