@@ -31,25 +31,11 @@ import json
 import lzma
 import re
 import shutil
-import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 
-
-def _import_spacy_without_torch() -> None:
-    """thinc imports torch when it is installed (3-6 s per process on these machines); blank
-    rule-matching pipelines never use it, so spaCy is imported with torch hidden. Only thinc's own
-    torch flag sees the difference: torch stays importable afterwards (openai-whisper needs it)."""
-    if "torch" in sys.modules or "spacy" in sys.modules:
-        return
-    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError
-    try:
-        import spacy  # noqa: F401
-    finally:
-        del sys.modules["torch"]
-
-
-_import_spacy_without_torch()
+from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
 import numpy as np
 import spacy
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
@@ -65,6 +51,7 @@ from complianceguard.commercial import signal_mentions
 from complianceguard.extract.normalize import HANDLE, NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
+from complianceguard.packs.schema import GAP_MAX_WORDS, is_gap_term
 from complianceguard.report import atomic_writer
 from complianceguard.signal_model import model_mentions
 from complianceguard.signal_model import prepare as prepare_model
@@ -97,6 +84,9 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # at most two of these connectors ("Mainos: Glow", "Mainos / @glow", "Reklame for #Glow").
 ADVERTISER = "{advertiser}"
 _ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ","]
+# Whole-term placeholders (packs/schema.py, TOKEN_PLACEHOLDERS): one token of a kind, any words.
+_PLACEHOLDER_TOKENS = {"{handle}": ({"TEXT": {"REGEX": r"^@\w"}}, ("@",)),
+                       "{web-address}": ({"LIKE_URL": True}, (".", "://"))}
 
 
 @lru_cache(maxsize=None)
@@ -108,24 +98,43 @@ def pipeline(language: str) -> spacy.language.Language:
     return spacy.blank(code, config=_BLANK_CONFIG.get(code, {}))
 
 
+_LANGID_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
 @lru_cache(maxsize=1)
 def _langid_model() -> tuple:
-    """py3langid's model arrays, from a copy decompressed once into the cache folder: its LZMA
-    file takes about 0.8 s to decompress, at every process start (every `check` a creator runs).
+    """py3langid's model arrays, from a copy unpacked once into the cache folder, one .npy file
+    per array, memory-mapped: its LZMA file takes about 0.8 s to decompress and the 68 MB of
+    arrays about 0.1 s to read back from an .npz (zip CRC and copies), at every process start
+    (every `check` a creator runs); mapped, the arrays are read only where a text's walk goes.
     Falls back to py3langid's own loader if its layout ever changes."""
     from py3langid import modelio
 
     source = MODEL_DIR / MODEL_FILE
-    copy = cache_root() / "models" / f"py3langid-{tool_version('py3langid')}-{source.stat().st_size}.npz"
+    folder = cache_root() / "models" / f"py3langid-{tool_version('py3langid')}-{source.stat().st_size}"
     try:
-        if not copy.is_file():
-            with atomic_writer(copy) as out, lzma.open(source) as packed:
-                shutil.copyfileobj(packed, out, length=1 << 20)
-        with np.load(copy, allow_pickle=False) as data:
-            return (data["ptc"], data["pc"], data["classes"].tolist(), modelio._to_array(data["nextmove"]),
-                    modelio._to_array(data["nextmove_row"]), data["out_feat"].tolist())
+        if not all((folder / f"{name}.npy").is_file() for name in _LANGID_ARRAYS):
+            _unpack_langid(source, folder)
+        data = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _LANGID_ARRAYS}
+        # The DFA tables as py3langid's loader gives them (stdlib arrays, a list): its walk indexes
+        # them once per byte of text, faster than through a mapped array.
+        return (data["ptc"], np.array(data["pc"]), data["classes"].tolist(), modelio._to_array(data["nextmove"]),
+                modelio._to_array(data["nextmove_row"]), data["out_feat"].tolist())
     except (OSError, KeyError, ValueError, AttributeError):
         return modelio.load_model(source)
+
+
+def _unpack_langid(source, folder) -> None:
+    """py3langid's LZMA-packed .npz as one .npy file per array, each written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(suffix=".npz", dir=folder) as unpacked:
+        with lzma.open(source) as packed:
+            shutil.copyfileobj(packed, unpacked, length=1 << 20)
+        unpacked.seek(0)
+        with np.load(unpacked, allow_pickle=False) as data:
+            for name in _LANGID_ARRAYS:
+                with atomic_writer(folder / f"{name}.npy") as out:
+                    np.save(out, data[name], allow_pickle=False)
 
 
 @lru_cache(maxsize=8)
@@ -281,7 +290,8 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
             *((f"special:{flag}", terms) for flag, terms in vocabulary.special.items()),
         ):
             for term in terms:
-                if not _applies(vocab_language, term, cross, content, kind):
+                if not (_applies(vocab_language, term, cross, content, kind)
+                        and vocabulary.applies_in(term, vocab_language, pack.pack.languages)):
                     continue
                 key = f"{kind}|{vocab_language}|{term}"
                 if ADVERTISER in term:
@@ -290,6 +300,13 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                     continue
                 if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
                     phrases.add(key, [nlp.make_doc(term.translate(_APOSTROPHES))])
+                    continue
+                if term in _PLACEHOLDER_TOKENS:  # "{handle}": any @handle; "{web-address}": any web address
+                    token, needles = _PLACEHOLDER_TOKENS[term]
+                    patterns.add(key, [[token]], needles)
+                    continue
+                if is_gap_term(term):  # "sent me * for free": a few words between the two parts
+                    patterns.add(key, [_gap_pattern(nlp, term)], (max(term.lower().split(), key=len),))
                     continue
                 if term.startswith("#") and "*" in term:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
@@ -308,6 +325,15 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                                               {"TEXT": {"REGEX": _CODE.pattern}}]], ("code", "código", "codice", "kod"))
     matcher, signature = _shared_matcher(language, patterns)
     return _Compiled(phrases, matcher, frozenset(negators), signature, tuple(weights.items()))
+
+
+def _gap_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
+    """Matcher tokens for a term with a gap: "sent me * for free" -> sent, me, 1 to GAP_MAX_WORDS
+    words that are not punctuation (the gap stays inside one clause), for, free."""
+    before, after = term.split("*", 1)
+    words = [[{"LOWER": t.lower_} for t in nlp.make_doc(part.strip().translate(_APOSTROPHES))]
+             for part in (before, after)]
+    return [*words[0], {"IS_PUNCT": False, "IS_SPACE": False, "OP": f"{{1,{GAP_MAX_WORDS}}}"}, *words[1]]
 
 
 def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
@@ -566,10 +592,11 @@ def _fuzzy_terms(pack: ResolvedPack, content: str | None = None) -> tuple[tuple[
         for kind, phrases in (("label", vocabulary.labels), ("denial", vocabulary.denials),
                               ("insufficient", vocabulary.insufficient)):
             for term in phrases:
-                if not _applies(vocab_language, term, cross, content, kind):
+                if not (_applies(vocab_language, term, cross, content, kind)
+                        and vocabulary.applies_in(term, vocab_language, pack.pack.languages)):
                     continue
                 target = without_accents(term.lstrip("#"))
-                if "*" not in target and ADVERTISER not in term and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
+                if "*" not in target and "{" not in term and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
                     terms.append((f"{kind}|{vocab_language}|{term}", target, len(target.split())))
     return tuple(terms)
 

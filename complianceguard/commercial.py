@@ -25,6 +25,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
+from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
 import spacy
 import yaml
 from pydantic import (

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from complianceguard.analyze import Analyzer
 from complianceguard.extract import Extraction, extract, media_kind, ocr_languages, read_media
 from complianceguard.extract.normalize import HANDLE
 from complianceguard.extract.ocr_settings import OcrSettings
-from complianceguard.extract.speech import Transcriber
 from complianceguard.model import (Citation, Finding, ItemResult, Mention, RegionResult, Segment, Submission,
                                    post_type_of, worst)
 from complianceguard.packs.kinds import CHECKS, Context, Outcome, quoted, unless_possibly_said
 from complianceguard.packs.kinds.base import language_name
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Rule
+
+if TYPE_CHECKING:  # speech recognition is imported only where media is read (a caption's check has none)
+    from complianceguard.extract.speech import Transcriber
 
 TITLE_KINDS = ("label-in-title",)  # the check kinds that read `Context.title_mentions`
 STATUS_TO_VERDICT = {"pass": "pass", "not-applicable": "pass", "fail": "fail", "warn": "warn",
@@ -182,7 +185,9 @@ def _presumption(pack: ResolvedPack, signals: list[Mention]) -> list[Mention]:
     presumed = pack.pack.presumed_commercial
     if presumed is None:
         return []
-    third_party = [m for m in signals if m.kind in ("signal", "brand") and m.category != "self-promotion"]
+    weak = {t.casefold() for t in presumed.not_presumed}  # hints that leave the post only likely commercial
+    third_party = [m for m in signals if m.kind in ("signal", "brand") and m.category != "self-promotion"
+                   and not (m.cue is None and m.term.casefold() in weak)]
     if "any" in presumed.cues:
         return third_party
     terms = {t.casefold() for t in presumed.signals}

@@ -19,7 +19,7 @@ PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
 Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
 SpecialFlag = Literal["retouched", "ai_generated"]  # imagery a post declares (Submission.retouched, .ai_generated)
 
-REPORT_SCHEMA_VERSION = "2.0"
+REPORT_SCHEMA_VERSION = "2.1"  # 2.1: Evidence.note split (context, disguise, reason, duration_s), provenance
 
 Platform = Literal[
     "instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"
@@ -139,17 +139,34 @@ class Mention(_Frozen):
 
 
 class Evidence(_Frozen):
-    """What a finding rests on: where it was seen, as written."""
+    """What a finding rests on: where it was seen, as written, how it was found, and why it is shown.
+
+    Each of `context`, `disguise`, `reason` and `duration_s` says one thing (schema 2.1; a 1.0 or
+    2.0 report's `note` said any of them, and is read back as `context` or `reason`)."""
 
     channel: Channel
-    kind: str
+    kind: str = Field(description="What it is: the mention's kind (label, insufficient, denial, signal, brand, "
+                      "special), or a stretch or place a rule measured: window, gap, break, missing-label, "
+                      "not-read, title, platform-tool, possible label.")
     text: str
     span: CharSpan | None = None
-    time: TimeSpan | None = None
+    time: TimeSpan | None = Field(None, description="When it was seen or said; for a window, gap or break: the "
+                                  "stretch of the media itself.")
     media: str | None = None
-    term: str | None = None
+    term: str | None = Field(None, description="The pack vocabulary term (or cue, brand) that matched.")
     confidence: float = 1.0
-    note: str | None = None
+    matcher: MatcherKind | None = Field(None, description="How the mention was found (Mention.matcher).")
+    pack: str | None = Field(None, description="The pack (id@version) whose vocabulary has `term`.")
+    score: float | None = Field(None, description="The matcher's raw score (Mention.score: a fuzzy ratio, 0-100).")
+    context: str | None = Field(None, description="The transcript line or on-screen text the match was found in "
+                                "(for speech and on-screen text, `span` indexes it).")
+    disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
+    reason: str | None = Field(None, description="Why it is shown, or why it does not count: negated, counts "
+                               "only for some posts, a frame without a label, a gap, what a window asks for, "
+                               "or how a cue, the trained model, a sponsor read or a possibly-said reading "
+                               "was judged.")
+    duration_s: float | None = Field(None, description="For a window, gap or break: the length of the media "
+                                     "it lies in (what a timeline is drawn to).")
     overlay: OverlayInfo | None = None
     thumbnail: str | None = Field(None, description="The frame with the box drawn, beside the report.")
     frame: int | None = Field(None, description="Position (1-based) of the carousel image or story frame in the "

@@ -20,9 +20,17 @@ import spacy
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.matcher import PhraseMatcher
 
-from complianceguard.commercial import Assessment, Reads, _assessed, assess, default_analyzer
+from complianceguard.commercial import Cue, Reads, _assessed, assess, default_analyzer
 from complianceguard.extract.normalize import normalize
 from complianceguard.model import Mention, Segment, TimeSpan
+from complianceguard.signal_model import score as model_score
+import os
+PITCH = float(os.environ.get("PITCH", "0.6"))
+EVIDENCE = float(os.environ.get("EVIDENCE", "3"))
+import math
+SEED = float(os.environ.get("SEED", "1.1"))
+HINT = float(os.environ.get("HINT", "0.6"))
+W = int(os.environ.get("W", "1"))
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Read:
     why: str
 
 
+_JOINED_GAP_S = 2.0  # a line followed this closely by the next is read with it (a phrase broken over lines)
 _WORD = re.compile(r"[^\W\d_]{4,}")  # four or more letters: brand names and content words ("today's" -> today)
 
 
@@ -102,14 +111,27 @@ class _Transcript:
         self.starts = [s.time.start_s for s in speech]  # sorted: the lines are in time order
         self.brand = brand
         assessed = {id(seg): a for seg, _, offset, a in _assessed(speech, None) if seg.channel == "speech"}
-        self.own = [assess(s.text) for s in speech]  # each line alone: which lines carry a cue
         texts = [normalize(s.text).text for s in speech]
+        self.own = [self._own_cues(texts, i) for i in range(len(speech))]  # which lines carry a cue
         self.marks = [self.lines.kinds(t) for t in texts]
         self.words = [self.lines.words(t) for t in texts]
-        self.has_cue = [bool(o.counted) for o in self.own]
-        third = [{c.id: c.weight for c in o.counted if not c.own_brand} for o in self.own]
+        self.has_cue = [bool(o) for o in self.own]
+        self._pitch: dict[int, float] = {}
+        third = [{c.id: c.weight for c in o if not c.own_brand} for o in self.own]
+        self._pitch: dict[int, float] = {}
         self.anchor = [bool(third[i]) and ((assessed[id(s)].commercial and not assessed[id(s)].self_promotion_only)
-                                           or self._widely(i, third)) for i, s in enumerate(speech)]
+                                           or self._widely(i, third)
+                                           or (max(third[i].values()) >= HINT and self.pitch(i) >= SEED))
+                       for i, s in enumerate(speech)]
+
+    def _own_cues(self, texts: list[str], i: int) -> tuple[Cue, ...]:
+        """The counted cues that start on line i. The line is read with the next one when that
+        follows straight on: ASR breaks lines anywhere, also inside a phrase ("this video was made"
+        | "possible by ..."), and the line where the phrase starts carries it."""
+        nxt = i + 1
+        if nxt < len(texts) and self.start(nxt) - self.end(i) <= _JOINED_GAP_S:
+            return tuple(c for c in assess(f"{texts[i]} {texts[nxt]}").counted if c.start < len(texts[i]))
+        return assess(texts[i]).counted
 
     def _widely(self, i: int, third: list[dict[str, float]]) -> bool:
         """Whether the third-party cues of the lines within `anchor_window_s` of line i reach the
@@ -146,7 +168,7 @@ class _Transcript:
             names = self.names(first, last, taken)
             first, how = self.opening(first, taken, names)
             end, ends = self.closing(last, names)
-            cues = list(dict.fromkeys(c.name for o in self.own[first:end + 1] for c in o.counted))
+            cues = list(dict.fromkeys(c.name for o in self.own[first:end + 1] for c in o))
             heard = self.brand or _brand(self.speech[first:end + 1]) or (min(names, key=self._first_said(first))
                                                                            if names else None)
             found.append(Read(media, self.start(first), self.end(end), first, end, heard,
@@ -167,29 +189,57 @@ class _Transcript:
             return self.lines.words(normalize(self.brand).text)
         book = self.book
         near = [j for j in range(max(taken + 1, 0), len(self.speech))
-                if self.start(first) - book.lookback_s <= self.start(j) <= self.end(last) + book.lookback_s]
+                if self.start(first) - book.reach_s <= self.start(j) <= self.end(last) + book.reach_s]
         said = Counter(w for j in near for w in self.words[j])
         beside = {w for i in range(first, last + 1) if self.anchor[i]
                   for j in (i - 1, i, i + 1) if 0 <= j < len(self.speech) for w in self.words[j]}
-        return frozenset(w for w in beside if said[w] >= book.brand_repeats)
+        heard = _brand(self.speech[max(first - 1, taken + 1):last + 2])
+        return frozenset(w for w in beside if said[w] >= book.brand_repeats) | (
+            self.lines.words(heard) if heard else frozenset())
 
     def evidence(self, i: int, names: frozenset[str]) -> bool:
         return self.has_cue[i] or bool(names & self.words[i])
 
+    def pitch(self, i: int) -> float:
+        """The trained signal's score for the words around line i (the line and its neighbours):
+        how much they read like advertising copy. Scored only near an anchor, once a line."""
+        known = self._pitch.get(i)
+        if known is None:
+            text = " ".join(s.text for s in self.speech[max(i - W, 0):i + W + 1])
+            known = self._pitch[i] = model_score(text).probability
+        return known
+
+    def gain(self, j: int, names: frozenset[str]) -> float:
+        """How much line j speaks for being inside the read: a cue or the brand strongly; else the
+        trained signal's score of its words, as log-odds above or below `PITCH` (a line that reads
+        like the content counts against)."""
+        if self.evidence(j, names):
+            return EVIDENCE
+        p = min(max(self.pitch(j), 1e-4), 1 - 1e-4)
+        return math.log(p / (1 - p)) - math.log(PITCH / (1 - PITCH))
+
+    def _best(self, lines: range, names: frozenset[str], stop) -> int | None:
+        """The farthest line of `lines` (walked away from the anchors) up to which the gains add up
+        best, or None where every extension loses; `stop(j)` ends the walk (a return, the reach)."""
+        total, best, at = 0.0, 0.0, None
+        for j in lines:
+            if stop(j):
+                break
+            total += self.gain(j, names)
+            if total > best:
+                best, at = total, j
+        return at
+
     def opening(self, first: int, taken: int, names: frozenset[str]) -> tuple[int, str]:
-        """The first line of the read: back over lines with a cue or the brand, to its segue, else
+        """The first line of the read: back over the lines that speak for it, to its segue, else
         with the lead-in before the earliest of them."""
         book, anchor_start = self.book, self.start(first)
-        start = first
-        for j in range(first - 1, taken, -1):
-            if anchor_start - self.start(j) > book.reach_s or self.is_("return", j) \
-                    or self.start(start) - self.end(j) > book.max_gap_s:
-                break
-            if self.evidence(j, names):
-                start = j
+        best = self._best(range(first - 1, taken, -1), names,
+                          lambda j: anchor_start - self.start(j) > book.reach_s or self.is_("return", j))
+        start = first if best is None else best
         opening = self.start(start)
         segue = next((j for j in range(start, taken, -1) if opening - self.start(j) <= book.lookback_s
-                      and (self.is_("segue", j) or any(c.id == "segue" for c in self.own[j].counted))), None)
+                      and (self.is_("segue", j) or any(c.id == "segue" for c in self.own[j]))), None)
         if segue is not None:
             return segue, f"starts at the segue '{_said(self.speech[segue], self.marks[segue], self.own[segue])}'"
         how = "starts with its lead-in before the first line with a cue" + ("" if start == first else " or the brand")
@@ -199,34 +249,29 @@ class _Transcript:
         return start, how
 
     def closing(self, last: int, names: frozenset[str]) -> tuple[int, str]:
-        """The last line of the read: on over lines with a cue or the brand, to the return to the
+        """The last line of the read: on over the lines that speak for it, to the return to the
         content, else with the lines just after the last of them."""
-        book = self.book
-        end, ends = last, "ends after the last line with a cue or the brand"
-        last_end = self.end(last)
-        for j in range(last + 1, len(self.speech)):
-            if self.start(j) - self.end(last) > book.reach_s:
-                break
-            if self.is_("return", j):
-                if self.evidence(j, names):
-                    end = j
-                return end, f"ends at the return to the content '{self.speech[j].text.strip()[:40]}'"
-            gap = self.start(j) - last_end
-            if self.evidence(j, names) and gap <= book.max_gap_s:
-                end, last_end = j, self.end(j)
-            elif gap <= book.tail_s:
-                end = j  # the pitch goes on a little after its last cue
-            elif gap > book.max_gap_s:
-                break
-        return end, ends
+        book, last_end = self.book, self.end(last)
+        back = next((j for j in range(last + 1, len(self.speech)) if self.start(j) - last_end <= book.reach_s
+                     and self.is_("return", j)), None)
+        best = self._best(range(last + 1, len(self.speech)), names,
+                          lambda j: self.start(j) - last_end > book.reach_s or j == back)
+        end = last if best is None else best
+        if back is not None and (back == end + 1 or self.evidence(back, names)) and back - end <= 2:
+            return back if self.evidence(back, names) else end, \
+                f"ends at the return to the content '{self.speech[back].text.strip()[:40]}'"
+        stop = self.end(end)
+        while end + 1 < len(self.speech) and self.start(end + 1) - stop < book.tail_s:
+            end += 1  # the pitch goes on a little after its last cue
+        return end, "ends after the last line with a cue or the brand"
 
 
-def _said(segment: Segment, marks: list[tuple[str, int, int]], own: Assessment) -> str:
+def _said(segment: Segment, marks: list[tuple[str, int, int]], own: tuple[Cue, ...]) -> str:
     text = normalize(segment.text).text
     for kind, start, end in marks:
         if kind == "segue":
             return text[start:end]
-    cue = next((c for c in own.counted if c.id in ("segue", "sponsor")), None)
+    cue = next((c for c in own if c.id in ("segue", "sponsor")), None)
     return cue.text if cue else text[:30]
 
 

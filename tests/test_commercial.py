@@ -191,7 +191,7 @@ def test_a_spoken_sponsor_read_without_a_disclosure_fails_with_the_cues_as_evide
     item = engine.evaluate(post, described(post, "video", 60, [], said))
     result = finding(item, "US", "US109")
     assert result.status == "fail" and "Sponsor read at 40-43 s ('free trial')" in result.message
-    assert result.evidence[0].note.startswith("commercial (cue score 1.2 >= threshold 1): free trial")
+    assert result.evidence[0].reason.startswith("commercial (cue score 1.2 >= threshold 1): free trial")
     disclosed = said + [("this part is sponsored by glow", 38.0, 40.0)]
     item = engine.evaluate(post, described(post, "video", 60, [], disclosed))
     assert finding(item, "US", "US109").status == "pass"

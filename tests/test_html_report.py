@@ -203,7 +203,7 @@ def test_timeline_draws_the_late_spoken_label(page: str):
     svg = section[section.index("<svg"):section.index("</svg>")]
     assert 'class="speech"' in svg and 'class="problem"' in svg
     assert "speech label &#39;sponsored&#39; (US108, US113)" in svg
-    assert "US108: within the first 15 s" in svg
+    assert "US108: a label must begin within the first 15 s" in svg
 
 
 def test_no_external_resources(page: str):

@@ -68,7 +68,7 @@ def test_a_gift_label_does_not_count_on_a_paid_post(engine):
     result = finding(check(engine, "CA", "#Gifted Loving this serum from @glowskincare"), "CA", "CA101")
     assert result.status == "fail"
     assert "'#Gifted' counts only for 'gifted' posts, not for this paid one" in result.message
-    assert any(e.text == "#Gifted" and "counts only for" in (e.note or "") for e in result.evidence)
+    assert any(e.text == "#Gifted" and "counts only for" in (e.reason or "") for e in result.evidence)
 
 
 def test_a_gift_label_counts_on_a_gift_and_on_an_undeclared_post(engine):

@@ -262,7 +262,7 @@ def _pack_with(tmp_path: Path, rule_update: dict) -> Path:
 
 @pytest.mark.parametrize("update, expected", [
     ({"when": {"post_types": ["reel"]}}, "rule GB121, field when.post_types.0"),
-    ({"params": {"which_frames": "some"}}, "param 'which_frames' must be 'every' or 'first-and-last'"),
+    ({"params": {"which_frames": "some"}}, "param 'which_frames' must be 'every', 'first-and-last' or 'first'"),
     ({"check": "live-repeat", "params": {}}, "needs exactly one of 'max_gap_s' or 'continuous: true'"),
     ({"check": "live-repeat", "params": {"max_gap_s": -5}}, "seconds must not be negative"),
 ])

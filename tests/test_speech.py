@@ -71,7 +71,7 @@ def test_us_spoken_disclosure_at_the_start_passes_and_late_fails_with_the_transc
     assert finding.status == "warn" and "50" in finding.message
     evidence = finding.evidence[0]
     assert evidence.channel == "speech" and 49.0 < evidence.time.start_s < 51.5
-    assert "sponsored by" in evidence.note.lower()
+    assert "sponsored by" in evidence.context.lower()  # the transcript line it was heard in
 
 
 def test_denial_spoken_in_a_video_is_a_false_denial(speech_engine):
@@ -219,7 +219,7 @@ def test_a_disclosure_only_possibly_said_neither_passes_nor_fails_the_spoken_rul
     result = us108(tentative)
     assert result.status == "inconclusive", result
     assert "Possibly said: 'sponsored' at 2.0 s" in result.message and "listen to confirm" in result.message
-    assert any(e.kind == "possible label" and e.note == note for e in result.evidence)
+    assert any(e.kind == "possible label" and e.reason == note for e in result.evidence)
     said = swap(heard, segments=[*heard.segments, possible.model_copy(update={"tentative": None})])
     assert us108(said).status == "pass"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from complianceguard.api.store import Delivery, Job
@@ -19,6 +19,7 @@ from complianceguard.submission import ManifestPost
 
 FIELD_MARK = "\x00field "  # complianceguard.submission's mark for a model error naming its own field
 NO_PATHS = "paths are not accepted over HTTP; upload the files as multipart `media` parts"
+NO_THUMBNAIL_PATHS = "paths are not accepted over HTTP; give the thumbnail's file name alone (it is declared, not read)"
 
 
 class SubmissionIn(ManifestPost):
@@ -30,11 +31,20 @@ class SubmissionIn(ManifestPost):
     post_type: PostType | None = Field(None, description="feed | carousel | story | video | live | audio; left "
                                        "out: inferred from the media. Media parts keep their order (frame 1 first).")
 
-    @field_validator("media", "source_file", mode="before")
+    @field_validator("media", "source_file", "thumbnail", mode="before")
     @classmethod
-    def _no_paths(cls, value: Any) -> None:
-        if value is not None:
-            raise ValueError(NO_PATHS)
+    def _no_paths(cls, value: Any, info: ValidationInfo) -> Any:
+        """No path on the server comes over HTTP: media are uploaded, and a thumbnail (declared, never
+        read) is named by its bare file name, so none can point outside the upload folder."""
+        if value is None or (info.field_name == "thumbnail" and _bare_file_name(value)):
+            return value
+        raise ValueError(NO_THUMBNAIL_PATHS if info.field_name == "thumbnail" else NO_PATHS)
+
+
+def _bare_file_name(value: Any) -> bool:
+    """A file name with no folder, drive or parent part ("cover.jpg", not "../cover.jpg" or "C:x")."""
+    return (isinstance(value, str) and value not in ("", ".", "..") and value == value.strip()
+            and not any(c in value for c in "/\\:\x00"))
 
 
 def describe(errors: list[Any]) -> tuple[str, str]:

@@ -28,11 +28,11 @@ from complianceguard import __version__
 from complianceguard.cache import cache_root, sha256_file
 from complianceguard.errors import ComplianceGuardError, internal_error
 from complianceguard.model import ItemResult
-from complianceguard.submission import RawPost, load_post
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a creator's `check` builds its engine from ScanSettings without reading any input file
     from complianceguard.engine import Engine
     from complianceguard.packs.loader import PackLibrary
+    from complianceguard.submission import RawPost
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,7 @@ class Checker:
     def check(self, unit: WorkUnit) -> UnitResult:
         from complianceguard.report.json_report import item_record
         from complianceguard.scan import error_item, evaluate_safely
+        from complianceguard.submission import load_post
 
         if self.cwd and os.getcwd() != self.cwd:
             try:
@@ -268,6 +269,7 @@ class Checker:
         instead of each paying for it). Only the language of each caption is worked out here:
         nothing of the check itself, which could hang or crash, runs in the parent."""
         from complianceguard.analyze import detect_language, tokenizer_language, vocabulary_language
+        from complianceguard.submission import load_post
 
         analyzer = self.engine.analyzer
         needed: set[tuple[str, str, str | None]] = set()

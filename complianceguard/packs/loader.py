@@ -6,6 +6,7 @@ it without reading Python.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from complianceguard.errors import PackError
 from complianceguard.packs.kinds import params_problem
@@ -130,25 +131,113 @@ def _parsed(raw_bytes: bytes) -> Any:
     30 packs by every process that starts (a creator's `check`, the API, each scan). The entry is
     keyed by the bytes' SHA-256 and holds the parsed document as JSON (no pickle: a cache folder
     is data, never code); a document JSON cannot give back exactly (dates, non-string keys) is
-    parsed every time. Validation runs on the result as on a fresh parse."""
+    parsed every time. Validation runs on the result as on a fresh parse. YAML dates (a pack's
+    `updated: 2025-05-09`) are kept as tagged objects ({"$date": "2025-05-09"}) and come back as
+    dates, so a dated pack is cached too."""
     from complianceguard.cache import Cache, cache_key, sha256_bytes
 
     cache = Cache()
-    key = cache_key(PARSED_KIND, sha256_bytes(raw_bytes), {}, {"pyyaml": yaml.__version__, "format": 1})
+    key = cache_key(PARSED_KIND, sha256_bytes(raw_bytes), {}, {"pyyaml": yaml.__version__, "format": 2})
     stored = cache.get(PARSED_KIND, key)
     if stored is not None:
         try:
-            return json.loads(stored)
+            return json.loads(stored, object_hook=_dated)
         except ValueError:
             cache.discard(PARSED_KIND, key)
     data = yaml.load(raw_bytes, Loader=SAFE_LOADER)
     try:
-        text = json.dumps(data, ensure_ascii=False, sort_keys=False)
+        text = json.dumps(data, ensure_ascii=False, sort_keys=False, default=_tag_date)
     except (TypeError, ValueError):
         return data
-    if json.loads(text) == data:
+    if json.loads(text, object_hook=_dated) == data:
         cache.put(PARSED_KIND, key, text.encode("utf-8"))
     return data
+
+
+def _tag_date(value: Any) -> Any:
+    """A YAML date or timestamp, as JSON that `_dated` turns back into it."""
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _dated(document: dict[str, Any]) -> Any:
+    if len(document) == 1 and isinstance(next(iter(document.values())), str):
+        if "$date" in document:
+            return dt.date.fromisoformat(document["$date"])
+        if "$datetime" in document:
+            return dt.datetime.fromisoformat(document["$datetime"])
+    return document
+
+
+VALIDATED_KIND = "pack"  # cache entries: a pack file validated, as the Pack's JSON
+
+
+@lru_cache(maxsize=1)
+def _schema_fingerprint() -> str:
+    """SHA-256 of the code that decides what a pack file validates to (the pack schema, the check
+    kinds' typed params, this loader): a validated pack cached by another version of it is not reused."""
+    hasher = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for source in [here / "schema.py", here / "loader.py", *sorted((here / "kinds").glob("*.py"))]:
+        hasher.update(source.name.encode("utf-8") + b"\0" + source.read_bytes() + b"\0")
+    return hasher.hexdigest()
+
+
+def _validated_key(digest: str) -> str:
+    from pydantic import VERSION
+
+    from complianceguard.cache import cache_key
+
+    return cache_key(VALIDATED_KIND, digest, {}, {"schema": _schema_fingerprint(), "pydantic": VERSION, "format": 1})
+
+
+def _cached_pack(digest: str) -> Pack | None:
+    """The pack these bytes validated to before, from the cache (None: never, or unreadable).
+
+    Every process validates all 30 packs (about 5 ms each) before its first check; a pack's JSON,
+    as dumped after a validation that passed, validates again in pydantic's JSON parser several
+    times faster. The entry is keyed by the file's SHA-256 and the schema's code, holds data (JSON,
+    no pickle) and is validated like any input: it cannot give a pack the file would not."""
+    from complianceguard.cache import Cache
+
+    cache = Cache()
+    key = _validated_key(digest)
+    stored = cache.get(VALIDATED_KIND, key)
+    if stored is None:
+        return None
+    try:
+        return Pack.model_validate_json(stored)
+    except ValueError:  # pydantic's ValidationError included
+        cache.discard(VALIDATED_KIND, key)
+        return None
+
+
+def _cache_pack(digest: str, pack: Pack) -> None:
+    """Keep a validated pack for `_cached_pack`, when its JSON gives back the very same pack (the
+    fields it set included: `extends` merging reads them)."""
+    from complianceguard.cache import Cache
+
+    text = pack.model_dump_json(by_alias=True, exclude_unset=True)
+    try:
+        again = Pack.model_validate_json(text)
+    except ValueError:
+        return
+    if again == pack and _fields_set(again) == _fields_set(pack):
+        Cache().put(VALIDATED_KIND, _validated_key(digest), text.encode("utf-8"))
+
+
+def _fields_set(value: Any) -> Any:
+    """The fields set in a model and every model inside it (what `exclude_unset` keeps)."""
+    if isinstance(value, BaseModel):
+        return (sorted(value.model_fields_set), [_fields_set(getattr(value, f)) for f in sorted(value.model_fields)])
+    if isinstance(value, (list, tuple)):
+        return [_fields_set(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _fields_set(v) for k, v in value.items()}
+    return None
 
 
 def read_pack(path: Path) -> _Raw:
@@ -156,6 +245,10 @@ def read_pack(path: Path) -> _Raw:
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise PackError(f"{path}: cannot read pack ({exc.strerror})") from None
+    digest = hashlib.sha256(raw_bytes).hexdigest()
+    cached = _cached_pack(digest)
+    if cached is not None:
+        return _Raw(cached, path, digest)
     try:
         data = _parsed(raw_bytes)
     except yaml.YAMLError as exc:
@@ -177,7 +270,8 @@ def read_pack(path: Path) -> _Raw:
             raise PackError(f"{path}:{where} {_describe_location(data, loc[:3])}: {problem}{more}") from None
         raise PackError(f"{path}:{where} {_describe_location(data, loc)}: {first['msg']}{more}") from None
     _check_vocabulary(path, raw_bytes, data, pack)
-    return _Raw(pack, path, hashlib.sha256(raw_bytes).hexdigest())
+    _cache_pack(digest, pack)
+    return _Raw(pack, path, digest)
 
 
 MAX_TERMS = 10_000  # vocabulary terms in one pack (the shipped ones have under 400): matchers stay fast to build

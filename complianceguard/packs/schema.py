@@ -51,10 +51,26 @@ class RuleSource(_Strict):
     quote: str | None = None
 
 
+# A term's `*` standing as a word of its own is a gap: 1 to GAP_MAX_WORDS words, no punctuation
+# ("sent me * for free": "sent me this serum for free"). Four words cover a product's name with an
+# article and an adjective ("das neue Serum"); our choice, not a figure from the research.
+GAP_MAX_WORDS = 4
+# Terms that stand for one token of a kind, whatever its words (matched as a whole term only).
+TOKEN_PLACEHOLDERS = {"{handle}": "any @handle", "{web-address}": "any web address (glow.com, www.glow.de/shop)"}
+TERM_FIELDS = ("labels", "insufficient", "denials", "signals", "negators", "not_labels")
+
+
+def is_gap_term(term: str) -> bool:
+    """A term with a word gap ("hat mir * geschenkt"), not a hashtag wildcard ("#*partner")."""
+    return "*" in term.split()
+
+
 class Vocabulary(_Strict):
     """Terms for one language. A bare term also matches its hashtag form (`paid partnership` ->
     `#paidpartnership`); a term written with `#` matches only as a hashtag; `*` inside a hashtag
-    term matches any letters (`#*partner` for #[Brand]Partner)."""
+    term matches any letters (`#*partner` for #[Brand]Partner); `*` as a word of its own between
+    words is a gap of 1 to 4 words (`sent me * for free`, `hat mir * geschenkt`); the whole term
+    `{handle}` matches any @handle and `{web-address}` any web address."""
 
     labels: list[str] = Field(default_factory=list, description="Accepted disclosure labels.")
     insufficient: list[str] = Field(default_factory=list, description="Labels regulators call unclear.")
@@ -80,6 +96,34 @@ class Vocabulary(_Strict):
     preferred: str | None = Field(None, description="The label `--fix` inserts for this language.")
     special: dict[SpecialFlag, list[str]] = Field(
         default_factory=dict, description="Labels for declared retouched or AI imagery.")
+    audience_only: list[str] = Field(
+        default_factory=list, description="Terms of this language (listed in its other fields too) that count "
+        "only in packs whose audience `languages` include this language: a pack that extends this one for "
+        "another audience does not match them (eu-ucpd's bare Danish 'reklame' is German 'Reklame' too).")
+
+    @field_validator(*TERM_FIELDS)
+    @classmethod
+    def _gaps_between_words(cls, terms: list[str]) -> list[str]:
+        """A gap needs words on both sides, one gap per term; a placeholder is a whole term."""
+        for term in terms:
+            words = term.split()
+            if "*" in words and (words[0] == "*" or words[-1] == "*"):
+                raise ValueError(f"{term!r}: a gap `*` needs words before and after it")
+            if any(p in term and p != term.strip() for p in TOKEN_PLACEHOLDERS):
+                raise ValueError(f"{term!r}: {{handle}} and {{web-address}} stand alone as a whole term")
+        return terms
+
+    @model_validator(mode="after")
+    def _audience_terms_listed(self) -> Vocabulary:
+        listed = {t for f in ("labels", "insufficient", "denials", "signals") for t in getattr(self, f)}
+        missing = [t for t in self.audience_only if t not in listed]
+        if missing:
+            raise ValueError(f"audience_only: {missing[0]!r} is not one of this language's terms")
+        return self
+
+    def applies_in(self, term: str, language: str, audience: list[str]) -> bool:
+        """Whether `term` of this (`language`) vocabulary counts in a pack with these audience languages."""
+        return term not in self.audience_only or language in audience
 
 
 class DescribedText(_Strict):
@@ -222,6 +266,10 @@ class PresumedCommercial(_Strict):
                             "the presumption, or [any] for every cue of a third party's product and a tagged brand.")
     signals: list[str] = Field(default_factory=list, description="Vocabulary signal terms (as the vocabulary "
                                "writes them, e.g. 'kortingscode') that trigger it too.")
+    not_presumed: list[str] = Field(
+        default_factory=list, description="Vocabulary signal terms that make an undeclared post only likely "
+        "commercial (WARN), even with `cues: [any]`: hints the source does not treat as the trigger (DE: a bare "
+        "'{handle}' tag, BGH I ZR 125/20).")
     why: str = Field(description="The legal presumption or objective trigger, in the pack's words.")
     source: RuleSource
     confidence: Confidence

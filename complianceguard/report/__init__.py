@@ -96,9 +96,9 @@ def write_reports(report: Report, out_dir: Path, formats: list[str], **options: 
 
 
 def load_report(path: Path) -> Report:
-    """A saved JSON report (schema 2.0, or 1.0 from earlier versions), validated, in the form every
-    writer renders from (the engine's items, 2.0's compact ones expanded against its `rules`);
-    one-line InputError when it is not one."""
+    """A saved JSON report (schema 2.x, or 1.0 from earlier versions), validated, in the form every
+    writer renders from (the engine's items, 2.x's compact ones expanded against its `rules`, the
+    evidence of 1.0 and 2.0 with its `note` read as 2.1's fields); one-line InputError when it is not one."""
     from complianceguard.errors import InputError
 
     try:
@@ -127,7 +127,7 @@ def parse_report(text: str, name: str = "report.json") -> Report:
     if major not in ("1", REPORT_SCHEMA_VERSION.split(".")[0]):
         if isinstance(version, str):
             raise InputError(f"{path}: report schema version {version} is not supported "
-                             f"(this version reads {REPORT_SCHEMA_VERSION} and 1.x)")
+                             f"(this version reads 1.x and 2.x up to {REPORT_SCHEMA_VERSION})")
         raise InputError(f"{path}: not a complianceguard JSON report (schema_version: missing)")
     try:
         return _validated(document, major)
@@ -145,12 +145,16 @@ def _validated(document: dict[str, Any], major: str) -> Report:
     from complianceguard.model import Report
     from complianceguard.report.json_report import RecordReport
 
-    if major == "1":  # 1.0: the items are already the engine's; no catalogue
+    from complianceguard.report.view import expand_item, upgraded_item
+
+    if major == "1":  # 1.0: the items are already the engine's (evidence with 1.0's `note`); no catalogue
+        items = document.get("items")
+        if isinstance(items, list):
+            document = {**document, "items": [upgraded_item(i) if isinstance(i, dict) else i for i in items]}
         try:
             return Report.model_validate(document)
         except ValidationError:
             return RecordReport.model_validate(document)  # the record's workflow fields too
-    from complianceguard.report.view import expand_item
 
     rules = document.get("rules")
     if not isinstance(rules, dict):

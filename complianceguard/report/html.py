@@ -90,6 +90,8 @@ def _problem_keys(item: ItemResult) -> dict[tuple, list[str]]:
             if finding.status not in NON_PASSING:
                 continue
             for ev in finding.evidence:
+                if not ev.text:  # a window, gap, break or frame: a stretch or place, nothing read to mark
+                    continue
                 rules = keys.setdefault(_evidence_key(ev), [])
                 if finding.rule not in rules:
                     rules.append(finding.rule)
@@ -143,26 +145,38 @@ def excerpt(caption: str, start: int, end: int, title: str, context: int = 40) -
             + Markup("…" if hi < len(caption) else ""))
 
 
+def provenance(ev: Evidence) -> str | None:
+    """How a piece of evidence was found, compactly: the matcher, the pack and vocabulary term, the
+    raw score (a fuzzy ratio is not a confidence), e.g. "fuzzy · gb-asa@1.2.0 'ad' · score 91"."""
+    if ev.matcher is None:
+        return None
+    parts = [ev.matcher]
+    if ev.pack:
+        parts.append(f"{ev.pack} '{ev.term}'" if ev.term else ev.pack)
+    elif ev.term:
+        parts.append(f"'{ev.term}'")
+    if ev.score is not None:
+        parts.append(f"score {ev.score:g}")
+    return " · ".join(parts)
+
+
 def evidence_view(ev: Evidence, caption: str | None) -> dict:
     """What the template shows for one piece of evidence."""
-    view: dict = {"channel": ev.channel, "kind": ev.kind, "text": ev.text, "note": ev.note, "term": ev.term,
-                  "confidence": ev.confidence, "time": None, "excerpt": None, "line": None, "media": ev.media,
-                  "overlay": ev.overlay, "thumbnail": ev.thumbnail}
+    view: dict = {"channel": ev.channel, "kind": ev.kind, "text": ev.text, "reason": ev.reason, "term": ev.term,
+                  "disguise": ev.disguise, "how": provenance(ev), "confidence": ev.confidence, "time": None,
+                  "excerpt": None, "line": None, "media": ev.media, "overlay": ev.overlay, "thumbnail": ev.thumbnail,
+                  "frame": ev.frame}
     if ev.time is not None:
         view["time"] = f"{_secs(ev.time.start_s)} – {_secs(ev.time.end_s)}"
     if ev.channel == "caption" and ev.span is not None and caption is not None:
         start, end = ev.span.start, ev.span.end
         view["excerpt"] = excerpt(caption, start, end, ev.kind)
         view["where"] = f"characters {start}–{end}"
-    elif ev.channel in TIMED_CHANNELS and ev.note:
-        # The note is the transcript line or on-screen text the match was found in.
+    elif ev.context and ev.context != ev.text:  # the transcript line or on-screen text the match is in
         spans = []
-        if ev.span is not None and ev.note[ev.span.start:ev.span.end] == ev.text:
+        if ev.span is not None and ev.context[ev.span.start:ev.span.end] == ev.text:
             spans = [Span(ev.span.start, ev.span.end, "problem", ev.kind)]
-        view["line"] = highlight(ev.note, spans)
-    view["frame"] = ev.frame
-    if ev.frame is not None and not ev.text:  # a frame without a label (or not read): the note says which
-        view["line"] = None
+        view["line"] = highlight(ev.context, spans)
     return view
 
 
@@ -179,31 +193,28 @@ class Timeline:
 LANE_H = 26
 LABEL_W = 96
 TOP = 8
-WINDOW_RE = re.compile(r"within the first (\d+(?:\.\d+)?) s")
-DURATION_RE = re.compile(r"\bof (\d+(?:\.\d+)?) s\b")  # video-timing messages may name the media's length
 
 
 def timeline(item: ItemResult) -> Timeline | None:
     """An SVG-ready layout of timed segments and label mentions, or None when nothing is timed.
 
-    The report does not carry the media's length or the rules' windows as fields, so the length is
-    the latest time seen (or one a video-timing message names), and a "within the first N s" window
-    is read from the failing message: both only shape the drawing, never a verdict.
+    The media's length is the one timing evidence names (`duration_s` of a window, gap or break),
+    else the latest time seen; the shaded windows are the timing rules' `window` evidence (where a
+    rule wants a label). Both only shape the drawing, never a verdict.
     """
     segments = [s for s in item.segments if s.time is not None]
     mentions = [m for m in item.mentions if m.time is not None and m.kind in ("label", "insufficient", "denial")]
     if not segments and not mentions:
         return None
     ends = [s.time.end_s for s in segments] + [m.time.end_s for m in mentions]
-    windows: list[tuple[float, str]] = []
+    windows: set[tuple[float, float, str, str]] = set()
     for result in item.regions.values():
         for finding in result.findings:
-            if finding.check != "video-timing":
-                continue
-            for match in DURATION_RE.finditer(finding.message):
-                ends.append(float(match.group(1)))
-            for match in WINDOW_RE.finditer(finding.message):
-                windows.append((float(match.group(1)), finding.rule))
+            for ev in finding.evidence:
+                if ev.duration_s is not None:
+                    ends.append(ev.duration_s)
+                if ev.kind == "window" and ev.time is not None:
+                    windows.add((ev.time.start_s, ev.time.end_s, finding.rule, ev.reason or ""))
     duration = max(ends) or 1.0
     tl = Timeline(duration=duration)
     top = TOP + (16 if windows else 0)
@@ -241,9 +252,11 @@ def timeline(item: ItemResult) -> Timeline | None:
     while t <= duration + 1e-9:
         tl.ticks.append({"x": x(t), "label": _secs(t), "y1": top - 4, "y2": plot_bottom})
         t += step
-    for limit, rule in sorted(set(windows)):
-        tl.windows.append({"x": x(0), "w": round(x(limit) - x(0), 2), "y": top - 4, "h": plot_bottom - top + 4,
-                           "label": f"{rule}: within the first {_secs(limit)}", "label_x": x(0),
+    for start, end, rule, reason in sorted(windows):
+        tl.windows.append({"x": x(start), "w": round(x(end) - x(start), 2), "y": top - 4, "h": plot_bottom - top + 4,
+                           "label": f"{rule}: {reason}" if reason else rule,
+                           # a window at the start is labelled from its left edge, one later from its right
+                           "label_x": x(start) if start <= 0 else x(end), "anchor": "start" if start <= 0 else "end",
                            "label_y": top - 8})
     tl.height = plot_bottom + 22
     return tl

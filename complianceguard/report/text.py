@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from complianceguard.model import Finding, ItemResult
+from complianceguard.model import Evidence, Finding, ItemResult
 
 MARKS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "warn": ("WARN", "yellow"),
          "inconclusive": ("INCONCLUSIVE", "magenta"), "error": ("ERROR", "red"),
@@ -16,6 +16,12 @@ def _mark(status: str) -> str:
     return click.style(word, fg=colour, bold=True)
 
 
+def _why(ev: Evidence) -> str:
+    """The evidence's reason and disguise, as a parenthesis (empty when it has neither)."""
+    said = [x for x in (ev.reason, *ev.disguise) if x]
+    return f" ({'; '.join(said)})" if said else ""
+
+
 def _where(finding: Finding, caption: str | None) -> list[str]:
     lines = []
     for ev in finding.evidence:
@@ -23,12 +29,13 @@ def _where(finding: Finding, caption: str | None) -> list[str]:
             start, end = ev.span.start, ev.span.end
             before = caption[max(0, start - 20):start].replace("\n", " ")
             after = caption[end:end + 20].replace("\n", " ")
-            lines.append(f"at characters {start}-{end}: …{before}[{caption[start:end]}]{after}…"
-                         + (f" ({ev.note})" if ev.note else ""))
+            lines.append(f"at characters {start}-{end}: …{before}[{caption[start:end]}]{after}…{_why(ev)}")
+        elif ev.time is not None and not ev.text:  # a window, gap or break: a stretch of the media
+            lines.append(f"{ev.channel} {ev.kind} at {ev.time.start_s:g}-{ev.time.end_s:g} s{_why(ev)}")
         elif ev.time is not None:
-            line = f" in \"{ev.note}\"" if ev.note and ev.note != ev.text else ""
+            line = f" in \"{ev.context}\"" if ev.context and ev.context != ev.text else ""
             lines.append(f"{ev.channel} at {ev.time.start_s:g}-{ev.time.end_s:g} s: \"{ev.text}\"{line}"
-                         + (f" (match confidence {ev.confidence:.2f})" if ev.confidence < 1 else ""))
+                         + (f" (match confidence {ev.confidence:.2f})" if ev.confidence < 1 else "") + _why(ev))
         elif ev.channel == "metadata":
             lines.append(ev.text)
     return lines

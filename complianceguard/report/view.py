@@ -83,25 +83,22 @@ def pack_catalogue(pack: ResolvedPack) -> dict[str, dict[str, Any]]:
             if when:
                 entry["when"] = when
         entry.update(message=rule.message, fix=rule.fix)
-        if rule.check in KIND_OUTCOMES:
-            entry["outcomes"] = dict(KIND_OUTCOMES[rule.check])
+        outcomes = kind_outcomes().get(rule.check)
+        if outcomes:
+            entry["outcomes"] = dict(outcomes)
         entry["source"] = source
         out[rule.code] = entry
     return out
 
 
-# The usual message of a check kind's outcome, by status (complianceguard/packs/kinds): a rule's
-# catalogue entry lists them as `outcomes`, and a finding with that message keeps no `detail`.
-# Only a dictionary: a kind that words it otherwise has its findings keep their detail.
-KIND_OUTCOMES: dict[str, dict[str, str]] = {
-    "disguised-label": {"pass": "No label written with look-alike or invisible characters."},
-    "false-denial": {"pass": "No claim that the post is not an ad."},
-    "insufficient-label": {"pass": "No unclear labels used."},
-    "label-language": {"not-applicable": "No label to check."},
-    "label-placement": {"not-applicable": "No accepted label in the caption to place."},
-    "label-prominence": {"not-applicable": "No label on screen to measure."},
-    "platform-tool": {"pass": "The platform's label is used as this region expects."},
-}
+def kind_outcomes() -> dict[str, dict[str, str]]:
+    """Each registered check kind's usual messages, by status, as the kind declares them
+    (`@check_kind(..., usual=...)`, complianceguard/packs/kinds): a rule's catalogue entry lists
+    them as `outcomes`, and a finding with that message keeps no `detail`. Only a dictionary: a
+    finding worded otherwise keeps its detail, so 2.x stays lossless whatever a kind returns."""
+    from complianceguard.packs.kinds import CHECKS
+
+    return {name: dict(kind.usual or {}) for name, kind in CHECKS.items()}
 
 
 def library_catalogue(library: PackLibrary, refs: Iterable[str]) -> Catalogue:
@@ -271,7 +268,7 @@ def _expand_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogue
     findings = []
     for f in _region_findings(region, catalogue):
         if f.get("evidence"):
-            f = {**f, "evidence": [_full_evidence(e, caption) for e in f["evidence"]]}
+            f = {**f, "evidence": [_full_evidence(e, caption, region["pack"]) for e in f["evidence"]]}
         findings.append(expand_finding(f, ctx, catalogue, coverage))
     return {"verdict": region["verdict"], "pack": region["pack"], "applicability": region["applicability"],
             "findings": findings}
@@ -283,7 +280,7 @@ ITEM_EMPTY: dict[str, Any] = {"segments": [], "mentions": [], "regions": {}, "er
                               "frames": {}}
 SEGMENT_DEFAULTS: dict[str, Any] = {"confidence": 1.0}
 MENTION_DEFAULTS: dict[str, Any] = {"confidence": 1.0, "negated": False, "disguise": [], "tentative": False}
-EVIDENCE_DEFAULTS: dict[str, Any] = {"confidence": 1.0}
+EVIDENCE_DEFAULTS: dict[str, Any] = {"confidence": 1.0, "disguise": []}
 
 
 def _at(caption: str | None, span: Any) -> str | None:
@@ -331,19 +328,59 @@ def _short_mention(m: Mapping[str, Any], caption: str | None, channels: Mapping[
     return out
 
 
-def _full_evidence(e: Mapping[str, Any], caption: str | None) -> dict[str, Any]:
-    out = dict(e)
+def _full_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None) -> dict[str, Any]:
+    out = dict(upgraded_evidence(e))
     if "text" not in out and out.get("channel") == "caption":
         out["text"] = _at(caption, e.get("span"))
+    if out.get("matcher") in REGION_VOCABULARY_MATCHERS and "pack" not in out and pack is not None:
+        out["pack"] = pack
     for key, value in EVIDENCE_DEFAULTS.items():
-        out.setdefault(key, value)
+        out.setdefault(key, type(value)() if isinstance(value, list) else value)
     return out
 
 
-def _short_evidence(e: Mapping[str, Any], caption: str | None) -> dict[str, Any]:
+def _short_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None) -> dict[str, Any]:
     out = {k: v for k, v in e.items() if EVIDENCE_DEFAULTS.get(k, out_of_band) != v}
     if e.get("channel") == "caption" and "span" in e and _at(caption, e["span"]) == e.get("text"):
         del out["text"]
+    if out.get("matcher") in REGION_VOCABULARY_MATCHERS and pack is not None and out.get("pack") == pack:
+        del out["pack"]  # the region's own vocabulary (most evidence): the region's pack says it
+    return out
+
+
+# Evidence of these matchers names the pack whose vocabulary matched; it is left out (2.1) when it is
+# the region's pack. Others (cue, model, brand, read) name no pack, and a missing `pack` stays missing.
+REGION_VOCABULARY_MATCHERS = ("phrase", "pattern", "fuzzy")
+TIMED = ("speech", "overlay")
+
+
+def upgraded_item(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A 1.0 item (the engine's, in full) with its evidence in the 2.1 form (`upgraded_evidence`)."""
+    regions = item.get("regions")
+    if not isinstance(regions, Mapping):
+        return item
+    return {**item, "regions": {code: {**region, "findings": [
+        {**f, "evidence": [upgraded_evidence(e) for e in f["evidence"]]} if f.get("evidence") else f
+        for f in region.get("findings", [])]} for code, region in regions.items()}}
+
+
+def upgraded_evidence(e: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Evidence of a 1.0 or 2.0 report (its one `note`) in the 2.1 form. The note was the line a
+    speech or on-screen match was found in where the evidence's span in it is the evidence's text
+    (what the 2.0 HTML report highlighted); anything else it said (why the evidence is shown, a
+    disguise, how a cue or a possibly-said reading was judged) is kept whole as the `reason`."""
+    if "note" not in e:
+        return e
+    out = {k: v for k, v in e.items() if k != "note"}
+    note, text, span = e["note"], e.get("text"), e.get("span")
+    if not isinstance(note, str):
+        return out
+    start, end = (span.get("start"), span.get("end")) if isinstance(span, Mapping) else (None, None)
+    if e.get("channel") in TIMED and text and isinstance(start, int) and isinstance(end, int) \
+            and note[start:end] == text:
+        out["context"] = note
+    else:
+        out["reason"] = note
     return out
 
 
@@ -489,7 +526,7 @@ def _compact_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogu
             f = {k: v for k, v in f.items() if k != WHY}
             f["detail"] = original.get("message", "")
         if f.get("evidence"):
-            f = {**f, "evidence": [_short_evidence(e, caption) for e in f["evidence"]]}
+            f = {**f, "evidence": [_short_evidence(e, caption, region["pack"]) for e in f["evidence"]]}
         kept.append(f)
     if kept:
         out["findings"] = kept
@@ -528,7 +565,7 @@ def json_schema() -> dict[str, Any]:
     shipped at SCHEMA_PATH is this (tests/test_report_formats.py checks it is current)."""
     from pydantic import BaseModel, ConfigDict
 
-    from complianceguard.model import Coverage, Evidence, Mention, Segment, Status, Verdict
+    from complianceguard.model import REPORT_SCHEMA_VERSION, Coverage, Evidence, Mention, Segment, Status, Verdict
     from complianceguard.packs.schema import Channel
     from complianceguard.report.json_report import RecordItem, RecordReport, ReviewNote
 
@@ -546,6 +583,8 @@ def json_schema() -> dict[str, Any]:
         model_config = ConfigDict(extra="forbid", title="Evidence")
         text: str | None = Field(None, description="Left out for caption evidence: the caption's characters "
                                  "at `span`.")
+        pack: str | None = Field(None, description="The pack (id@version) whose vocabulary has `term`; left out "
+                                 "for a phrase, pattern or fuzzy match in the region's own pack.")
 
     class CompactFinding(BaseModel):
         """A finding of a 2.0 item: the rule's code and status, and what is not the catalogue's."""
@@ -592,7 +631,7 @@ def json_schema() -> dict[str, Any]:
         regions: dict[str, CompactRegion] = Field(default_factory=dict)  # type: ignore[assignment]
 
     class ReportDocument(RecordReport):
-        model_config = ConfigDict(extra="forbid", title="complianceguard report 2.0")
+        model_config = ConfigDict(extra="forbid", title=f"complianceguard report {REPORT_SCHEMA_VERSION}")
         items: list[CompactItem] = Field(default_factory=list)  # type: ignore[assignment]
 
     schema = ReportDocument.model_json_schema()

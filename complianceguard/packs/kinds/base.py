@@ -12,8 +12,9 @@ paragraphs: "Passes when ...", "Not applicable when ..." and "Params: ...".
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pycountry
@@ -80,6 +81,9 @@ class CheckKind:
     family: str  # the module it lives in: label, placement, platform, timing, speech, frames
     seeks_label: bool = False  # fails for want of a label: a label only possibly said makes it inconclusive
     decides_presence: bool = False  # a region's pass rests on one such rule having looked for the label
+    # Status -> the message the kind gives word for word in the common case (None: not declared).
+    # The report's rule catalogue lists them (`outcomes`) and such findings keep no detail.
+    usual: Mapping[str, str] | None = None
 
     def evaluate(self, ctx: Context, rule: Rule) -> Outcome:
         return self.run(ctx, rule, rule.params)
@@ -102,14 +106,16 @@ CHECKS: dict[str, CheckKind] = {}
 
 
 def check_kind(name: str, params: type[CheckParams] = NoParams, *, seeks_label: bool = False,
-               decides_presence: bool = False) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
-    """Register a check function as the kind `name`, with its params model."""
+               decides_presence: bool = False, usual: Mapping[str, str] | None = None,
+               ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
+    """Register a check function as the kind `name`, with its params model and its `usual`
+    messages ({} where every message it gives varies with the post)."""
 
     def register(run: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if name in CHECKS:
             raise ValueError(f"check kind {name!r} registered twice")
         CHECKS[name] = CheckKind(name, run, params, run.__module__.rpartition(".")[2], seeks_label,
-                                 decides_presence)
+                                 decides_presence, MappingProxyType(dict(usual)) if usual is not None else None)
         return run
 
     return register
@@ -184,10 +190,21 @@ CHANNEL_WORDS = {"caption": "caption", "overlay": "on-screen text", "speech": "s
 TIMING_TOLERANCE_S = 0.05  # sampling and rounding slack when comparing durations
 
 
-def evidence_of(mention: Mention, note: str | None = None) -> Evidence:
+# Matchers whose mention `context` is their account of a score (a cue's, the model's, a sponsor
+# read's), not the line the words were found in.
+EXPLAINING_MATCHERS = ("cue", "model", "read")
+
+
+def evidence_of(mention: Mention, reason: str | None = None) -> Evidence:
+    """A mention as evidence, with how it was found; `reason`: why the check shows it (negated, ...).
+    A mention's `context` is the line it was found in, except where it explains a judgement (a
+    cue's, the model's or a read's score, a possibly-said reading): that is part of the reason."""
+    explains = mention.matcher in EXPLAINING_MATCHERS or mention.tentative
+    reasons = [r for r in (reason, mention.context if explains else None) if r]
     return Evidence(channel=mention.channel, kind=mention.kind, text=mention.text, span=mention.span,
-                    time=mention.time, term=mention.term, confidence=mention.confidence,
-                    note=note or ("; ".join(mention.disguise) or None) or mention.context,
+                    time=mention.time, term=mention.term, confidence=mention.confidence, matcher=mention.matcher,
+                    pack=mention.pack, score=mention.score, context=None if explains else mention.context,
+                    disguise=list(mention.disguise), reason="; ".join(reasons) or None,
                     media=mention.media, overlay=mention.overlay)
 
 

@@ -29,13 +29,16 @@ class LabelOnEveryFrameParams(CheckParams):
                                  "(KR: \"in the photo, on every photo, *or* in the first line\")")
     platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership flag, which the "
                                        "platform shows on every frame, counts")
-    which_frames: Literal["every", "first-and-last"] = Field("every", description="the frames that need a label")
+    which_frames: Literal["every", "first-and-last", "first"] = Field(
+        "every", description="the frames that need a label: `first` for a carousel seen image by image, where a "
+        "label only on a later image is not seen \"at the start\" / \"at first glance\"")
 
 
-@check_kind("label-on-every-frame", LabelOnEveryFrameParams, seeks_label=True)
+@check_kind("label-on-every-frame", LabelOnEveryFrameParams, seeks_label=True,
+            usual={"not-applicable": "The post has no images or frames."})
 def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -> Outcome:
     """Passes when every carousel image / story frame (the post's `media`, in order; or the first and
-    the last) carries an accepted label in the rule's `overlay` (and, for video frames, `speech`)
+    the last; or the first) carries an accepted label in the rule's `overlay` (and, for video frames, `speech`)
     scopes. The evidence names each frame (`frame`, 1-based, and its media): the label it carries,
     or that it has none, or that it was not read (then inconclusive, never a pass).
 
@@ -56,9 +59,8 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
     total = len(frames)
     wanted = range(1, total + 1)
-    first_and_last = p.which_frames == "first-and-last"
-    if first_and_last:
-        wanted = sorted({1, total})
+    if p.which_frames != "every":
+        wanted = sorted({1, total}) if p.which_frames == "first-and-last" else [1]
     in_media = [s for s in rule.scopes if s in ("overlay", "speech")]
     labels = ctx.labels(in_media)
     evidence: list[Evidence] = []
@@ -80,12 +82,13 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
             why = (f"{CHANNEL_WORDS[not_read[0]]} not read" if not_read
                    else f"a {kind} carries no {' or '.join(CHANNEL_WORDS[c] for c in in_media)}")
             evidence.append(Evidence(channel=(not_read or in_media)[0], kind="not-read", text="", media=media,
-                                     frame=number, note=f"{where}: {why}"))
+                                     frame=number, reason=f"{where}: {why}"))
         else:
             missing.append(number)
             evidence.append(Evidence(channel=channels[0], kind="missing-label", text="", media=media,
-                                     frame=number, note=f"{where}: no label"))
-    needed = "on the first and the last" if first_and_last else "on every"
+                                     frame=number, reason=f"{where}: no label"))
+    needed = {"every": "on every", "first-and-last": "on the first and the last", "first": "on the first"}[
+        p.which_frames]
     shown = f"Labelled: {_frame_names(ctx, labelled)}." if labelled else "No frame carries a label."
     if missing:
         return Outcome("fail", f"No label on {_frame_names(ctx, missing)} of {total}; one is needed {needed} "

@@ -30,7 +30,7 @@ class LabelPresentParams(CheckParams):
         "relationship keeps them: the label itself then says what the post is")
 
 
-@check_kind("label-present", LabelPresentParams, seeks_label=True, decides_presence=True)
+@check_kind("label-present", LabelPresentParams, seeks_label=True, decides_presence=True, usual={})
 def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     """Passes when an accepted label is found in one of the rule's `scopes` (or, with `require_each`,
     in each group of channels). Fails naming what was searched and any negated or disguised label
@@ -133,7 +133,7 @@ class InsufficientLabelParams(CheckParams):
     even_with_label: Flag = Field(False, description="also fail when an accepted label is present too")
 
 
-@check_kind("insufficient-label", InsufficientLabelParams)
+@check_kind("insufficient-label", InsufficientLabelParams, usual={"pass": "No unclear labels used."})
 def insufficient_label(ctx: Context, rule: Rule, p: InsufficientLabelParams) -> Outcome:
     """Passes when no insufficient term (`vocabulary.*.insufficient`, e.g. "sp", "collab") is used in
     place of an accepted label: none in the scopes, or one next to an accepted label.
@@ -165,7 +165,7 @@ class LabelLanguageParams(CheckParams):
             raise ValueError("must be a list of language codes or 'content'") from None
 
 
-@check_kind("label-language", LabelLanguageParams)
+@check_kind("label-language", LabelLanguageParams, usual={"not-applicable": "No label to check."})
 def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
     """Passes when an accepted label in the scopes is in one of the `languages`; fails naming the
     labels in another language.
@@ -196,7 +196,7 @@ def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
                    f"needs a label in {names}.", [evidence_of(m) for m in wrong])
 
 
-@check_kind("false-denial")
+@check_kind("false-denial", usual={"pass": "No claim that the post is not an ad."})
 def false_denial(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
     """Passes when no denial ("not sponsored", `vocabulary.*.denials`) is in the scopes while the
     relationship needs a disclosure.
@@ -213,7 +213,7 @@ def false_denial(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
                    [evidence_of(m) for m in denials])
 
 
-@check_kind("disguised-label")
+@check_kind("disguised-label", usual={"pass": "No label written with look-alike or invisible characters."})
 def disguised_label(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
     """Passes when no label or insufficient term in the scopes is written with look-alike or
     invisible characters.
@@ -237,7 +237,7 @@ class SpecialLabelParams(CheckParams):
 SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtual"}
 
 
-@check_kind("special-label", SpecialLabelParams)
+@check_kind("special-label", SpecialLabelParams, usual={})
 def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
     """Passes when the post declares `flag` (`retouched` or `ai_generated`) and a term from
     `vocabulary.*.special[flag]` appears in one of the scopes; inconclusive when a scope was not read.
@@ -268,7 +268,8 @@ class LabelInTitleParams(CheckParams):
                                    "label is then inconclusive, not a fail")
 
 
-@check_kind("label-in-title", LabelInTitleParams, seeks_label=True)
+@check_kind("label-in-title", LabelInTitleParams, seeks_label=True,
+            usual={"not-applicable": "No title declared for this post."})
 def label_in_title(ctx: Context, rule: Rule, p: LabelInTitleParams) -> Outcome:
     """Passes when the post's declared title carries an accepted label (not negated or disguised).
     Fails when it has none; with `thumbnail_counts`, inconclusive instead when a thumbnail is
@@ -289,7 +290,7 @@ def label_in_title(ctx: Context, rule: Rule, p: LabelInTitleParams) -> Outcome:
         return Outcome("pass", f"The title carries {quoted(labels[:2])}.", evidence)
     weak = [m for m in ctx.title_mentions if m.kind in ("label", "insufficient")]
     why = f" It has only {quoted(weak[:2])}." if weak else ""
-    shown = Evidence(channel="metadata", kind="title", text=title, note="the title, as declared")
+    shown = Evidence(channel="metadata", kind="title", text=title, reason="the title, as declared")
     if p.thumbnail_counts and ctx.submission.thumbnail:
         return Outcome("inconclusive", f"No label in the title '{title}'.{why} A label on the thumbnail would also "
                        f"do, but the thumbnail ({ctx.submission.thumbnail}) is not read.", [shown])

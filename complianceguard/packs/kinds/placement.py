@@ -33,7 +33,8 @@ class LabelPlacementParams(CheckParams):
                          "hashtag\")")
 
 
-@check_kind("label-placement", LabelPlacementParams)
+@check_kind("label-placement", LabelPlacementParams,
+            usual={"not-applicable": "No accepted label in the caption to place."})
 def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcome:
     """Passes when at least one accepted caption label meets every given constraint (or one of them,
     with `any_of`), or a label is printed on a still image (seen before the caption).
@@ -124,7 +125,7 @@ class LabelProminenceParams(CheckParams):
                                         "least this")
 
 
-@check_kind("label-prominence", LabelProminenceParams)
+@check_kind("label-prominence", LabelProminenceParams, usual={"not-applicable": "No label on screen to measure."})
 def label_prominence(ctx: Context, rule: Rule, p: LabelProminenceParams) -> Outcome:
     """Passes when an accepted label on screen (measured by OCR: letter height and WCAG contrast
     against the pixels around it) meets `min_height_fraction` and `min_contrast`; one label that
@@ -177,7 +178,8 @@ class LabelNextToSignalParams(CheckParams):
         return self
 
 
-@check_kind("label-next-to-signal", LabelNextToSignalParams)
+@check_kind("label-next-to-signal", LabelNextToSignalParams,
+            usual={"not-applicable": "No discount code or promo link in the caption."})
 def label_next_to_signal(ctx: Context, rule: Rule, p: LabelNextToSignalParams) -> Outcome:
     """Passes when every discount code or promo link in the caption (signals of the given `cues` or
     vocabulary `signals`) has an accepted caption label within `max_words_between` words of it

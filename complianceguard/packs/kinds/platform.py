@@ -18,7 +18,7 @@ class PlatformToolParams(CheckParams):
     preferred: Flag = Field(False, description="fail when the flag is not set")
 
 
-@check_kind("platform-tool", PlatformToolParams)
+@check_kind("platform-tool", PlatformToolParams, usual={"pass": "The platform's label is used as this region expects."})
 def platform_tool(ctx: Context, rule: Rule, p: PlatformToolParams) -> Outcome:
     """Passes when the platform's paid-partnership flag is used as the pack says: set with a written
     label in the scopes (or alone, with `sufficient_alone`), or not set unless `preferred`.

@@ -19,7 +19,8 @@ class SponsorReadParams(CheckParams):
     within_s: Seconds = Field(30, description="how near the read a label must be, in seconds")
 
 
-@check_kind("sponsor-read-disclosed", SponsorReadParams, seeks_label=True)
+@check_kind("sponsor-read-disclosed", SponsorReadParams, seeks_label=True,
+            usual={"not-applicable": "No sponsor read heard (no code, link or brand call to action)."})
 def sponsor_read_disclosed(ctx: Context, rule: Rule, p: SponsorReadParams) -> Outcome:
     """Passes when every spoken sponsor read (a commercial signal or the brand heard in `speech`: a
     discount code, "link in the description") has an accepted label in the rule's scopes within
@@ -66,7 +67,8 @@ class AudioDisclosureParams(CheckParams):
                                    "still FAILs")
 
 
-@check_kind("audio-disclosure", AudioDisclosureParams, seeks_label=True)
+@check_kind("audio-disclosure", AudioDisclosureParams, seeks_label=True,
+            usual={"not-applicable": "Not an audio-only post (podcast, audio recording)."})
 def audio_disclosure(ctx: Context, rule: Rule, p: AudioDisclosureParams) -> Outcome:
     """Passes when an audio-only post (podcast, audio recording) says an accepted label (in `speech`)
     and, where given, at the right times: within the first `start_within_s`, in the last
@@ -111,7 +113,8 @@ def audio_disclosure(ctx: Context, rule: Rule, p: AudioDisclosureParams) -> Outc
                 side = "before and after" if not (before or after) else "before" if not before else "after"
                 problems.append(f"no disclosure is said {side} the break at {start:g}-{end:g} s (within {window:g} s)")
                 evidence.append(Evidence(channel="speech", kind="break", text="",
-                                         time=TimeSpan(start_s=start, end_s=end), note=f"no disclosure {side} it"))
+                                         time=TimeSpan(start_s=start, end_s=end), reason=f"no disclosure {side} it",
+                                         duration_s=duration))
     if problems:
         status = "warn" if p.timing_is_advice else "fail"
         return Outcome(status, f"Said at {spans}: " + "; ".join(problems) + ".", evidence)

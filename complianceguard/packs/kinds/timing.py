@@ -46,6 +46,9 @@ class VideoTimingParams(CheckParams):
     caption_before_fold_counts: Flag = Field(False, description="a caption label shown before the platform's "
                                              "\"... more\" fold meets `start_within_s` (the viewer reads it before "
                                              "or while watching)")
+    only_when_labelled: Flag = Field(False, description="not applicable when the scopes carry no label at all: "
+                                     "the rule only times a label that is there (another rule, or none, asks for "
+                                     "one), e.g. JP: a label shown \"so briefly\" it cannot be recognised")
 
     @model_validator(mode="after")
     def _not_empty(self) -> VideoTimingParams:
@@ -80,14 +83,15 @@ def _only_start_asked(p: VideoTimingParams) -> bool:
                                                   "repeat_every_s"} & p.model_fields_set)
 
 
-@check_kind("video-timing", VideoTimingParams, seeks_label=True)
+@check_kind("video-timing", VideoTimingParams, seeks_label=True,
+            usual={"not-applicable": "The post has no video or audio."})
 def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     """Passes when accepted labels in the rule's scopes (`overlay` or `speech`) are timed as
     required: early enough, late enough, long enough in total, repeated often enough. No label at
     all: fail; scopes not read or no duration: inconclusive.
 
     Not applicable when the post has no video or audio, or the rule reads only `speech` and nothing
-    is said.
+    is said, or (`only_when_labelled`) the scopes carry no label to time.
 
     Params: at least one; all that are given must hold.
     """
@@ -108,6 +112,8 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     duration = ctx.duration_s
     intervals = merged([(m.time.start_s, m.time.end_s) for m in labels])
     evidence = [evidence_of(m) for m in labels]
+    if not intervals and p.only_when_labelled:
+        return Outcome("not-applicable", f"No label in the {where} to time (searched {searched(ctx, rule.scopes)}).")
     if not intervals:
         return Outcome("fail", f"No label in the {where} at any time (searched {searched(ctx, rule.scopes)}).")
     spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals)
@@ -136,9 +142,25 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
         if long_gaps:
             a, b = long_gaps[0]
             problems.append(f"no label from {a:g} s to {b:g} s; it must repeat every {p.repeat_every_s:g} s")
+    evidence += _windows(p, duration, rule.scopes[0])
     if problems:
         return Outcome("fail", f"Label in the {where} at {spans}: " + "; ".join(problems) + ".", evidence)
     return Outcome("pass", f"Label in the {where} at {spans} of {duration:g} s meets the timing.", evidence)
+
+
+def _windows(p: VideoTimingParams, duration: float, channel: str) -> list[Evidence]:
+    """The stretches of the media the rule wants a label in, as evidence: what a timeline draws
+    (report/html.py), so no reader has to find them in the message."""
+    windows = []
+    if p.start_within_s is not None:
+        windows.append(Evidence(channel=channel, kind="window", text="", duration_s=duration,
+                                time=TimeSpan(start_s=0.0, end_s=min(float(p.start_within_s), duration)),
+                                reason=f"a label must begin within the first {p.start_within_s:g} s"))
+    if p.end_within_s is not None:
+        windows.append(Evidence(channel=channel, kind="window", text="", duration_s=duration,
+                                time=TimeSpan(start_s=max(0.0, duration - float(p.end_within_s)), end_s=duration),
+                                reason=f"a label must be there in the last {p.end_within_s:g} s"))
+    return windows
 
 
 CONTINUOUS_GAP_S = 2.0  # our reading of "continuous": on-screen text is sampled about once a second
@@ -176,7 +198,8 @@ class LiveRepeatParams(CheckParams):
         return self
 
 
-@check_kind("live-repeat", LiveRepeatParams, seeks_label=True)
+@check_kind("live-repeat", LiveRepeatParams, seeks_label=True,
+            usual={"not-applicable": "The post has no video or audio recording."})
 def live_repeat(ctx: Context, rule: Rule, p: LiveRepeatParams) -> Outcome:
     """Passes when a live recording repeats its label: no stretch without an accepted label in the
     scopes longer than `max_gap_s` (or the label stays on the whole time, `continuous`); fails naming
@@ -214,7 +237,7 @@ def live_repeat(ctx: Context, rule: Rule, p: LiveRepeatParams) -> Outcome:
         problems.append(f"no label from {a:g} s to {b:g} s (a gap of {b - a:g} s, {(b - a) / 60:.1f} min"
                         + (f"; {len(long_gaps)} such gaps" if len(long_gaps) > 1 else "") + f"); it must be {want}")
         evidence += [Evidence(channel=rule.scopes[0], kind="gap", text="", time=TimeSpan(start_s=x, end_s=y),
-                              note=f"no label for {y - x:g} s") for x, y in long_gaps[:5]]
+                              reason=f"no label for {y - x:g} s", duration_s=duration) for x, y in long_gaps[:5]]
     if problems:
         detail = f"Label in the {where} at {spans} of {duration:g} s: " + "; ".join(problems) + "."
         not_read = unread(ctx, rule.scopes)
