@@ -106,17 +106,19 @@ def median(values: list[float]) -> float:
 
 
 def snippets(analyzer: Analyzer, pack, rows: list[tuple[str, bool]], runs: int, examples: int) -> None:
-    times, found = [], []
+    times, cpu, found = [], [], []
     for _ in range(runs):
         analyzer_cache_clear()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         found = [signals(analyzer, pack, text) for text, _ in rows]
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     truth = [sponsored for _, sponsored in rows]
     predicted = [bool(f) for f in found]
     keyword = [any(k in text.lower() for k in KEYWORDS) for text, _ in rows]
     print(f"1. sponsor-read snippets: {len(rows)} snippets, {sum(truth)} sponsored reads; speech analysis "
-          f"{median(times) / len(rows) * 1000:.2f} ms per snippet (median of {runs})")
+          f"{median(times) / len(rows) * 1000:.2f} ms per snippet, {median(cpu) / len(rows) * 1000:.2f} ms of CPU "
+          f"(median of {runs})")
     print(row("speech analysis, as labelled", scores(predicted, truth), width=48))
     print(row("keyword baseline " + "/".join(KEYWORDS[:3]) + "/..., as labelled", scores(keyword, truth), width=48))
     model = default_model()
@@ -219,11 +221,11 @@ def timed(analyzer: Analyzer, pack, rows: list[tuple[str, bool]], runs: int) -> 
     post = Submission(id="transcript", regions=["US"], caption="")
     for by_definition in (False, True):
         results: dict[str, list[dict[str, float]]] = {"engine": [], "keyword": []}
-        elapsed, lines, count = [], 0, 0
+        elapsed, cpu, lines, count = [], [], 0, 0
         for seed in range(1, runs + 1):
             transcripts = pseudo_transcripts(rows, seed, by_definition)
             engine_cases, keyword_cases = [], []
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for segments, truth in transcripts:
                 found = analyzer.mentions(segments, pack, "en", post)
                 engine_cases.append(([(m.time.start_s, m.time.end_s) for m in found
@@ -231,12 +233,14 @@ def timed(analyzer: Analyzer, pack, rows: list[tuple[str, bool]], runs: int) -> 
                 keyword_cases.append(([(s.time.start_s, s.time.end_s) for s in segments
                                        if any(k in s.text.lower() for k in KEYWORDS)], truth))
             elapsed.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
             lines, count = sum(len(s) for s, _ in transcripts), len(transcripts)
             results["engine"].append(time_scores(engine_cases))
             results["keyword"].append(time_scores(keyword_cases))
         label = "per the definition (reminders, self-promotion left out)" if by_definition else "as labelled"
         print(f"  {label}: {count} transcripts, {2 * count} reads, {lines} caption lines; "
-              f"{median(elapsed) / lines * 1000:.2f} ms per line (median of {runs} seeds)")
+              f"{median(elapsed) / lines * 1000:.2f} ms per line, {median(cpu) / lines * 1000:.2f} ms of CPU "
+              f"(median of {runs} seeds)")
         for name, what in (("engine", "sponsor-read spans"), ("keyword", "keyword baseline (cue lines)")):
             m = {k: median([r[k] for r in results[name]]) for k in results[name][0]}
             print(f"    {what:<30} time P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}   "

@@ -148,8 +148,6 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
     """Check one caption (and its media) and say what to fix."""
     from complianceguard.batch.work import ScanSettings
     from complianceguard.model import Submission
-    from complianceguard.report.json_report import item_json
-    from complianceguard.report.text import render_item
     from complianceguard.scan import error_item, exit_code
 
     library = _library(packs)
@@ -166,13 +164,19 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
     except ComplianceGuardError as exc:
         if fmt != "json":
             raise
+        from complianceguard.report.json_report import item_json
+
         # A JSON consumer gets JSON on bad input too: the item with verdict "error", as scan records it.
         click.echo(item_json(error_item(", ".join(media), str(exc), item_id=submission.id)))
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    if fmt == "json":
+    if fmt == "json":  # the report schema's models are built only for the format that needs them
+        from complianceguard.report.json_report import item_json
+
         click.echo(item_json(item))
     else:
+        from complianceguard.report.text import render_item
+
         click.echo(render_item(item, verbose=verbose, show_fix=fix))
     sys.exit(exit_code([item]))
 

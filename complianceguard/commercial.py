@@ -17,6 +17,7 @@ several lines ("use code linus" | "for 25 percent off").
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -97,6 +98,10 @@ class Reads(_Strict):
     reach_s: float = Field(gt=0)
     anchor_window_s: float = Field(ge=0)
     brand_repeats: int = Field(ge=2)
+    pitch_probability: float = Field(gt=0, lt=1)
+    seed_probability: float = Field(gt=0, lt=1)
+    seed_weight: float = Field(gt=0)
+    evidence_gain: float = Field(gt=0)
     segues: list[str]
     returns: list[str]
     not_brands: list[str] = Field(default_factory=list)
@@ -202,6 +207,34 @@ def _forms(phrase: str) -> list[str]:
     return [phrase, "#" + re.sub(r"[\s\-]+", "", phrase)]
 
 
+CUE_TOKENS_KIND = "cue-tokens"  # cache entries: the cue phrases' tokens, as JSON
+
+
+def _phrase_words(nlp: spacy.language.Language, grouped: dict[str, list[str]]) -> dict[str, list[list[str]]]:
+    """Each cue key's phrase forms as token texts, as `nlp` splits them. Tokenising the thousand
+    forms costs about 0.07 s of every process start (a creator's `check`), so the tokens are kept
+    in the cache folder, keyed by the forms and the spaCy version (the tokenizer's rules are
+    spaCy's own data for the language); they are plain JSON and rebuilt when unreadable."""
+    from complianceguard.cache import Cache, cache_key, sha256_bytes
+
+    forms = json.dumps(grouped, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    key = cache_key(CUE_TOKENS_KIND, sha256_bytes(forms), {"language": nlp.lang},
+                    {"spacy": spacy.__version__, "format": 1})
+    cache = Cache()
+    stored = cache.get(CUE_TOKENS_KIND, key)
+    if stored is not None:
+        try:
+            words = json.loads(stored)
+        except ValueError:
+            words = None
+        if isinstance(words, dict) and list(words) == list(grouped):
+            return words
+    words = {cue: [[t.text for t in nlp.make_doc(f)] for f in dict.fromkeys(phrases)]
+             for cue, phrases in grouped.items()}
+    cache.put(CUE_TOKENS_KIND, key, json.dumps(words, ensure_ascii=False).encode("utf-8"))
+    return words
+
+
 class CommercialAnalyzer:
     """Compiles a cue book once; `assess` then costs one PhraseMatcher pass and a look at the
     neighbours of what it found (plus a tokenisation, unless the caller has the tokens already).
@@ -223,8 +256,7 @@ class CommercialAnalyzer:
                 phrase = phrase if isinstance(phrase, Phrase) else Phrase(text=phrase)
                 key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
                 grouped.setdefault(key, []).extend(_forms(phrase.text))
-        self.phrase_words = {key: [[t.text for t in self.nlp.make_doc(f)] for f in dict.fromkeys(forms)]
-                             for key, forms in grouped.items()}
+        self.phrase_words = _phrase_words(self.nlp, grouped)
         self.matchers: dict[int, tuple[Vocab, PhraseMatcher]] = {}
         self.endings = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_endings))
                              for cue_id, spec in book.cues.items() if spec.hashtag_endings)

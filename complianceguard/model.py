@@ -131,7 +131,9 @@ class Mention(_Frozen):
     cue: str | None = Field(None, description="For commercial-cue signals: the cue id in data/commercial.yaml.")
     category: str | None = Field(None, description="For special labels: retouched | ai_generated. For signals: "
                                  "self-promotion (commercial only through the creator's own products).")
-    context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in.")
+    context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in; "
+                                "for a cue, the trained model, a sponsor read or a tentative reading (matcher cue, "
+                                "model, read; `tentative`): how it was judged, which evidence gives as its `reason`.")
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
     media: str | None = None
     overlay: OverlayInfo | None = None

@@ -10,7 +10,9 @@ It is an applicability signal only: a caption scoring at or above the file's thr
 where nothing else is commercial (no label, signal or brand), gets one `signal` mention ("likely
 commercial"), which makes the region's rules apply to the undeclared post. It never passes a rule
 and never removes a mention. It is trained on English captions: it runs on captions in the model's
-languages, or whose language is unknown; not on transcripts (see `model_mentions`).
+languages, or whose language is unknown. On transcripts it gives no mention of its own (see
+`model_mentions`); the sponsor-read spans (sponsor_reads.py) use its score of a few lines' words
+to tell the pitch from the content next to a cue, and to let one strong hint anchor a read.
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ def model_mentions(segments: list[Segment], language: str | None) -> list[Mentio
     and top words as context. Captions only: the model is trained on captions, and on transcript
     snippets (sponsor-read-snippets, bench/sponsor_read.py prints it) it finds a quarter of the
     sponsored reads at precision 0.75, less than the cues and with no time; so speech is left to the
-    cues and to the timed sponsor-read spans (sponsor_reads.sponsor_reads)."""
+    cues and to the timed sponsor-read spans (sponsor_reads.sponsor_reads), which use the score only
+    next to a cue."""
     model = default_model()
     if not model.applies_to(language):
         return []

@@ -1,15 +1,22 @@
 """Sponsor reads as timed spans (issue #17): from the segue through the pitch to the return to content.
 
-A read is anchored on transcript lines the cue analyzer (`commercial`) judges commercial. It runs
-back and forward over the lines that carry evidence of the same read - a cue of their own, or the
-brand it promotes (a read names its brand again and again: "skillshare is an online community ...
-a premium membership to skillshare") - to its segue ("today's sponsor", "but first") and to the
-return to the content; the phrase lists and durations are the `reads` section of
-`data/commercial.yaml`. Timing rules use the spans ("disclosure at the start of the read").
+A read is anchored on transcript lines the cue analyzer (`commercial`) judges commercial, or on a
+line with one strong hint ("link below") whose words the trained signal (`signal_model`) scores as
+advertising copy. It runs back and forward as far as the lines speak for the same read, summed:
+a cue of their own or the brand it promotes count strongly (a read names its brand again and
+again: "skillshare is an online community ... a premium membership to skillshare"), every other
+line counts by the trained signal's score of its words - for the pitch when it reads like
+advertising copy, against when it reads like the content - so the read ends where the talk turns
+back to the video, not at its last cue word. Then to its segue ("today's sponsor", "but first")
+and never past a return to the content ("back to the video"). The phrase lists, weights and
+durations are the `reads` section of `data/commercial.yaml`. Timing rules use the spans
+("disclosure at the start of the read"). The trained signal only ever extends or seeds a read
+next to a cue; it never removes one.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -24,14 +31,6 @@ from complianceguard.commercial import Cue, Reads, _assessed, assess, default_an
 from complianceguard.extract.normalize import normalize
 from complianceguard.model import Mention, Segment, TimeSpan
 from complianceguard.signal_model import score as model_score
-import os
-PITCH = float(os.environ.get("PITCH", "0.6"))
-EVIDENCE = float(os.environ.get("EVIDENCE", "3"))
-import math
-SEED = float(os.environ.get("SEED", "1.1"))
-HINT = float(os.environ.get("HINT", "0.6"))
-W = int(os.environ.get("W", "1"))
-
 
 @dataclass(frozen=True)
 class Read:
@@ -112,26 +111,28 @@ class _Transcript:
         self.brand = brand
         assessed = {id(seg): a for seg, _, offset, a in _assessed(speech, None) if seg.channel == "speech"}
         texts = [normalize(s.text).text for s in speech]
-        self.own = [self._own_cues(texts, i) for i in range(len(speech))]  # which lines carry a cue
-        self.marks = [self.lines.kinds(t) for t in texts]
+        self.joined = joined = [self._with_next(texts, i) for i in range(len(speech))]
+        self.own = [tuple(c for c in assess(t).counted if c.start < len(texts[i]))  # the cues that start on line i
+                    for i, t in enumerate(joined)]
+        self.marks = [[m for m in self.lines.kinds(t) if m[1] < len(texts[i])] for i, t in enumerate(joined)]
         self.words = [self.lines.words(t) for t in texts]
         self.has_cue = [bool(o) for o in self.own]
-        self._pitch: dict[int, float] = {}
+        self._pitch: dict[tuple[int, int], float] = {}  # the trained signal's score of lines i..j, once scored
         third = [{c.id: c.weight for c in o if not c.own_brand} for o in self.own]
-        self._pitch: dict[int, float] = {}
         self.anchor = [bool(third[i]) and ((assessed[id(s)].commercial and not assessed[id(s)].self_promotion_only)
                                            or self._widely(i, third)
-                                           or (max(third[i].values()) >= HINT and self.pitch(i) >= SEED))
+                                           or (max(third[i].values()) >= self.book.seed_weight
+                                               and self.pitch(i) >= self.book.seed_probability))
                        for i, s in enumerate(speech)]
 
-    def _own_cues(self, texts: list[str], i: int) -> tuple[Cue, ...]:
-        """The counted cues that start on line i. The line is read with the next one when that
-        follows straight on: ASR breaks lines anywhere, also inside a phrase ("this video was made"
-        | "possible by ..."), and the line where the phrase starts carries it."""
+    def _with_next(self, texts: list[str], i: int) -> str:
+        """Line i read with the next one when that follows straight on: ASR breaks lines anywhere,
+        also inside a phrase ("this video was made" | "possible by ..."), and the line where the
+        phrase starts carries it."""
         nxt = i + 1
         if nxt < len(texts) and self.start(nxt) - self.end(i) <= _JOINED_GAP_S:
-            return tuple(c for c in assess(f"{texts[i]} {texts[nxt]}").counted if c.start < len(texts[i]))
-        return assess(texts[i]).counted
+            return f"{texts[i]} {texts[nxt]}"
+        return texts[i]
 
     def _widely(self, i: int, third: list[dict[str, float]]) -> bool:
         """Whether the third-party cues of the lines within `anchor_window_s` of line i reach the
@@ -200,34 +201,41 @@ class _Transcript:
     def evidence(self, i: int, names: frozenset[str]) -> bool:
         return self.has_cue[i] or bool(names & self.words[i])
 
-    def pitch(self, i: int) -> float:
-        """The trained signal's score for the words around line i (the line and its neighbours):
-        how much they read like advertising copy. Scored only near an anchor, once a line."""
-        known = self._pitch.get(i)
+    def pitch(self, i: int, away: int = 0) -> float:
+        """The trained signal's score for the words of line i with a neighbour on each side, or,
+        walking `away` from a read (-1 back, +1 on), with the next line that way only: a line at
+        the edge of a read is judged with what lies beyond it, not with the pitch it borders."""
+        window = (i - 1, i + 1) if away == 0 else tuple(sorted((i, i + away)))
+        known = self._pitch.get(window)
         if known is None:
-            text = " ".join(s.text for s in self.speech[max(i - W, 0):i + W + 1])
-            known = self._pitch[i] = model_score(text).probability
+            text = " ".join(s.text for s in self.speech[max(window[0], 0):window[1] + 1])
+            known = self._pitch[window] = model_score(text).probability
         return known
 
-    def gain(self, j: int, names: frozenset[str]) -> float:
+    def gain(self, j: int, names: frozenset[str], away: int) -> float:
         """How much line j speaks for being inside the read: a cue or the brand strongly; else the
-        trained signal's score of its words, as log-odds above or below `PITCH` (a line that reads
+        trained signal's score of its words, as log-odds above or below `pitch_probability` (a line that reads
         like the content counts against)."""
         if self.evidence(j, names):
-            return EVIDENCE
-        p = min(max(self.pitch(j), 1e-4), 1 - 1e-4)
-        return math.log(p / (1 - p)) - math.log(PITCH / (1 - PITCH))
+            return self.book.evidence_gain
+        p, at = min(max(self.pitch(j, away), 1e-4), 1 - 1e-4), self.book.pitch_probability
+        return math.log(p / (1 - p)) - math.log(at / (1 - at))
 
     def _best(self, lines: range, names: frozenset[str], stop) -> int | None:
         """The farthest line of `lines` (walked away from the anchors) up to which the gains add up
-        best, or None where every extension loses; `stop(j)` ends the walk (a return, the reach)."""
-        total, best, at = 0.0, 0.0, None
+        best, or None where every extension loses; `stop(j)` ends the walk (a return, the reach).
+        Past a line that reads like the content, only a line with a cue or the brand takes the read
+        further: the trained signal carries a read over its pitch, never across the content to
+        other words it happens to like ("order a new bearing")."""
+        total, best, at, broken = 0.0, 0.0, None, False
         for j in lines:
             if stop(j):
                 break
-            total += self.gain(j, names)
-            if total > best:
-                best, at = total, j
+            gain = self.gain(j, names, lines.step)
+            total += gain
+            broken = broken or gain < 0
+            if total > best and (not broken or self.evidence(j, names)):
+                best, at, broken = total, j, False
         return at
 
     def opening(self, first: int, taken: int, names: frozenset[str]) -> tuple[int, str]:
@@ -241,8 +249,9 @@ class _Transcript:
         segue = next((j for j in range(start, taken, -1) if opening - self.start(j) <= book.lookback_s
                       and (self.is_("segue", j) or any(c.id == "segue" for c in self.own[j]))), None)
         if segue is not None:
-            return segue, f"starts at the segue '{_said(self.speech[segue], self.marks[segue], self.own[segue])}'"
-        how = "starts with its lead-in before the first line with a cue" + ("" if start == first else " or the brand")
+            return segue, f"starts at the segue '{_said(self.joined[segue], self.marks[segue], self.own[segue])}'"
+        how = "starts with its lead-in before " + ("the first line with a cue" if start == first else
+                                                   "the lines that read as its pitch (brand, cues, trained signal)")
         while start - 1 > taken and opening - self.start(start - 1) <= book.lead_s \
                 and not self.is_("return", start - 1):
             start -= 1
@@ -263,11 +272,11 @@ class _Transcript:
         stop = self.end(end)
         while end + 1 < len(self.speech) and self.start(end + 1) - stop < book.tail_s:
             end += 1  # the pitch goes on a little after its last cue
-        return end, "ends after the last line with a cue or the brand"
+        return end, ("ends after the last line with a cue" if end == last else
+                     "ends after the last line that reads as its pitch (brand, cues, trained signal)")
 
 
-def _said(segment: Segment, marks: list[tuple[str, int, int]], own: tuple[Cue, ...]) -> str:
-    text = normalize(segment.text).text
+def _said(text: str, marks: list[tuple[str, int, int]], own: tuple[Cue, ...]) -> str:
     for kind, start, end in marks:
         if kind == "segue":
             return text[start:end]

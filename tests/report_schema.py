@@ -27,7 +27,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def validate_report(report: Path | str | dict[str, Any]) -> dict[str, Any]:
-    """The report as a dict, once it validates against the 2.0 schema (AssertionError naming the
+    """The report as a dict, once it validates against the 2.x schema (AssertionError naming the
     first problems when it does not)."""
     if isinstance(report, Path):
         document = json.loads(report.read_text("utf-8"))
@@ -37,7 +37,7 @@ def validate_report(report: Path | str | dict[str, Any]) -> dict[str, Any]:
         document = report
     errors = sorted(validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     where = f" ({report})" if isinstance(report, Path) else ""
-    assert not errors, f"report.json{where} does not match the 2.0 schema:\n" + "\n".join(
+    assert not errors, f"report.json{where} does not match the 2.x schema:\n" + "\n".join(
         f"  {e.json_path}: {e.message[:300]}" for e in errors[:5])
     return document
 

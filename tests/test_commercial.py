@@ -202,7 +202,8 @@ def test_a_bad_cue_file_is_one_clear_line():
         load_cues("version: 1\nthreshold: 0\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
                   "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
     reads = ("reads: {lookback_s: 1, lead_s: 0, max_gap_s: 1, tail_s: 0, reach_s: 1, anchor_window_s: 0, "
-             "brand_repeats: 2, segues: [], returns: []}\n")
+             "brand_repeats: 2, pitch_probability: 0.5, seed_probability: 0.5, seed_weight: 1, evidence_gain: 1, "
+             "segues: [], returns: []}\n")
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: field affiliate_urls: .*'x\(' is not a regular"):
         load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
                   "cues: {}\n" + reads + "affiliate_urls: {shop: ['x(']}\n", "commercial.yaml")
@@ -442,3 +443,41 @@ def test_the_shipped_model_is_what_the_script_trains_and_scores_as_scikit_learn_
     done = subprocess.run([sys.executable, str(root / "scripts" / "train_commercial_model.py"), "--check"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_cue_phrase_broken_over_two_transcript_lines_anchors_a_read():
+    from complianceguard.sponsor_reads import sponsor_reads
+    lines = ["the bridge was finished in 1932 after six years of work",
+             "and it still carries trains today this video was made",   # 4-8 s: "made | possible by"
+             "possible by nordvpn which keeps you safe on public wifi",
+             "the steel arch weighs about forty thousand tonnes",
+             "and it was painted grey to save money during the depression"]
+    (read,) = sponsor_reads(timed(lines))
+    assert read.brand == "nordvpn" and read.start_s <= 4.0 and read.end_s == 12.0
+    assert "sponsor named" in read.why
+
+
+PITCH_READ = [
+    "the bridge was finished in 1932 after six years of work",              # 0-4 s: content
+    "it took fourteen hundred workers to build the arch",
+    "the engineers were paid very little for their dangerous work",
+    "get the perfect glow you deserve with this gentle daily cleanser",     # 12-16: advertising copy, no cue,
+    "it leaves your face soft and radiant all day long",                    # no word said twice (no brand)
+    "my complexion has never felt this smooth and fresh",
+    "you will love how kind it is to sensitive types",
+    "it is packed with vitamins so check out the link below to grab yours",  # 28-32: the cues
+    "the steel arch weighs about forty thousand tonnes",                    # 32-36: content again
+    "and it was painted grey to save money during the depression",
+    "the paint is renewed every few years by a small crew",
+]
+
+
+def test_the_trained_signal_carries_a_read_over_advertising_copy_and_stops_at_the_content():
+    from complianceguard.sponsor_reads import sponsor_reads
+    (read,) = sponsor_reads(timed(PITCH_READ))
+    # the cleanser pitch 16 s before the cues is in (the lead-in alone reaches 6 s back), the steel arch is not
+    assert read.start_s <= 12.0 and read.end_s == 32.0
+    assert "read as its pitch" in read.why
+    # without the advertising copy around it, one hint in the content anchors nothing
+    content = [*PITCH_READ[:3], "i put the link below to my video on the golden gate", *PITCH_READ[8:]]
+    assert sponsor_reads(timed(content)) == []

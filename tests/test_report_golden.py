@@ -21,12 +21,14 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from complianceguard.batch.work import ScanSettings
 from complianceguard.packs.loader import PackLibrary
 from complianceguard.report.view import dumps
 from complianceguard.scan import scan_batch
 from conftest import FIXTURES, ROOT
-from report_schema import reports_match_the_schema  # noqa: F401 - autouse
+from report_schema import validate_report
 
 GOLDEN = ROOT / "tests" / "data" / "fixtures-report.golden.json"
 REGEN_ENV = "CG_REGEN_GOLDEN"
@@ -51,6 +53,7 @@ def normalised(text: str) -> str:
 
 
 def fixtures_report(out_dir: Path) -> str:
+    """The fixtures scanned into `out_dir` (report.json only), media-free; its normalised text."""
     paths = [FIXTURES, FIXTURES / "captions.csv"]  # one batch folder: its manifests' media are inside it
     settings = ScanSettings(asr_backend="none", ocr_fps=None, read_media=False, cwd=str(ROOT))
     cwd = Path.cwd()
@@ -62,8 +65,14 @@ def fixtures_report(out_dir: Path) -> str:
     return normalised((out_dir / "report.json").read_text("utf-8"))
 
 
-def test_the_fixtures_report_is_unchanged_byte_for_byte(tmp_path):
-    got = fixtures_report(tmp_path)
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out_dir = tmp_path_factory.mktemp("fixtures-report")
+    return out_dir / "report.json", fixtures_report(out_dir)
+
+
+def test_the_fixtures_report_is_unchanged_byte_for_byte(scanned):
+    _, got = scanned
     if os.environ.get(REGEN_ENV):
         GOLDEN.write_text(got, "utf-8")
     want = GOLDEN.read_text("utf-8")
@@ -73,11 +82,11 @@ def test_the_fixtures_report_is_unchanged_byte_for_byte(tmp_path):
         raise AssertionError(f"the fixtures' report changed (on purpose? {REGEN_ENV}=1 records it):\n{diff[:6000]}")
 
 
-def test_the_comparison_sees_a_changed_item(tmp_path):
-    """The normalisation keeps every item byte: one changed character of a message is a difference."""
-    text = (tmp_path / "report.json")
-    got = fixtures_report(tmp_path)
-    original = text.read_text("utf-8")
+def test_the_report_validates_and_the_comparison_sees_one_changed_item_byte(scanned):
+    """The normalisation keeps every item byte: one changed character of a status is a difference."""
+    path, got = scanned
+    original = path.read_text("utf-8")
+    validate_report(original)
     changed = original.replace('"status":"fail"', '"status":"warn"', 1)
     assert changed != original and normalised(changed) != got
     assert normalised(original) == got  # and the normalisation itself is stable

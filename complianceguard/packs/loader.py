@@ -177,11 +177,13 @@ VALIDATED_KIND = "pack"  # cache entries: a pack file validated, as the Pack's J
 
 @lru_cache(maxsize=1)
 def _schema_fingerprint() -> str:
-    """SHA-256 of the code that decides what a pack file validates to (the pack schema, the check
-    kinds' typed params, this loader): a validated pack cached by another version of it is not reused."""
+    """SHA-256 of the code that decides what a pack file validates to (the pack schema and the
+    model types it uses, the check kinds' typed params, this loader): a validated pack cached by
+    another version of it is not reused."""
     hasher = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for source in [here / "schema.py", here / "loader.py", *sorted((here / "kinds").glob("*.py"))]:
+    for source in [here / "schema.py", here / "loader.py", here.parent / "model.py",
+                   *sorted((here / "kinds").glob("*.py"))]:
         hasher.update(source.name.encode("utf-8") + b"\0" + source.read_bytes() + b"\0")
     return hasher.hexdigest()
 
@@ -314,7 +316,7 @@ def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary])
         merged[language] = Vocabulary(
             **{f: list(dict.fromkeys([*getattr(parent, f), *getattr(vocab, f)]))
                for f in ("labels", "insufficient", "denials", "signals", "negators", "cross_language",
-                         "not_labels")},
+                         "not_labels", "audience_only")},
             preferred=vocab.preferred or parent.preferred,
             term_confidence={**parent.term_confidence, **vocab.term_confidence},
             spoken={**parent.spoken, **vocab.spoken},

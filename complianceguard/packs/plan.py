@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 def spoken_form(label: str, spoken: dict[str, str] | None = None) -> str | None:
     """The label as said aloud (the vocabulary's `spoken` form where speech differs from writing),
-    or None for a label that is not a spoken word (a wildcard tag)."""
+    or None for a label that is not a spoken word (a wildcard tag, a gap term "sent me * for free",
+    a placeholder "{handle}")."""
     text = label.strip()
-    if "*" in text:
+    if "*" in text or "{" in text:
         return None
     text = text.lstrip("#").strip("[]").strip()
     if not text:

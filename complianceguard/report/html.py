@@ -199,8 +199,8 @@ def timeline(item: ItemResult) -> Timeline | None:
     """An SVG-ready layout of timed segments and label mentions, or None when nothing is timed.
 
     The media's length is the one timing evidence names (`duration_s` of a window, gap or break),
-    else the latest time seen; the shaded windows are the timing rules' `window` evidence (where a
-    rule wants a label). Both only shape the drawing, never a verdict.
+    else the latest time seen; the shaded windows are the `window` evidence of the timing rules that
+    did not pass (where the rule wanted the label). Both only shape the drawing, never a verdict.
     """
     segments = [s for s in item.segments if s.time is not None]
     mentions = [m for m in item.mentions if m.time is not None and m.kind in ("label", "insufficient", "denial")]
@@ -213,7 +213,7 @@ def timeline(item: ItemResult) -> Timeline | None:
             for ev in finding.evidence:
                 if ev.duration_s is not None:
                     ends.append(ev.duration_s)
-                if ev.kind == "window" and ev.time is not None:
+                if ev.kind == "window" and ev.time is not None and finding.status in NON_PASSING:
                     windows.add((ev.time.start_s, ev.time.end_s, finding.rule, ev.reason or ""))
     duration = max(ends) or 1.0
     tl = Timeline(duration=duration)

@@ -72,7 +72,8 @@ def _result(item: ItemResult, region: str, finding: Finding, index: int) -> dict
         "partialFingerprints": {"itemRegionRule/v1": f"{item.id}/{region}/{finding.rule}"},
         "properties": {"item": item.id, "region": region, "status": finding.status, "pack": finding.pack,
                        "confidence": finding.confidence, "evidence": [
-                           ev.model_dump(exclude_none=True) for ev in finding.evidence]},
+                           ev.model_dump(exclude_none=True, exclude=None if ev.disguise else {"disguise"})
+                           for ev in finding.evidence]},
     }
     if item.source_file:
         artifact = {"uri": _uri(item.source_file)}

@@ -1,6 +1,6 @@
-"""Report schema 2.0: the rule catalogue, compact items, and the expansion every writer reads.
+"""Report schema 2.x: the rule catalogue, compact items, and the expansion every writer reads.
 
-A 2.0 report.json carries each rule once, in the header's `rules` (pack ref -> rule code -> name,
+A 2.x report.json carries each rule once, in the header's `rules` (pack ref -> rule code -> name,
 check, severity, confidence, scopes, message and fix templates, source citation). An item keeps
 only what varies:
 
@@ -16,7 +16,11 @@ only what varies:
   (status -> codes: the message is the kind's usual one, the rule's `outcomes`). Findings are in
   the pack's rule order, which the catalogue keeps, so the lists merge back in place;
 - caption evidence and mentions leave out the text at their span (the caption has it), the
-  caption segment its text, and segments, mentions and evidence their defaults;
+  caption segment its text, evidence of the region's own vocabulary its `pack` (2.1), and
+  segments, mentions and evidence their defaults;
+- 2.1 split 2.0's evidence `note` into `context`, `disguise`, `reason` and `duration_s` (and
+  added `matcher`, `pack`, `score`); a 1.0 or 2.0 report's notes are read as 2.1's fields
+  (`upgraded_evidence`), so `report render` still reads every older report;
 - anything that is not what the catalogue gives (another name, source, coverage, message, order)
   is kept in the finding as it is: compaction checks every finding against its expansion, so 2.0
   is lossless whatever the engine writes.
