@@ -71,7 +71,9 @@ LANGUAGES: dict[str, tuple[str, str, str, tuple[str, str]]] = {
 # what to say for a label written in kanji or Latin letters (the pack keeps the written form, which
 # Whisper writes back). Looked up without the sentence's full stop.
 READINGS = {"広告": "こうこく", "宣伝": "せんでん", "提供を受けて": "ていきょうをうけて", "PR": "ピーアール",
-            "広告ではありません": "こうこくではありません"}
+            "広告ではありません": "こうこくではありません", "商品提供": "しょうひんていきょう",
+            "提供していただき": "ていきょうしていただき", "提供いただき": "ていきょういただき",
+            "ご提供いただき": "ごていきょういただき"}
 # espeak-ng's Mandarin voice has no readings for Chinese characters here (its "cmn" voice spells each
 # one's pinyin and tone number in English: "guang three gao four"), so Chinese is said from pinyin
 # with tone numbers by its "cmn-latn-pinyin" voice. A Chinese text without a reading is an error.
@@ -97,7 +99,7 @@ def spoken_labels(library: PackLibrary, region: str, vocab: str) -> list[str]:
     (a label naming the advertiser is said with BRAND in its place)."""
     labels = library.for_region(region).pack.vocabulary[vocab].labels
     said = [label for label in labels
-            if not re.search(r"[#*\[\]|:/–\-]", label.replace(ADVERTISER, "")) and len(label.strip()) > 1]
+            if not re.search(r"[#*\[\]|:/–\-：]", label.replace(ADVERTISER, "")) and len(label.strip()) > 1]
     return list({_fold(label): label for label in reversed(said)}.values())[::-1]  # "pubblicita" = "pubblicità"
 
 
@@ -188,7 +190,9 @@ def score(mentions: list, truth: list[dict]) -> tuple[int, int, int, int]:
 
 
 def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterWhisperTranscriber,
-                out: Path) -> list[dict]:
+                out: Path, progress: Path | None = None) -> list[dict]:
+    """One row per language; with `progress`, the rows so far are written there after each language
+    (a run over 15 languages takes tens of minutes, and one language's error must not lose the rest)."""
     rows = []
     print(f"{'lang':5} {'labels':>6} {'heard':>5} {'recall':>6} {'maybe':>5} {'below':>5} {'false':>5}  detected (p)          "
           f"language given: recall   seconds")
@@ -232,6 +236,8 @@ def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterW
         rows.append(row)
         print(f"{code:5} {said:6} {heard:5} {row['recall']:6.2f} {maybe:5} {below:5} {false:5}  {detected:21} "
               f"{given:>22}   {seconds:7.1f}", flush=True)
+        if progress:
+            progress.write_text(json.dumps({"recall": rows}, ensure_ascii=False, indent=2))
     return rows
 
 
@@ -289,7 +295,7 @@ def main() -> None:
             transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library), hotwords=not args.no_hotwords)
             result["hotwords"] = not args.no_hotwords
             result["recall"] = recall_part([c.strip() for c in args.languages.split(",") if c.strip()],
-                                           library, transcriber, out)
+                                           library, transcriber, out, args.json)
         if args.part in ("time", "all"):
             result["german_60s"] = time_part(library, out)
     if args.json:

@@ -141,7 +141,7 @@ class Engine:
         if outcome is None:
             outcome = unless_possibly_said(ctx, rule, CHECKS[rule.check].evaluate(ctx, rule))
         status = outcome.status
-        if status == "fail" and (rule.severity == "warning" or mode == "likely"):
+        if status == "fail" and (rule.severity == "warning" or mode in ("likely", "unsettled")):
             status = "warn"
         failed = status in ("fail", "warn")
         message = outcome.detail
@@ -159,10 +159,15 @@ class Engine:
 
 
 def applicability(ctx: Context, pack: ResolvedPack) -> tuple[str, str]:
-    """('required' | 'likely' | 'none', why) for a post in a region."""
+    """('required' | 'likely' | 'unsettled' | 'none', why) for a post in a region. In 'likely' and
+    'unsettled' a rule that fails warns: the post is commercial only probably, or the research does
+    not settle whether its relationship needs a label."""
     relationship = ctx.submission.relationship
     if relationship in pack.pack.disclosure_required_for:
         return "required", f"declared relationship '{relationship}' needs a disclosure in {pack.pack.region}"
+    if relationship in pack.pack.disclosure_unsettled_for:
+        return "unsettled", (f"declared relationship '{relationship}': our {pack.pack.region} research does not "
+                             "settle whether it needs a disclosure, so a missing label is a warning")
     if relationship == "unknown":
         signals = [m for m in ctx.mentions if m.kind in ("signal", "brand", "label", "insufficient")
                    and not m.negated]

@@ -19,7 +19,7 @@ from complianceguard.extract import described
 from complianceguard.model import ItemResult, Submission
 from complianceguard.packs.cases import frame_files, on_frames
 from complianceguard.packs.loader import PackLibrary, read_pack
-from complianceguard.packs.schema import GAP_MAX_WORDS, Case, PresumedCommercial, Vocabulary, is_gap_term
+from complianceguard.packs.schema import GAP_MAX_WORDS, Case, Pack, PresumedCommercial, Vocabulary, is_gap_term
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +255,25 @@ def test_a_gap_term_works_as_a_label_in_a_pack_that_lists_one(tmp_path: Path):
     too_far = engine.evaluate(Submission(id="q", regions=["GB"], relationship="paid", language="en",
                                          caption="Glow paid me back the money I lent them, so I will post"))
     assert finding(too_far, "GB", "GB101").status == "fail"
+
+
+# --- relationships the research does not settle (`disclosure_unsettled_for`) ---------------------
+
+@pytest.mark.parametrize("region", ["DE", "FR", "SE", "IE", "EU"])
+def test_an_unlabelled_employee_post_warns_where_no_source_speaks_of_employees(engine, region):
+    """Neither required nor exempt: checked, a missing label a warning, never a fail or a silent pass."""
+    result = evaluate(engine, region, "My new serum from Glow, the company I work for", relationship="employee")
+    assert result.regions[region].verdict == "warn"
+    assert "does not settle" in result.regions[region].applicability
+    assert not any(f.status == "fail" for f in result.regions[region].findings)
+
+
+def test_an_employee_post_is_still_required_where_the_research_names_employees(engine):
+    result = evaluate(engine, "GB", "My new serum from Glow, the company I work for", relationship="employee")
+    assert result.regions["GB"].verdict == "fail"
+
+
+def test_a_relationship_both_required_and_unsettled_is_refused():
+    with pytest.raises(ValidationError, match="disclosure_unsettled_for: 'employee'"):
+        Pack(id="x", version="1.0.0", name="x", region="XX", disclosure_required_for=["paid", "employee"],
+             disclosure_unsettled_for=["employee"])

@@ -36,6 +36,16 @@ def test_fullwidth_and_styled_letters_fold_by_nfkc_and_are_flagged_as_a_disguise
     assert "a styled compatibility form of 'a'" in n.disguise_notes(1, 2)[0]
 
 
+def test_fullwidth_latin_in_japanese_chinese_or_korean_text_is_folded_but_not_a_disguise():
+    """East Asian input methods type Latin full width: "＃ＰＲ" in a Japanese caption is the label."""
+    for text in ("\uff03\uff30\uff32 新しい美容液", "\uff03\uff41\uff44 新品推荐", "\uff03\uff41\uff44 광고 새 세럼"):
+        n = normalize(text)
+        assert n.text.startswith("#"), text
+        assert not n.disguised_at, text
+    n = normalize("\uff03\uff30\U0001d411 新しい美容液")  # a mathematical bold R stays a disguise
+    assert n.disguised_at == {2}
+
+
 def test_real_cyrillic_and_german_words_are_left_alone():
     for text in ("Реклама: новая сыворотка", "Werbung für größere Gläser", "Publicité : très belle"):
         n = normalize(text)

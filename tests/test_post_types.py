@@ -91,6 +91,17 @@ def test_story_labelled_on_the_first_frame_only_fails(engine, region, code, labe
     assert result.status == "fail" and "frames 2 and 3 of 3" in result.message
 
 
+@pytest.mark.parametrize("region, code, label", [("US", "US121", "#ad"), ("GB", "GB121", "#ad")])
+def test_a_story_case_without_frames_is_a_one_frame_story(engine, region, code, label):
+    """A case writer who gives a story's screen text but no `frames` still gets the frame judged."""
+    unlabelled = evaluate(engine, region, post_type="story", media="image", relationship="paid",
+                          overlay=[{"text": "My new serum"}])
+    assert finding(unlabelled, region, code).status == "fail"
+    labelled = evaluate(engine, region, post_type="story", media="image", relationship="paid",
+                        overlay=[{"text": f"{label} My new serum"}])
+    assert finding(labelled, region, code).status == "pass"
+
+
 def test_nl_story_needs_the_first_and_the_last_item_only(engine):
     first_last = evaluate(engine, "NL", post_type="story", media="image", frames=4,
                           overlay=[{"text": "#ad", "frame": 1}, {"text": "#ad", "frame": 4}])

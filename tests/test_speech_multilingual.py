@@ -174,6 +174,57 @@ def test_a_misheard_early_disclosure_is_rescored_even_when_a_later_one_was_heard
     assert searched == [0.5, 5.0, 50.0]
 
 
+def _fw_segment(start, words, text=None):
+    """A faster-whisper segment of (start, end, word) triples, as the model returns it."""
+    from faster_whisper.transcribe import Segment, Word
+
+    found = [Word(a, b, w, 0.9) for a, b, w in words]
+    return Segment(0, 0, start, words[-1][1], text or "".join(w for _, _, w in words), [], -0.3, 1.1, 0.01,
+                   found, 0.0)
+
+
+def test_a_whisper_segment_is_judged_one_sentence_at_a_time():
+    """One Whisper segment can hold several sentences: each becomes its own, with its own words and
+    time and the segment's quality, so a check of one sentence's audio sees only that sentence."""
+    segment = _fw_segment(7.6, [(7.6, 8.0, " Daher"), (8.0, 9.7, " gehen."), (11.0, 11.9, " Werbung,"),
+                                (13.2, 14.0, " bezahlte"), (14.0, 14.9, " Werbepartnerschaft")])
+    pieces = speech.decoded_sentences([segment])
+    assert [(p.start, p.end, p.text) for p in pieces] == [
+        (7.6, 9.7, " Daher gehen."), (11.0, 11.9, " Werbung,"), (13.2, 14.9, " bezahlte Werbepartnerschaft")]
+    assert all(p.avg_logprob == -0.3 and p.no_speech_prob == 0.01 for p in pieces)
+    assert [len(p.words) for p in pieces] == [2, 1, 2]
+    single = _fw_segment(0.5, [(0.5, 0.9, " Werbung.")])
+    assert speech.decoded_sentences([single]) == [single]  # one sentence: the segment as it is
+
+
+def test_a_hotword_echo_is_found_even_in_a_segment_where_a_label_was_truly_said(monkeypatch):
+    """Measured (German, espeak-ng): "Werbung." said, then casual talk decoded under the hotwords as
+    "bezahlte Werbepartnerschaft", in one Whisper segment. Judged whole, the true "Werbung" made the
+    segment stand; judged by sentence, the echo is replaced by the unprompted reading and kept only
+    as possibly said."""
+    checked = []
+
+    class Verifier:
+        def __init__(self, model, keywords, language, hotwords):
+            assert hotwords is None  # the echo check listens without the prompt
+
+        def unprompted(self, samples, start, end, text):
+            checked.append((start, text.strip()))
+            return ("Bis bald.", -84.3, -38.9) if "Werbepartnerschaft" in text else None
+
+    monkeypatch.setattr(speech, "KeywordVerifier", Verifier)
+    segment = _fw_segment(11.0, [(11.0, 11.9, " Werbung,"), (13.2, 14.0, " bezahlte"),
+                                 (14.0, 14.9, " Werbepartnerschaft")])
+    transcriber = FasterWhisperTranscriber.__new__(FasterWhisperTranscriber)
+    transcriber.verify_keywords = True
+    kept, readings = transcriber._without_prompt_echoes(
+        None, None, speech.decoded_sentences([segment]), ("Werbung", "bezahlte Werbepartnerschaft"), "de",
+        "Werbung, bezahlte Werbepartnerschaft")
+    assert checked == [(11.0, "Werbung,"), (13.2, "bezahlte Werbepartnerschaft")]
+    assert [k.text.strip() for k in kept] == ["Werbung,", "Bis bald."]
+    assert [(r.start_s, r.text) for r in readings] == [(13.2, "bezahlte Werbepartnerschaft")]
+
+
 # ------------------------------------------------------------------ the shipped multilingual model
 
 

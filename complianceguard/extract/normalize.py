@@ -5,7 +5,8 @@ Matching runs on the normalised text; evidence always quotes the original. Look-
 fold is remembered so the label is reported as disguised instead of silently accepted.
 
 Styled letters are treated the same way, every Unicode compatibility form alike: fullwidth
-`＃ａｄ`, mathematical bold `#𝐚𝐝`, circled `#ⓐⓓ`, superscript, small and squared letters, and
+`＃ａｄ` (except in Japanese, Chinese or Korean text, whose input methods type Latin letters full
+width), mathematical bold `#𝐚𝐝`, circled `#ⓐⓓ`, superscript, small and squared letters, and
 ligatures, i.e. any character whose NFKC form is different and contains a Latin letter, a digit
 or `#`. They are folded by NFKC (so the label is found) and flagged, because platforms do not
 search them as the plain label and screen readers spell them out letter by letter. A no-break or
@@ -27,6 +28,9 @@ HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]")  # a tagged accoun
 INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
 _WORD = re.compile(r"[^\W_]+(?:[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff][^\W_]+)*")
 # A hashtag sign (ASCII or a compatibility form), a space that is not a plain one, then a letter.
+# Fullwidth ASCII forms (U+FF01-FF5E), and the kana, Han and Hangul letters of the texts they belong in.
+_FULLWIDTH = re.compile(r"[\uff01-\uff5e]")
+_EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _HASH_SPACE = re.compile(r"[#\uff03\ufe5f]([\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+)(?=[^\W_])")
 
 
@@ -122,6 +126,10 @@ def _disguised_positions(text: str) -> set[int]:
     """
     mostly_latin: bool | None = None  # worked out only for a word that needs it (most texts have none)
     positions: set[int] = {i for i, c in enumerate(text) if not c.isascii() and styled_form(c)}
+    if positions and _EAST_ASIAN.search(text):
+        # Japanese, Chinese and Korean input methods type Latin letters full width ("＃ＰＲ" in a
+        # Japanese caption is how the label is written): folded so it is found, not flagged.
+        positions = {i for i in positions if not _FULLWIDTH.match(text[i])}
     for match in _HASH_SPACE.finditer(text):
         positions.update(range(match.start(1), match.end(1)))
     for match in _WORD.finditer(text):

@@ -43,10 +43,12 @@ FRAME_SUFFIX = {"image": ".jpg", "video": ".mp4", "audio": ".mp3"}
 
 
 def frame_files(case: Case) -> list[str]:
-    """A case with `frames` describes that many media files, in order (nothing is read from them)."""
-    if not case.frames or case.media not in FRAME_SUFFIX:
+    """A case with media describes that many files (`frames`, one when not given), in order;
+    nothing is read from them. A story case without `frames` is a one-frame story, so the
+    every-frame rules judge its one frame instead of finding no frames to judge."""
+    if case.media not in FRAME_SUFFIX:
         return []
-    return [f"frame-{n}{FRAME_SUFFIX[case.media]}" for n in range(1, case.frames + 1)]
+    return [f"frame-{n}{FRAME_SUFFIX[case.media]}" for n in range(1, (case.frames or 1) + 1)]
 
 
 def on_frames(case: Case, submission: Submission, extraction: Extraction) -> Extraction:

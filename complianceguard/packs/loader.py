@@ -335,6 +335,8 @@ def _merge(parent: Pack, child: Pack) -> Pack:
         "languages": child.languages or parent.languages,
         "disclosure_required_for": child.disclosure_required_for
         if "disclosure_required_for" in fields_set else parent.disclosure_required_for,
+        "disclosure_unsettled_for": child.disclosure_unsettled_for
+        if "disclosure_unsettled_for" in fields_set else parent.disclosure_unsettled_for,
         "sources": {**parent.sources, **child.sources},
         "vocabulary": _merge_vocabulary(parent.vocabulary, child.vocabulary),
         "rules": [*inherited, *child.rules],

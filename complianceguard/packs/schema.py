@@ -294,6 +294,11 @@ class Pack(_Strict):
     disclosure_required_for: list[Relationship] = Field(
         default_factory=lambda: list(COMMERCIAL_RELATIONSHIPS)
     )
+    disclosure_unsettled_for: list[Relationship] = Field(
+        default_factory=list, description="Relationships the pack's research neither requires a disclosure for "
+        "nor exempts (say why in `not_found`): a post declaring one is checked, but a missing or weak label is "
+        "a warning, never a fail and never a silent pass (e.g. an employee posting about the employer's product "
+        "where no source speaks of employees).")
     sources: dict[str, Source] = Field(default_factory=dict)
     vocabulary: dict[str, Vocabulary] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
@@ -315,6 +320,13 @@ class Pack(_Strict):
                 condition["then"]["properties"]["params"] = {"$ref": f"#/$defs/{params['title']}"}
         schema["$defs"] = dict(sorted(defs.items()))
         return schema
+
+    @model_validator(mode="after")
+    def _relationship_lists_apart(self) -> Pack:
+        both = sorted(set(self.disclosure_required_for) & set(self.disclosure_unsettled_for))
+        if both:
+            raise ValueError(f"disclosure_unsettled_for: {both[0]!r} is in disclosure_required_for too")
+        return self
 
     @model_validator(mode="after")
     def _region_unless_abstract(self) -> Pack:
