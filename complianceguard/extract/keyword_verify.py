@@ -40,7 +40,7 @@ MAX_PROPOSALS_PER_SEGMENT = 8
 UNSURE_KEYWORDS = 3  # at an unsure word, the language's first (most shared) keywords are proposed
 WINDOW_PAD_S = (0.5, 0.5)  # audio before and after the segment's own time, as Whisper's word times are rough
 SAMPLE_RATE = 16000
-VERSION = 3  # part of the transcript cache key: a change here changes what is verified
+VERSION = 4  # part of the transcript cache key: a change here changes what is verified
 # Scripts written without spaces between words (Han, kana, Hangul phrases with particles, Thai):
 # a keyword there is looked for inside the text, not between word boundaries.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -173,7 +173,14 @@ class KeywordVerifier:
         self.start = [*prompt, *self.tokenizer.sot_sequence]  # the prompt the transcription decoded under
 
     def _logprob(self, encoded: Any, frames: int, tokens: list[int]) -> float:
-        result = self.model.model.align(encoded, self.start, [tokens], frames)[0]
+        """Teacher-forced log-probability of a reading's text tokens over the window. Its end is not
+        scored: CTranslate2's `align` gives an end-of-text token probability 0 (measured, 4.8.5), so
+        a trailing EOT only added log(1e-12) to every reading alike. A reading that stops early does
+        not pay for the speech it leaves out, which is why a reading only verified here stays
+        tentative evidence (bench/speech_languages.py: the word "Werbung" alone outscored Whisper's
+        own reading of German casual talk)."""
+        text = tokens[:-1] if tokens and tokens[-1] == self.tokenizer.eot else tokens
+        result = self.model.model.align(encoded, self.start, [text], frames)[0]
         return float(sum(math.log(max(p, 1e-12)) for p in result.text_token_probs))
 
     def _encoded(self, audio: Any, start_s: float, end_s: float) -> tuple[Any, int]:
@@ -188,7 +195,7 @@ class KeywordVerifier:
         """Does a keyword Whisper wrote under the hotword prompt stand without it? This verifier must
         be built without hotwords. None when it does: Whisper's own reading of the same audio has a
         keyword, or the heard text scores within MARGIN_NATS of that reading (both without the
-        prompt, each to its end). Otherwise (that reading, heard log-probability, its log-probability):
+        prompt, over the same window). Otherwise (that reading, heard log-probability, its log-probability):
         the keyword was written because it was asked for (a prompt echo in casual talk), not heard."""
         encoded, frames = self._encoded(audio, start_s, end_s)
         eot = self.tokenizer.eot
@@ -215,8 +222,8 @@ class KeywordVerifier:
         encoded, frames = self._encoded(audio, start_s, end_s)
         eot = self.tokenizer.eot
         heard = self.tokenizer.encode(heard_text)
-        # Each reading is scored to its end (EOT included): one that stops early, leaving speech
-        # unexplained, pays for it ("sponsored, subscription." for 30 words of a price list did not).
+        # The readings are compared over the same window. Their ends are not scored (_logprob): a
+        # reading much longer than what was heard is refused below; a shorter one is not held off.
         heard_logprob = self._logprob(encoded, frames, [*heard, eot])
         best: VerifiedReading | None = None
         for index, keyword in sites:

@@ -28,7 +28,8 @@ from complianceguard.extract.models import ModelInfo
 # Whisper's own defaults for judging a decoded segment (openai-whisper `transcribe()` docstring):
 # below this average log-probability the decoding is unreliable ...
 LOGPROB_THRESHOLD = -1.0
-# ... above this no-speech probability the segment is probably silence or noise ...
+# ... above this no-speech probability *and* below that log-probability the segment is silence or
+# noise (faster-whisper `transcribe()` docstring; it skips such a segment itself) ...
 NO_SPEECH_THRESHOLD = 0.6
 # ... and above this gzip compression ratio the text is repetitive, a hallucination sign.
 COMPRESSION_RATIO_THRESHOLD = 2.4
@@ -45,8 +46,12 @@ class SpeechSegment:
 
     @property
     def reliable(self) -> bool:
-        """Whisper's thresholds: a segment that fails them is not trusted as evidence."""
-        return (self.avg_logprob >= LOGPROB_THRESHOLD and self.no_speech_prob <= NO_SPEECH_THRESHOLD
+        """Whisper's thresholds: a segment that fails them is not trusted as evidence. A high
+        no-speech probability alone does not fail it, as in Whisper: espeak-ng Swedish decoded at
+        avg log-probability -0.45 with no-speech 0.62 held "reklam" and "annons" said
+        (bench/speech_languages.py); its confidence carries the doubt (1 - no-speech)."""
+        silent = self.no_speech_prob > NO_SPEECH_THRESHOLD and self.avg_logprob < LOGPROB_THRESHOLD
+        return (self.avg_logprob >= LOGPROB_THRESHOLD and not silent
                 and self.compression_ratio <= COMPRESSION_RATIO_THRESHOLD)
 
     @property
