@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from complianceguard.model import CharSpan, Mention, Segment

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
 import spacy
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.matcher import PhraseMatcher

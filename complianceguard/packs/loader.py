@@ -234,7 +234,8 @@ def _cache_pack(digest: str, pack: Pack) -> None:
 def _fields_set(value: Any) -> Any:
     """The fields set in a model and every model inside it (what `exclude_unset` keeps)."""
     if isinstance(value, BaseModel):
-        return (sorted(value.model_fields_set), [_fields_set(getattr(value, f)) for f in sorted(type(value).model_fields)])
+        fields = sorted(type(value).model_fields)
+        return sorted(value.model_fields_set), [_fields_set(getattr(value, f)) for f in fields]
     if isinstance(value, (list, tuple)):
         return [_fields_set(v) for v in value]
     if isinstance(value, dict):
