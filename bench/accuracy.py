@@ -35,6 +35,7 @@ import argparse
 import collections
 import csv
 import os
+import re
 import statistics
 import sys
 import time
@@ -61,6 +62,11 @@ DISCLOSURE_KEYWORDS = ("affiliate", "commission", "sponsor", "#ad", "disclosure"
 SPONSORSHIP_TERMS = frozenset({"ad", "advertisement", "sponsored", "for sponsoring", "#*partner", "#*ambassador",
                                "free product", "free products", "sp", "spon", "collab", "#partner", "ambassador",
                                "#thanks", "#ad"})
+# Words that make a sentence a disclosure rather than a bare call to action (for the tally of the
+# misses only: why the engine missed a video, not whether it disclosed).
+DISCLOSURE_WORDING = re.compile(r"affiliat|commission|earn|paid|pay|money|support|partner|sponsor|associate|"
+                                r"provision|commissione|comisi|comiss|afiliad|affili", re.IGNORECASE)
+NEGATED = re.compile(r"\b(not|no|never|nothing)\b", re.IGNORECASE)
 COMMERCIAL_KEYWORDS = ("code", "% off", "discount", "link in bio", "shop", "sponsor", "partner", "gifted",
                        "giveaway", "#ad")
 
@@ -112,14 +118,18 @@ def youtube(engine: Engine, folder: Path, examples: int, runs: int = 1) -> None:
     sentences = read_csv(folder / "youtube_sentences_labelled.csv")
     items = read_csv(folder / "youtube_items_labelled.csv")
     by_video: dict[str, list[str]] = collections.defaultdict(list)
+    labelled: dict[str, list[dict[str, str]]] = collections.defaultdict(list)
     for s in sentences:
         by_video[s["id"]].append(s["sentence"])
+        if s["is_disclosure"] == "1":
+            labelled[s["id"]].append(s)
     truth = [i["disclosure_present"] == "1" for i in items]
     times = []
     for _ in range(runs):
         fresh_caches()
         found: list[list[tuple[str, str]]] = []
         accepted: list[bool] = []
+        cues: list[bool] = []
         started = time.perf_counter()
         for i in items:
             post = Submission(id=i["id"], platform="youtube", regions=["US"], caption="\n".join(by_video[i["id"]]),
@@ -128,6 +138,7 @@ def youtube(engine: Engine, folder: Path, examples: int, runs: int = 1) -> None:
             found.append(disclosures(item))
             accepted.append(any(m.kind == "label" and m.channel == "caption" and not m.negated and not m.disguise
                                 for m in item.mentions))
+            cues.append(any(m.term.startswith(("commercial cue:", MODEL_TERM)) for m in item.mentions))
         times.append(time.perf_counter() - started)
     elapsed = statistics.median(times)
     predicted = [bool(f) for f in found]
@@ -150,8 +161,24 @@ def youtube(engine: Engine, folder: Path, examples: int, runs: int = 1) -> None:
     terms = collections.Counter(t.lower() for n, f in enumerate(found) if affiliate[n] and not truth[n]
                                 for t in {t for t, term in f if term.lower() not in SPONSORSHIP_TERMS})
     print("  false positives by matched text:", ", ".join(f"{t!r} {c}" for t, c in terms.most_common(10)) or "none")
+    missed = [n for n, i in enumerate(items) if truth[n] and not affiliate[n]]
+    why = collections.Counter(_miss_reason([s["sentence"] for s in labelled[items[n]["id"]]]) for n in missed)
+    print("  false negatives by their labelled sentences: " + ", ".join(f"{w} {c}" for w, c in why.most_common()))
+    print(f"  commercial cues or the trained signal find the affiliate post (every description carries affiliate "
+          f"links): {sum(cues)}/{len(cues)} = {sum(cues) / len(cues):.3f}")
     _examples("false negative", [(i["id"], by_video[i["id"]]) for n, i in enumerate(items)
                                  if truth[n] and not affiliate[n]], examples, lambda lines: " | ".join(lines)[:300])
+
+
+def _miss_reason(sentences: list[str]) -> str:
+    """Why a labelled disclosure was missed, from its sentences: the silver labels count some bare
+    calls to action ("Click link: <url>") and denials ("not affiliated with") as disclosures."""
+    worded = [s for s in sentences if DISCLOSURE_WORDING.search(s)]
+    if not worded:
+        return "no disclosure wording (call to action or link name)"
+    if all(NEGATED.search(s) for s in worded):
+        return "a denial"
+    return "disclosure wording"
 
 
 def instagram(engine: Engine, folder: Path, examples: int, runs: int = 1) -> None:

@@ -347,20 +347,27 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     return pattern
 
 
-def _names_advertiser(token, brands: tuple[str, ...]) -> bool:
+def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = frozenset()) -> bool:
     """The word after "Mainos", "Reklam för"...: a @handle, the declared brand (or a handle of it),
-    or a capitalised name that is not an ordinary (stop) word and follows the label directly or
-    as a hashtag ("Mainos Glow", "Mainos #Glow"; not "Mainos | Uusi")."""
+    the start of a name the post shows ("Mainos: Glow" beside @glowskincare, or with the declared
+    brand "Glow Skincare"), or a capitalised name that is not an ordinary (stop) word and follows
+    the label directly or as a hashtag ("Mainos Glow", "Mainos #Glow"; not "Mainos | Uusi").
+    `tagged`: the handles (lower case, no @) tagged anywhere in the post."""
     text = token.text
     lowered = text.lower().lstrip("@")
     if any(lowered and lowered == b.lower().lstrip("@").split()[0] for b in brands if b.strip()):
         return True
-    # "#ad #glowskincare": the brand written as one lower-case word, or a handle the text tags
-    if lowered in {b.lower().lstrip("@").replace(" ", "") for b in brands if b.strip()}:
-        return True
-    if lowered and lowered in {h.lower().lstrip("@") for h in HANDLE.findall(token.doc.text)}:
+    # "#ad #glowskincare": the brand written as one lower-case word, or a handle the post tags
+    names = {b.lower().lstrip("@").replace(" ", "") for b in brands if b.strip()}
+    handles = tagged | {h.lower().lstrip("@") for h in HANDLE.findall(token.doc.text)}
+    if lowered and lowered in names | handles:
         return True
     if text.startswith("@") and len(text) > 1:
+        return True
+    # "MAINOS: Glow" where the post tags @glowskincare: the name the post shows, shortened. A word
+    # that starts nothing the post shows ("Mainos: Tänään uusi") is a sentence after the label.
+    if len(lowered) >= 2 and lowered.isalnum() and not token.is_stop and any(
+            n.startswith(lowered) for n in names | handles):
         return True
     before = token.doc[token.i - 1] if token.i else None
     if before is not None and before.text in _ADVERTISER_CONNECTORS and before.text != "#":
@@ -446,7 +453,8 @@ class Analyzer:
         shared = self._shared(segments, language, submission)
         found: list[Mention] = []
         for segment, normalized, tokens, content, brand_found in shared.texts:
-            found.extend(self._segment_mentions(segment, normalized, pack, tokens, content, shared.brands))
+            found.extend(self._segment_mentions(segment, normalized, pack, tokens, content, shared.brands,
+                                                shared.tagged))
             found.extend(brand_found)
         # Commercial cues (commercial.py): sponsor reads and sponsored captions, as signals with why.
         # A cue the pack reports as a signal already (same segment, overlapping) is not repeated, and
@@ -473,7 +481,7 @@ class Analyzer:
 
     def _segment_mentions(self, segment: Segment, normalized: NormalizedText, pack: ResolvedPack,
                           language: str, content: str | None = None,
-                          brands: tuple[str, ...] = ()) -> list[Mention]:
+                          brands: tuple[str, ...] = (), tagged: frozenset[str] = frozenset()) -> list[Mention]:
         nlp = pipeline(language)
         compiled = _compile(pack, language, content)
         text = normalized.text.translate(_APOSTROPHES)  # same length: spans map back unchanged
@@ -491,7 +499,7 @@ class Analyzer:
                                                               for m, s, e in (*phrase_matches, *pattern_matches))]
         spans = [s for s in spans if _whole_word(text, s.start_char, s.end_char)]
         # A label naming the advertiser counts only with a name after it ("Mainos Glow", not "Mainos ja").
-        spans = [s for s in spans if ADVERTISER not in s.label_ or _names_advertiser(s[-1], brands)]
+        spans = [s for s in spans if ADVERTISER not in s.label_ or _names_advertiser(s[-1], brands, tagged)]
         # Homonyms (`not_labels`: "ad hoc", "Ad Astra", "pub cachée") cancel every match they overlap.
         homonyms = [s for s in spans if s.label_.startswith("not_label|")]
         spans = [s for s in spans if not s.label_.startswith("not_label|")
@@ -527,7 +535,7 @@ class Analyzer:
                                                 * weights.get(span.label_, 1.0), 3),
                 negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
                 category=category or None,
-                context=(segment.tentative or segment.text) if speech_or_screen else None,
+                context=segment.text if speech_or_screen else None, why=segment.tentative,
                 disguise=normalized.disguise_notes(o_start, o_end)
                 + ([] if speech_or_screen else _spaced_out(normalized.original[o_start:o_end], term)),
                 media=segment.media, overlay=segment.overlay, tentative=segment.tentative is not None,
@@ -538,13 +546,13 @@ class Analyzer:
 class _Shared:
     """One post's analysis that no region pack changes, done once however many regions it is
     checked for: each segment normalised and its language settled (a speech segment's own,
-    Whisper's, else the post's), the declared brand found, the commercial cues, the sponsor
-    reads, and (only when asked) the trained signal."""
+    Whisper's, else the post's), the declared brand found, the handles tagged, the commercial
+    cues, the sponsor reads, and (only when asked) the trained signal."""
 
     def __init__(self, texts: list[tuple[Segment, NormalizedText, str, str | None, list[Mention]]],
                  brands: tuple[str, ...], cues: list[Mention], reads: list[Mention],
-                 segments: list[Segment], content: str | None):
-        self.texts, self.brands, self.cues, self.reads = texts, brands, cues, reads
+                 segments: list[Segment], content: str | None, tagged: frozenset[str] = frozenset()):
+        self.texts, self.brands, self.cues, self.reads, self.tagged = texts, brands, cues, reads, tagged
         self._segments, self._content = segments, content
         self._model: list[Mention] | None = None
 
@@ -561,7 +569,10 @@ class _Shared:
         # Cue tokens come from the caption language's pipeline, as the packs' matching uses.
         cues = signal_mentions(segments, [], lambda text: _doc(tokenizer_language(language, text), text))
         reads = [r.model_copy(update={"matcher": "read"}) for r in read_mentions(segments, submission.brand)]
-        return cls(texts, _brand_names(submission), cues, reads, segments, vocabulary_language(language))
+        # Handles tagged in the caption or on screen: a shortened name after a label may be one's start.
+        tagged = frozenset(h.lower().lstrip("@") for s in segments if s.channel in ("caption", "overlay")
+                           for h in HANDLE.findall(s.text))
+        return cls(texts, _brand_names(submission), cues, reads, segments, vocabulary_language(language), tagged)
 
     def model(self) -> list[Mention]:
         if self._model is None:

@@ -46,7 +46,8 @@ from complianceguard.extract.normalize import normalize
 from complianceguard.model import CharSpan, Mention, Segment
 
 CUES_FILE = "data/commercial.yaml"
-COMPUTED_CUES = ("affiliate-url", "web-address", "account-tag", "brand-hashtag")  # found in code, weighted in the YAML
+# Found in code, weighted in the YAML.
+COMPUTED_CUES = ("affiliate-url", "link-shortener", "web-address", "account-tag", "brand-hashtag")
 SPEECH_WINDOW_S = 15.0  # transcript lines this close (start to start) are judged together
 _HANDLE = re.compile(r"^@([A-Za-z0-9_.]{2,})$")
 
@@ -116,8 +117,9 @@ class CueBook(_Strict):
     cues: dict[str, CueSpec]
     reads: Reads
     affiliate_urls: dict[str, list[str]]
+    link_shorteners: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("affiliate_urls")
+    @field_validator("affiliate_urls", "link_shorteners")
     @classmethod
     def _regexes_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for programme, patterns in value.items():
@@ -265,6 +267,8 @@ class CommercialAnalyzer:
         self.affiliate_urls = [(programme, re.compile(p, re.IGNORECASE))
                                for programme, patterns in book.affiliate_urls.items() for p in patterns]
         self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
+        shorteners = [p for patterns in book.link_shorteners.values() for p in patterns]
+        self.any_shortener = re.compile("|".join(shorteners) or r"(?!)", re.IGNORECASE)  # none: matches nothing
 
     def matcher(self, vocab: Vocab) -> PhraseMatcher:
         """The cue phrases compiled for a spaCy vocabulary (once per vocabulary)."""
@@ -351,6 +355,8 @@ class CommercialAnalyzer:
                     found.append(("web-address", *where))
                     if self.any_affiliate_url.search(word):
                         found.append(("affiliate-url", *where))
+                    elif self.any_shortener.search(word):
+                        found.append(("link-shortener", *where))
         handles = [(m.start(), m.end(), re.sub(r"[^a-z0-9]", "", m.group(1).lower()))
                    for m in _HANDLE_IN_TEXT.finditer(text) if m.start() == 0 or not text[m.start() - 1].isalnum()]
         for start, end, _ in handles:
@@ -429,7 +435,7 @@ def _assess_tokens(text: str, doc: Doc) -> Assessment:
 
 def signal_mentions(segments: list[Segment], already: list[Mention],
                     tokenize: Callable[[str], Doc] | None = None) -> list[Mention]:
-    """The cues of commercial segments, as `signal` mentions carrying the assessment as context.
+    """The cues of commercial segments, as `signal` mentions carrying the assessment as their `why`.
 
     A cue the pack already reported as a signal (overlapping span, same segment) is not repeated.
     Negated cues and the cues of segments that do not reach the threshold give no mention.
@@ -441,8 +447,8 @@ def signal_mentions(segments: list[Segment], already: list[Mention],
         if not assessment.commercial:
             continue
         normalized = normalize(segment.text)
-        where = f' in "{segment.text}"' if segment.channel in ("speech", "overlay") else ""
-        context = assessment.explain() + where
+        line = segment.text if segment.channel in ("speech", "overlay") else None  # the caption is the item's own
+        why = assessment.explain()
         for cue in assessment.counted:
             start, end = max(cue.start - offset, 0), min(cue.end - offset, len(normalized.text))
             if start >= end:
@@ -454,7 +460,7 @@ def signal_mentions(segments: list[Segment], already: list[Mention],
                 kind="signal", term=f"commercial cue: {cue.name}", cue=cue.id, language="xx", matcher="cue",
                 segment=segment.id,
                 channel=segment.channel, text=segment.text[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
-                time=segment.time, confidence=segment.confidence, context=context,
+                time=segment.time, confidence=segment.confidence, context=line, why=why,
                 category="self-promotion" if assessment.self_promotion_only else None,
                 media=segment.media, overlay=segment.overlay))
     return found

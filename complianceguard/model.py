@@ -19,7 +19,8 @@ PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
 Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
 SpecialFlag = Literal["retouched", "ai_generated"]  # imagery a post declares (Submission.retouched, .ai_generated)
 
-REPORT_SCHEMA_VERSION = "2.1"  # 2.1: Evidence.note split (context, disguise, reason, duration_s), provenance
+REPORT_SCHEMA_VERSION = "2.2"  # 2.1: Evidence.note split (context, disguise, reason, duration_s), provenance;
+# 2.2: Mention.why (how a cue, the model, a read or a possibly-said reading was judged) apart from its `context`
 
 Platform = Literal[
     "instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"
@@ -131,9 +132,11 @@ class Mention(_Frozen):
     cue: str | None = Field(None, description="For commercial-cue signals: the cue id in data/commercial.yaml.")
     category: str | None = Field(None, description="For special labels: retouched | ai_generated. For signals: "
                                  "self-promotion (commercial only through the creator's own products).")
-    context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in; "
-                                "for a cue, the trained model, a sponsor read or a tentative reading (matcher cue, "
-                                "model, read; `tentative`): how it was judged, which evidence gives as its `reason`.")
+    context: str | None = Field(None, description="The whole transcript line or on-screen text it was found in "
+                                "(`span` indexes it); None in the caption and for a sponsor read.")
+    why: str | None = Field(None, description="How it was judged, where a score or a doubt stands behind it: a "
+                            "cue's or the trained model's score, a sponsor read's, why a reading is only possibly "
+                            "said (`tentative`). Evidence gives it as its `reason`.")
     disguise: list[str] = Field(default_factory=list, description="Look-alike or invisible characters inside.")
     media: str | None = None
     overlay: OverlayInfo | None = None

@@ -143,4 +143,4 @@ def _mention(segment: Segment, text: str, result: Score, model: CommercialModel,
                    term=f"commercial model: likely commercial ({model.name} {model.version})",
                    language=model.languages[0] if model.languages else "xx", segment=segment.id,
                    channel=segment.channel, text=text[:200], span=span, time=None,
-                   confidence=result.probability, context=result.explain(), media=segment.media)
+                   confidence=result.probability, why=result.explain(), media=segment.media)

@@ -317,5 +317,5 @@ def read_mentions(segments: list[Segment], brand: str | None = None) -> list[Men
         said = " ".join(s.text for s in speech[read.first:read.last + 1])
         found.append(Mention(kind="signal", term="sponsor read", language="xx", segment=first.id, channel="speech",
                              text=said[:200], time=TimeSpan(start_s=read.start_s, end_s=read.end_s),
-                             confidence=first.confidence, context=read.why, brand=read.brand, media=read.media))
+                             confidence=first.confidence, why=read.why, brand=read.brand, media=read.media))
     return found

@@ -229,6 +229,41 @@ def test_the_declared_brand_names_the_advertiser_in_any_case(library):
     assert [m.term for m in found if m.kind == "label"] == ["mainos {advertiser}"]
 
 
+@pytest.mark.parametrize("region,language,caption,fields", [
+    ("FI", "fi", "MAINOS: Glow uusi seerumi @glowskincare", {}),
+    ("FI", "fi", "MAINOS: Glow uusi seerumi", {"brand": "Glow Skincare"}),
+    ("FI", "fi", "MAINOS: glow uusi seerumi", {"brand_handles": ["@glowskincare"]}),
+    ("SE", "sv", "Reklam: Glow | Mitt nya serum @glowskincare", {}),
+    ("SE", "sv", "Reklam: Glow | Mitt nya serum", {"brand": "Glow Skincare"}),
+])
+def test_a_name_after_a_separator_counts_where_it_starts_a_name_the_post_shows(library, region, language, caption,
+                                                                               fields):
+    found = mentions(library, library.for_region(region), caption, language=language, **fields)
+    assert [m.term for m in found if m.kind == "label"] == [f"{caption.split(':')[0].lower()} {{advertiser}}"]
+
+
+@pytest.mark.parametrize("region,language,caption,fields", [
+    ("FI", "fi", "MAINOS: Glow uusi seerumi", {}),  # names nothing the post shows: a sentence after the label
+    ("FI", "fi", "MAINOS: Tänään uusi seerumi @glowskincare", {}),  # the handle does not start with it
+    ("FI", "fi", "MAINOS: Glow uusi seerumi", {"brand": "Lumo"}),
+    ("SE", "sv", "Reklam: Glow | Mitt nya serum", {}),
+])
+def test_a_capitalised_word_after_a_separator_that_names_nothing_is_refused(library, region, language, caption,
+                                                                            fields):
+    found = mentions(library, library.for_region(region), caption, language=language, **fields)
+    assert [m.term for m in found if m.kind == "label"] == [caption.split(":")[0].lower()]
+
+
+def test_a_handle_tagged_on_screen_names_the_shortened_advertiser_in_the_caption(library):
+    fi = library.for_region("FI")
+    caption = "MAINOS: Glow uusi seerumi"
+    post = Submission(id="t", regions=["FI"], caption=caption)
+    segments = [Segment(id="caption", channel="caption", text=caption),
+                Segment(id="overlay:1", channel="overlay", text="@glowskincare", media="a.jpg")]
+    found = Analyzer([fi]).mentions(segments, fi, "fi", post)
+    assert [m.term for m in found if m.kind == "label" and m.channel == "caption"] == ["mainos {advertiser}"]
+
+
 def test_needs_advertiser_on_label_present(engine):
     from complianceguard.model import Submission as Post
 
@@ -241,6 +276,10 @@ def test_needs_advertiser_on_label_present(engine):
     assert status("FI", "FI105", "Mainos | Uusi seerumini @glow", "fi") == "fail"  # `label`: right after
     assert status("SE", "SE108", "Reklam | Mitt nya serum från @glow", "sv") == "pass"  # `post`: anywhere
     assert status("SE", "SE108", "Reklam | Mitt nya serum", "sv") == "fail"
+    assert status("FI", "FI105", "MAINOS: Glow uusi seerumi @glowskincare", "fi") == "pass"
+    assert status("FI", "FI105", "MAINOS: Glow uusi seerumi", "fi", brand="Glow Skincare") == "pass"
+    assert status("FI", "FI105", "MAINOS: Glow uusi seerumi", "fi") == "fail"
+    assert status("SE", "SE108", "Reklam: Glow | Mitt nya serum", "sv", brand="Glow Skincare") == "pass"
 
 
 # Lower confidence for "or an equivalent" wordings --------------------------------------------------
@@ -267,3 +306,28 @@ def test_homonyms_cancel_fuzzy_matches_in_speech_and_on_screen(library, gb):
         found = Analyzer([gb]).mentions([Segment(id="s", channel=channel, text=text, media="v")], gb, "en",
                                         Submission(id="t", regions=["GB"]))
         assert not [m for m in found if m.kind in ("label", "insufficient")], (channel, text, kinds(found))
+
+
+# A mention's line and how it was judged, each in its own field ---------------------------------------
+
+
+def test_a_mention_keeps_its_line_in_context_and_its_judgement_in_why(library):
+    from complianceguard.model import TimeSpan
+    from complianceguard.packs.kinds.base import evidence_of
+
+    us = library.for_region("US")
+    note = "verified by rescoring: 0.62 of the two readings' probability"
+    line = "this video is sponsored by Glow"
+    segments = [Segment(id="caption", channel="caption", text="New serum"),
+                Segment(id="speech:1", channel="speech", text=line, media="v.mp4",
+                        time=TimeSpan(start_s=1, end_s=3), tentative=note)]
+    found = Analyzer([us]).mentions(segments, us, "en", Submission(id="t", regions=["US"], caption="New serum"))
+    by_matcher = {m.matcher: m for m in found}
+    label, cue, read = by_matcher["phrase"], by_matcher["cue"], by_matcher["read"]
+    assert (label.context, label.why, label.tentative) == (line, note, True)  # possibly said, and where
+    assert cue.context == line and cue.why.startswith("commercial (cue score") and line not in cue.why
+    assert read.context is None and read.why.startswith("sponsor read 1-3 s")  # a read spans lines
+    for mention in (label, cue, read):  # evidence copies them: the line as context, the judgement as reason
+        evidence = evidence_of(mention, "shown")
+        assert (evidence.context, evidence.reason) == (mention.context, f"shown; {mention.why}")
+    assert evidence_of(label).context[evidence_of(label).span.start:evidence_of(label).span.end] == label.text

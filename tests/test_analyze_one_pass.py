@@ -15,6 +15,7 @@ from complianceguard.analyze import (Analyzer, _brand_mentions, _brand_names, _d
                                      vocabulary_language)
 from complianceguard.batch.work import Checker, ScanSettings
 from complianceguard.commercial import signal_mentions
+from complianceguard.extract.normalize import HANDLE
 from complianceguard.model import ItemResult, Segment, Submission
 from complianceguard.report.view import expand_item
 from complianceguard.scan import plan
@@ -32,13 +33,15 @@ def per_pack_mentions(analyzer: Analyzer, segments: list[Segment], pack, languag
     """The slow way, as the analyzer worked before one pass: everything found again for every
     region's pack, nothing shared between packs (the oracle the one-pass analysis must equal)."""
     found = []
+    tagged = frozenset(h.lower().lstrip("@") for s in segments if s.channel in ("caption", "overlay")
+                       for h in HANDLE.findall(s.text))
     for segment in segments:
         if segment.channel == "metadata" or not segment.text:
             continue
         own = segment.language or language
         normalized = normalize(segment.text)
         found.extend(analyzer._segment_mentions(segment, normalized, pack, tokenizer_language(own, normalized.text),
-                                                vocabulary_language(own), _brand_names(submission)))
+                                                vocabulary_language(own), _brand_names(submission), tagged))
         found.extend(_brand_mentions(segment, submission))
     cues = signal_mentions(segments, found, lambda text: _doc(tokenizer_language(language, text), text))
     denials = [m for m in found if m.kind == "denial" and m.span]

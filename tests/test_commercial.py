@@ -32,6 +32,7 @@ CUE_EXAMPLES = [
     ("a few sponsors reached out this year", "sponsor-word"),
     ("the affiliate network pays monthly", "affiliate-word"),
     ("Desk lamp: https://amzn.to/3AbCdEf", "affiliate-url"),
+    ("my playlist: https://bit.ly/3xYzAbc", "link-shortener"),
     ("this serum was kindly gifted by the brand", "gifted"),
     ("thank you @glowhotel for having me this weekend", "hosted"),
     ("just go to glow dot com slash anna", "vanity-url"),
@@ -139,6 +140,38 @@ def test_affiliate_web_addresses_need_the_programme_tracking():
     assert not untagged.commercial and "affiliate-url" not in {c.id for c in untagged.cues}
 
 
+def test_a_shortened_link_is_commercial_only_with_a_call_to_action_beside_it():
+    alone = assess("full playlist: https://bit.ly/3xYzAbc")
+    assert not alone.commercial and "link-shortener" in {c.id for c in alone.cues}
+    assert assess("Buy it here: https://bit.ly/3xYzAbc").commercial
+    assert assess("click this link to get yours https://goo.gl/AbCd12").commercial
+    assert not assess("click this link for part 2 of the series").commercial  # a link pointed at, no address
+
+
+@pytest.mark.parametrize("text", [
+    "Die Amazon-Links sind Partnerlinks: ich bekomme eine kleine Provision.",
+    "Als Amazon-Partner verdiene ich an qualifizierten Verkäufen.",
+    "En tant que Partenaire Amazon, je réalise un bénéfice sur les achats remplissant les conditions requises.",
+    "Como afiliado de Amazon, obtengo ingresos por las compras adscritas que cumplen los requisitos aplicables.",
+    "In qualità di affiliato Amazon io ricevo un guadagno dagli acquisti idonei.",
+    "Als Amazon-partner verdien ik aan kwalificerende aankopen.",
+    "Como associado da Amazon, ganho com compras qualificadas.",
+    "Ces liens sont des liens affiliés.",
+    "Anzeige | neue Jacke von @glowwear",
+])
+def test_affiliate_notes_and_ad_labels_in_the_packs_languages_are_commercial(text):
+    assert assess(text).commercial
+
+
+@pytest.mark.parametrize("text", [
+    "Ich bekomme keine Provision für diesen Link.",   # no commission: the bare noun is not a cue
+    "the commission met on tuesday",                 # English "commission" alone
+    "keine Werbung, alles selbst gekauft",           # a negated ad label
+])
+def test_commission_words_need_their_note_and_negation_holds(text):
+    assert not assess(text).commercial
+
+
 def test_cue_offsets_point_into_the_original_text_of_a_segment():
     caption = "Ｕse my code GLOW20 and swipe up"  # a full-width U: NFKC folds it, evidence keeps it
     segment = Segment(id="caption", channel="caption", text=caption)
@@ -146,7 +179,7 @@ def test_cue_offsets_point_into_the_original_text_of_a_segment():
     assert [m.text for m in mentions] == ["Ｕse my code GLOW20", "swipe up"]
     assert all(caption[m.span.start:m.span.end] == m.text for m in mentions)
     assert mentions[0].kind == "signal" and mentions[0].term == "commercial cue: discount code"
-    assert mentions[0].context.startswith("commercial (cue score 1.6 >= threshold 1)")
+    assert mentions[0].why.startswith("commercial (cue score 1.6 >= threshold 1)") and mentions[0].context is None
 
 
 def test_segments_below_the_threshold_give_no_mentions():
@@ -165,7 +198,8 @@ def test_a_sponsor_read_split_over_transcript_lines_is_one_read():
     found = signal_mentions(lines, [])
     assert {(m.segment, m.text) for m in found} == {("speech:1", "free trial"),
                                                    ("speech:2", "link in the description")}
-    assert found[0].context.endswith('in "and you can start your free trial"')
+    assert found[0].context == "and you can start your free trial"  # the line the cue is in, which span indexes
+    assert found[0].why.startswith("commercial (cue score") and " in \"" not in found[0].why
 
 
 def test_pack_signals_are_not_repeated_as_cues(library):
@@ -400,7 +434,7 @@ def test_the_model_raises_likely_commercial_only_where_nothing_else_does(engine)
     caption = "Loving this new serum, it makes my skin glow. Get yours now!"
     item = engine.evaluate(Submission(id="t", regions=["US"], caption=caption, relationship="unknown"))
     model = [m for m in item.mentions if m.term.startswith("commercial model:")]
-    assert len(model) == 1 and model[0].kind == "signal" and "model score" in model[0].context
+    assert len(model) == 1 and model[0].kind == "signal" and "model score" in model[0].why
     assert item.regions["US"].applicability.startswith("relationship not declared; likely commercial")
     labelled = engine.evaluate(Submission(id="t", regions=["US"], caption=caption + " #ad", relationship="unknown"))
     assert not [m for m in labelled.mentions if m.term.startswith("commercial model:")]

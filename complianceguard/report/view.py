@@ -21,6 +21,8 @@ only what varies:
 - 2.1 split 2.0's evidence `note` into `context`, `disguise`, `reason` and `duration_s` (and
   added `matcher`, `pack`, `score`); a 1.0 or 2.0 report's notes are read as 2.1's fields
   (`upgraded_evidence`), so `report render` still reads every older report;
+- 2.2 added a mention's `why` (how a cue, the model, a read or a possibly-said reading was
+  judged), apart from its `context` (the line it is in);
 - anything that is not what the catalogue gives (another name, source, coverage, message, order)
   is kept in the finding as it is: compaction checks every finding against its expansion, so 2.0
   is lossless whatever the engine writes.

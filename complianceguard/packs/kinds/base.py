@@ -190,20 +190,14 @@ CHANNEL_WORDS = {"caption": "caption", "overlay": "on-screen text", "speech": "s
 TIMING_TOLERANCE_S = 0.05  # sampling and rounding slack when comparing durations
 
 
-# Matchers whose mention `context` is their account of a score (a cue's, the model's, a sponsor
-# read's), not the line the words were found in.
-EXPLAINING_MATCHERS = ("cue", "model", "read")
-
-
 def evidence_of(mention: Mention, reason: str | None = None) -> Evidence:
-    """A mention as evidence, with how it was found; `reason`: why the check shows it (negated, ...).
-    A mention's `context` is the line it was found in, except where it explains a judgement (a
-    cue's, the model's or a read's score, a possibly-said reading): that is part of the reason."""
-    explains = mention.matcher in EXPLAINING_MATCHERS or mention.tentative
-    reasons = [r for r in (reason, mention.context if explains else None) if r]
+    """A mention as evidence, with how it was found: the line it was found in as the evidence's
+    `context`; why the check shows it (`reason`: negated, ...) and how the mention was judged (its
+    `why`: a cue's, the model's or a read's score, a possibly-said reading) as its `reason`."""
+    reasons = [r for r in (reason, mention.why) if r]
     return Evidence(channel=mention.channel, kind=mention.kind, text=mention.text, span=mention.span,
                     time=mention.time, term=mention.term, confidence=mention.confidence, matcher=mention.matcher,
-                    pack=mention.pack, score=mention.score, context=None if explains else mention.context,
+                    pack=mention.pack, score=mention.score, context=mention.context,
                     disguise=list(mention.disguise), reason="; ".join(reasons) or None,
                     media=mention.media, overlay=mention.overlay)
 
