@@ -57,11 +57,22 @@ DISCLOSURE_KEYWORDS = ("affiliate", "commission", "sponsor", "#ad", "disclosure"
 # The dataset labels affiliate disclosures only (affiliate link notes, commission explanations and
 # "buying through this link supports the channel"); "sponsored by X", "#ad", gifts and collabs are
 # "none" there. The headline lens therefore drops the engine's disclosure mentions whose matched pack
-# term is a sponsorship, advertising, gift or partnership label, and keeps every other one (the US
-# pack's other labels all explain an affiliate link, a commission or channel support).
-SPONSORSHIP_TERMS = frozenset({"ad", "advertisement", "sponsored", "for sponsoring", "#*partner", "#*ambassador",
-                               "free product", "free products", "sp", "spon", "collab", "#partner", "ambassador",
-                               "#thanks", "#ad"})
+# term is a sponsorship, advertising, gift, partnership, employment or own-brand label, and keeps every
+# other one (the US pack's other labels explain an affiliate link, a commission, a payment or channel
+# support). The list is the US pack's labels of those kinds, by kind, not the ones seen to misfire.
+SPONSORSHIP_TERMS = frozenset({
+    # sponsorship, advertising, partnership
+    "ad", "advertisement", "sponsored", "for sponsoring", "#*partner", "#*ambassador", "sp", "spon", "collab",
+    "#partner", "ambassador", "#thanks", "#ad", "paid partnership", "paid partnership with", "sponsored post",
+    "brand deal",
+    # gifts and free products
+    "free product", "free products", "gifted", "gifted by", "gifted to me", "i was gifted", "was gifted",
+    "sent to me for free", "for free by", "sent me this for free", "sent me these for free", "sent this to me for free",
+    "sent me for free", "received this for free", "got this for free from", "product provided by",
+    "products provided by",
+    # employment and own brand
+    "i work at", "i work for", "#*employee", "my own brand", "our own brand", "my own company", "my company",
+    "our company", "i founded", "i co-founded", "founder of", "co-founder of"})
 # Words that make a sentence a disclosure rather than a bare call to action (for the tally of the
 # misses only: why the engine missed a video, not whether it disclosed).
 DISCLOSURE_WORDING = re.compile(r"affiliat|commission|earn|paid|pay|money|support|partner|sponsor|associate|"

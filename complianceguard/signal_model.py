@@ -8,7 +8,13 @@ and gives a probability and the words that pushed it up, so a reviewer can see w
 
 It is an applicability signal only: a caption scoring at or above the file's threshold, in a post
 where nothing else is commercial (no label, signal or brand), gets one `signal` mention ("likely
-commercial"), which makes the region's rules apply to the undeclared post. It never passes a rule
+commercial"), which makes the region's rules apply to the undeclared post. Below that threshold,
+a score of at least the file's `hint_probability` (more likely commercial than not) counts as one
+hint of `hint_weight` on the cue book's scale (data/commercial.yaml): a caption whose cues fall
+short of the cue threshold by no more than that (a tagged brand and a shop call to action) gets
+the mention too, with both scores as its why. Alone, the model ranks real captions only a little
+better than chance (it learned from generated ones), so it decides alone only when confident;
+beside a cue it is the second hint the cue book asks for. It never passes a rule
 and never removes a mention. It is trained on English captions: it runs on captions in the model's
 languages, or whose language is unknown. On transcripts it gives no mention of its own (see
 `model_mentions`); the sponsor-read spans (sponsor_reads.py) use its score of a few lines' words
@@ -28,6 +34,7 @@ from importlib import resources
 from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from complianceguard import commercial
 from complianceguard.model import CharSpan, Mention, Segment
 
 MODEL_FILE = "data/commercial_model.json"
@@ -83,6 +90,9 @@ class CommercialModel:
         self.bias: float = float(data["intercept"])
         self.terms: dict[str, tuple[float, float]] = {t: (float(i), float(c)) for t, i, c in data["terms"]}
         self.name = data.get("name", "commercial-model")
+        hint = data.get("hint_probability")  # absent: the model speaks alone only (files before 1.1.0)
+        self.hint_probability: float | None = None if hint is None else float(hint)
+        self.hint_weight: float = float(data.get("hint_weight", 0.0))
 
     def applies_to(self, language: str | None) -> bool:
         return language is None or language in self.languages
@@ -133,14 +143,31 @@ def model_mentions(segments: list[Segment], language: str | None) -> list[Mentio
         if segment.channel != "caption" or not segment.text.strip():
             continue
         result = score(segment.text)
-        if result.commercial:
-            found.append(_mention(segment, segment.text, result, model, CharSpan(start=0, end=len(segment.text))))
+        why = result.explain() if result.commercial else _as_hint(segment.text, result, model)
+        if why:
+            found.append(_mention(segment, segment.text, result, model, CharSpan(start=0, end=len(segment.text)), why))
     return found
 
 
-def _mention(segment: Segment, text: str, result: Score, model: CommercialModel, span: CharSpan | None) -> Mention:
+def _as_hint(text: str, result: Score, model: CommercialModel) -> str | None:
+    """Why the score, below the threshold, makes the caption commercial with its cues: it is at
+    least `hint_probability` and its `hint_weight` brings the cue score to the cue threshold."""
+    if model.hint_probability is None or result.probability < model.hint_probability:
+        return None
+    cues = commercial.assess(text)
+    total = cues.score + model.hint_weight
+    if not cues.counted or total < cues.threshold - 1e-9:
+        return None
+    found = "; ".join(f"{c.name} {c.text!r} +{c.weight:g}" for c in cues.counted)
+    words = ", ".join(f"'{w}' +{c:.2f}" for w, c in result.top) or "no word above zero"
+    return (f"model score {result.probability:.2f} >= hint {model.hint_probability:g} (+{model.hint_weight:g}) "
+            f"with cues {cues.score:g} ({found}): {total:g} >= cue threshold {cues.threshold:g}; top words: {words}")
+
+
+def _mention(segment: Segment, text: str, result: Score, model: CommercialModel, span: CharSpan | None,
+             why: str) -> Mention:
     return Mention(kind="signal", matcher="model",
                    term=f"commercial model: likely commercial ({model.name} {model.version})",
                    language=model.languages[0] if model.languages else "xx", segment=segment.id,
                    channel=segment.channel, text=text[:200], span=span, time=None,
-                   confidence=result.probability, why=result.explain(), media=segment.media)
+                   confidence=result.probability, why=why, media=segment.media)

@@ -450,6 +450,28 @@ def test_the_model_never_passes_a_rule_and_never_reads_transcripts(library):
     assert model_mentions(caption, "de") == []  # trained on English captions only
 
 
+def test_below_its_threshold_the_model_is_one_hint_beside_the_cues():
+    """At 0.5 <= score < 0.9 the model weighs hint_weight on the cue scale: with a shop call to action
+    (0.4) it reaches the cue threshold; alone, or beside a cue on a caption it scores below 0.5, not."""
+    from complianceguard.signal_model import default_model, model_mentions, score
+    model = default_model()
+    assert (model.hint_probability, model.hint_weight) == (0.5, 0.6)
+
+    def caption(text: str) -> list[Segment]:
+        return [Segment(id="caption", channel="caption", text=text)]
+
+    pitched = "A cozy evening with my new candle, now available at the shop downtown"
+    assert 0.5 <= score(pitched).probability < 0.9 and not assess(pitched).commercial
+    found = model_mentions(caption(pitched), "en")
+    assert [m.kind for m in found] == ["signal"]
+    assert found[0].why.startswith("model score 0.79 >= hint 0.5 (+0.6) with cues 0.4 (shop call to action")
+    assert ": 1 >= cue threshold 1; top words: " in found[0].why
+    no_cue = "A cozy evening with my new candle"
+    assert 0.5 <= score(no_cue).probability < 0.9 and model_mentions(caption(no_cue), "en") == []
+    ordinary = "Weekend hike with the dog, available at sunrise"  # the cue, but the model says no
+    assert score(ordinary).probability < 0.5 and model_mentions(caption(ordinary), "en") == []
+
+
 def test_the_model_file_is_small_versioned_and_names_its_training_licences():
     import json
     from importlib import resources
@@ -460,6 +482,7 @@ def test_the_model_file_is_small_versioned_and_names_its_training_licences():
     assert len(raw) < 512 * 1024 and data["version"] and len(data["training"]["sha256"]) == 64
     assert [s["licence"] for s in data["training"]["licences"]] == ["MIT"]
     assert "synthetic = True only" in data["training"]["licences"][0]["rows"]
+    assert data["trained_by"] == "scripts/train_commercial_model.py" and data["version"] == "1.1.0"
 
 
 @pytest.mark.slow  # retrains the model: ~45 s
