@@ -25,7 +25,7 @@ from complianceguard.packs.schema import Rule
 if TYPE_CHECKING:  # speech recognition is imported only where media is read (a caption's check has none)
     from complianceguard.extract.speech import Transcriber
 
-TITLE_KINDS = ("label-in-title",)  # the check kinds that read `Context.title_mentions`
+TITLE_KINDS = ("label-in-title",)  # the check kinds that read `Context.title_mentions` (and `title_counts`)
 STATUS_TO_VERDICT = {"pass": "pass", "not-applicable": "pass", "fail": "fail", "warn": "warn",
                      "inconclusive": "inconclusive"}
 
@@ -105,7 +105,8 @@ class Engine:
         """Labels and unclear labels in the declared title, matched like caption text but kept apart
         (their spans are the title's, and a title is not the caption a placement rule measures).
         Matched only for packs with a rule that reads the title: most posts and packs have none."""
-        if submission.title is None or not any(rule.check in TITLE_KINDS for rule in pack.pack.rules):
+        if submission.title is None or not any(rule.check in TITLE_KINDS or getattr(rule.params, "title_counts", False)
+                                               for rule in pack.pack.rules):
             return None
         title = Segment(id="title", channel="caption", text=submission.title)
         return tuple(m for m in self.analyzer.mentions([title], pack, language, submission)

@@ -28,6 +28,9 @@ class LabelPresentParams(CheckParams):
         "posts of these declared relationships (CA: `\"#gifted\": [gifted]`, a gift with no obligation to post); "
         "on a post of another declared relationship they do not count, and the finding says why. An undeclared "
         "relationship keeps them: the label itself then says what the post is")
+    title_counts: Flag = Field(False, description="a label in the post's declared title counts too (KR: "
+                               "\"in the title\" of a blog post or video); a post that declares no title is "
+                               "judged on the scopes alone")
 
 
 @check_kind("label-present", LabelPresentParams, seeks_label=True, decides_presence=True, usual={})
@@ -51,6 +54,10 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
         return Outcome("pass", "The platform's paid-partnership label is set, and counts here.",
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
+    in_title = [m for m in ctx.title_mentions or () if p.title_counts and m.kind == "label"
+                and not m.negated and not m.disguise]
+    if in_title:
+        return Outcome("pass", f"The title carries {quoted(in_title[:2])}.", _title_evidence(in_title[:2]))
     near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
                    and not m.tentative and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
     notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses if m not in not_counting]
@@ -69,6 +76,12 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         return Outcome("inconclusive", "No label in what was read; not read: "
                        + "; ".join(c.detail for c in not_read) + "." + why_not, notes)
     return Outcome("fail", f"Searched {searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+def _title_evidence(labels: list[Mention]) -> list[Evidence]:
+    """Title labels as evidence: metadata (the title is declared, not read from the media)."""
+    return [evidence_of(m, "in the title").model_copy(update={"channel": "metadata", "kind": "title label"})
+            for m in labels]
 
 
 def _counting(ctx: Context, labels: list[Mention], only_for: dict[str, list[str]]) -> tuple[list[Mention],
@@ -284,10 +297,8 @@ def label_in_title(ctx: Context, rule: Rule, p: LabelInTitleParams) -> Outcome:
         return Outcome("not-applicable", "No title declared for this post.")
     title = ctx.submission.title or ""
     labels = [m for m in ctx.title_mentions if m.kind == "label" and not m.negated and not m.disguise]
-    evidence = [evidence_of(m, "in the title").model_copy(update={"channel": "metadata", "kind": "title label"})
-                for m in labels[:2]]
     if labels:
-        return Outcome("pass", f"The title carries {quoted(labels[:2])}.", evidence)
+        return Outcome("pass", f"The title carries {quoted(labels[:2])}.", _title_evidence(labels[:2]))
     weak = [m for m in ctx.title_mentions if m.kind in ("label", "insufficient")]
     why = f" It has only {quoted(weak[:2])}." if weak else ""
     shown = Evidence(channel="metadata", kind="title", text=title, reason="the title, as declared")
