@@ -277,7 +277,7 @@ def false_alarms(analyzer: Analyzer, pack, rows: list[tuple[str, bool]], example
         cue_lines = [s for s in segments if any(k in s.text.lower() for k in KEYWORDS)]
         keyword_lines += len(cue_lines)
         keyword_s += sum(s.time.end_s - s.time.start_s for s in cue_lines)
-        shown += [f"    {m.text[:160]!r} {m.context[:160]}" for m in found]
+        shown += [f"    {m.text[:160]!r} {(m.why or m.context or '')[:160]}" for m in found]
     print(f"\n3. false alarms: {len(long)} long transcripts labelled not sponsored, {hours:.1f} h")
     print(f"    sponsor-read spans             {reads / hours:.1f} reads per hour, {engine_s / 36 / hours:.2f} % of the time")
     print(f"    keyword baseline (cue lines)   {keyword_lines / hours:.1f} lines per hour, "
