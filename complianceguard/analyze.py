@@ -48,7 +48,7 @@ from complianceguard.cache import cache_root, tool_version
 from complianceguard.commercial import default_analyzer as default_cue_analyzer
 from complianceguard.commercial import prepare as prepare_cues
 from complianceguard.commercial import signal_mentions
-from complianceguard.extract.normalize import HANDLE, NormalizedText, normalize, without_accents
+from complianceguard.extract.normalize import APOSTROPHES, HANDLE, NormalizedText, normalize, without_accents
 from complianceguard.model import CharSpan, Mention, Segment, Submission
 from complianceguard.packs.loader import ResolvedPack
 from complianceguard.packs.schema import GAP_MAX_WORDS, is_gap_term
@@ -76,7 +76,6 @@ FUZZY_MIN_SCORE = 85
 FUZZY_MIN_CHARS = 6
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
 _URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|#[^\s#]+)")  # handles are ASCII
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})  # "isn’t" is "isn't"; 1:1, offsets kept
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces between words
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # `{advertiser}` in a label term ("Mainos {advertiser}", "Reklam för {advertiser}"): the words before
@@ -279,7 +278,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
         for term, mark in vocabulary.term_confidence.items():
             for kind in ("label", "insufficient", "denial", "signal"):
                 weights[f"{kind}|{vocab_language}|{term}"] = TERM_CONFIDENCE[mark]
-        negators.update(n.lower().translate(_APOSTROPHES) for n in vocabulary.negators
+        negators.update(n.lower().translate(APOSTROPHES) for n in vocabulary.negators
                         if _applies(vocab_language, n, cross, content, "negator"))
         for kind, terms in (
             ("not_label", vocabulary.not_labels),
@@ -299,7 +298,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                     patterns.add(key, [pattern], tuple(t["LOWER"] for t in pattern if "LOWER" in t)[:1])
                     continue
                 if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
-                    phrases.add(key, [nlp.make_doc(term.translate(_APOSTROPHES))])
+                    phrases.add(key, [nlp.make_doc(term.translate(APOSTROPHES))])
                     continue
                 if term in _PLACEHOLDER_TOKENS:  # "{handle}": any @handle; "{web-address}": any web address
                     token, needles = _PLACEHOLDER_TOKENS[term]
@@ -314,7 +313,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                                  (max(term[1:].lower().split("*"), key=len),))
                     continue
                 forms = [term] if term.startswith("#") else [term, *_hashtag_forms(term)]
-                phrases.add(key, [nlp.make_doc(form.translate(_APOSTROPHES)) for form in dict.fromkeys(forms)])
+                phrases.add(key, [nlp.make_doc(form.translate(APOSTROPHES)) for form in dict.fromkeys(forms)])
                 if _HANGUL.search(term) and len(nlp.make_doc(term.lstrip("#"))) == 1:
                     # Korean attaches particles and endings to words: 광고를, 협찬받아 still say 광고, 협찬.
                     stem = {"LOWER": {"REGEX": "^" + re.escape(term.lstrip("#").lower())}}
@@ -331,7 +330,7 @@ def _gap_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     """Matcher tokens for a term with a gap: "sent me * for free" -> sent, me, 1 to GAP_MAX_WORDS
     words that are not punctuation (the gap stays inside one clause), for, free."""
     before, after = term.split("*", 1)
-    words = [[{"LOWER": t.lower_} for t in nlp.make_doc(part.strip().translate(_APOSTROPHES))]
+    words = [[{"LOWER": t.lower_} for t in nlp.make_doc(part.strip().translate(APOSTROPHES))]
              for part in (before, after)]
     return [*words[0], {"IS_PUNCT": False, "IS_SPACE": False, "OP": f"{{1,{GAP_MAX_WORDS}}}"}, *words[1]]
 
@@ -341,7 +340,7 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     up to two connectors, one word (checked by `_names_advertiser`)."""
     prefix = term.split(ADVERTISER, 1)[0].strip()
     pattern: list[dict] = [{"ORTH": "#", "OP": "?"}] if not prefix.startswith("#") else []
-    pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix.translate(_APOSTROPHES))]
+    pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix.translate(APOSTROPHES))]
     pattern += [{"ORTH": {"IN": _ADVERTISER_CONNECTORS}, "OP": "?"}] * 2
     pattern.append({"IS_SPACE": False, "IS_PUNCT": False})
     return pattern
@@ -484,7 +483,7 @@ class Analyzer:
                           brands: tuple[str, ...] = (), tagged: frozenset[str] = frozenset()) -> list[Mention]:
         nlp = pipeline(language)
         compiled = _compile(pack, language, content)
-        text = normalized.text.translate(_APOSTROPHES)  # same length: spans map back unchanged
+        text = normalized.text.translate(APOSTROPHES)  # same length: spans map back unchanged
         doc: Doc = _doc(language, text)
         phrase_matches = compiled.phrases(doc)
         pattern_matches = _pattern_matches(language, compiled.patterns_id, text)

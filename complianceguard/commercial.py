@@ -42,7 +42,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from complianceguard.errors import ComplianceGuardError
-from complianceguard.extract.normalize import normalize
+from complianceguard.extract.normalize import APOSTROPHES, normalize
 from complianceguard.model import CharSpan, Mention, Segment
 
 CUES_FILE = "data/commercial.yaml"
@@ -416,7 +416,7 @@ def default_analyzer() -> CommercialAnalyzer:
 @lru_cache(maxsize=2048)  # the same segment is looked at once per region pack
 def assess(text: str) -> Assessment:
     """The commercial assessment of one text (caption, transcript line or on-screen text)."""
-    return default_analyzer().assess(normalize(text).text)
+    return default_analyzer().assess(normalize(text).text.translate(APOSTROPHES))
 
 
 def prepare(vocab: Vocab) -> None:

@@ -22,6 +22,9 @@ from functools import lru_cache
 
 from confusable_homoglyphs import categories, confusables
 
+# Typographic apostrophes as the straight one ("isn’t" is "isn't"), one character for one, so
+# offsets are kept: vocabularies and negators are written with the straight one.
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]")  # a tagged account in text: "@glowskincare"
 
 # Zero-width and invisible formatting characters that split a word without showing anything.
