@@ -17,6 +17,7 @@ import verdict_digest
 RECORDED = json.loads(verdict_digest.DIGEST.read_text("utf-8"))
 
 
+@pytest.mark.slow
 def test_the_first_thousand_captions_keep_their_verdicts():
     # about 8 s, most of it building the seven languages' pipelines and matchers (500 posts take 7.5 s)
     assert verdict_digest.difference(RECORDED, 1000) is None
