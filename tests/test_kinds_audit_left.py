@@ -15,9 +15,8 @@ from pydantic import ValidationError
 
 from complianceguard.engine import Engine
 from complianceguard.errors import PackError
-from complianceguard.extract import described
 from complianceguard.model import ItemResult, Submission
-from complianceguard.packs.cases import frame_files, on_frames
+from complianceguard.packs.cases import evaluate_case
 from complianceguard.packs.loader import PackLibrary, read_pack
 from complianceguard.packs.schema import GAP_MAX_WORDS, Case, Pack, PresumedCommercial, Vocabulary, is_gap_term
 
@@ -29,16 +28,7 @@ def engine(library: PackLibrary) -> Engine:
 
 def evaluate(engine: Engine, region: str, caption: str = "", **case) -> ItemResult:
     """A post as a pack case describes it (relationship `paid` unless given)."""
-    described_case = Case(caption=caption, **case)
-    submission = Submission(
-        id="post", regions=[region], media=frame_files(described_case),
-        **described_case.model_dump(exclude={"note", "status", "media", "duration_s", "overlay", "speech", "frames"}))
-    extraction = None
-    if described_case.media:
-        extraction = on_frames(described_case, submission, described(
-            submission, described_case.media, described_case.duration_s,
-            [t.as_tuple() for t in described_case.overlay], [t.as_tuple() for t in described_case.speech]))
-    return engine.evaluate(submission, extraction)
+    return evaluate_case(engine, Case(caption=caption, **case), region)
 
 
 def finding(item: ItemResult, region: str, code: str):

@@ -18,7 +18,7 @@ from complianceguard.engine import Engine
 from complianceguard.errors import PackError
 from complianceguard.extract import described
 from complianceguard.model import Coverage, ItemResult, Submission, post_type_of
-from complianceguard.packs.cases import frame_files, on_frames
+from complianceguard.packs.cases import evaluate_case
 from complianceguard.packs.loader import BUILTIN_RULES, PackLibrary
 from complianceguard.packs.schema import Case
 from complianceguard.report.csv_report import report_csv
@@ -34,14 +34,7 @@ def engine(library: PackLibrary) -> Engine:
 
 def evaluate(engine: Engine, region: str, **case) -> ItemResult:
     """A post described as a pack case describes it (frames, overlay per frame, timed speech)."""
-    described_case = Case(**{"caption": "", **case})
-    submission = Submission(
-        id="post", regions=[region], media=frame_files(described_case),
-        **described_case.model_dump(exclude={"note", "status", "media", "duration_s", "overlay", "speech", "frames"}))
-    extraction = on_frames(described_case, submission, described(
-        submission, described_case.media, described_case.duration_s,
-        [t.as_tuple() for t in described_case.overlay], [t.as_tuple() for t in described_case.speech]))
-    return engine.evaluate(submission, extraction)
+    return evaluate_case(engine, Case(**{"caption": "", **case}), region)
 
 
 def finding(item: ItemResult, region: str, code: str):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from complianceguard.engine import Engine
 from complianceguard.extract import Extraction, described
-from complianceguard.model import Finding, Submission
+from complianceguard.model import Finding, ItemResult, Submission
 from complianceguard.packs.loader import PackLibrary, ResolvedPack
 from complianceguard.packs.schema import Case
 
@@ -65,6 +65,20 @@ def on_frames(case: Case, submission: Submission, extraction: Extraction) -> Ext
     return replace(extraction, segments=segments)
 
 
+def evaluate_case(engine: Engine, case: Case, region: str, submission_id: str = "post") -> ItemResult:
+    """The item a case describes, checked for one region: its media are the described frames and
+    texts (nothing is read from files). Pack cases and the tests that write posts as cases use it."""
+    submission = Submission(
+        id=submission_id, regions=[region], media=frame_files(case),
+        **case.model_dump(exclude={"note", "status", "media", "duration_s", "overlay", "speech", "frames"}),
+    )
+    extraction = on_frames(case, submission, described(
+        submission, case.media, case.duration_s,
+        [t.as_tuple() for t in case.overlay], [t.as_tuple() for t in case.speech],
+    ))
+    return engine.evaluate(submission, extraction)
+
+
 def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
     pack = resolved.pack
     if pack.abstract or not pack.region:
@@ -74,16 +88,7 @@ def run_cases(library: PackLibrary, resolved: ResolvedPack) -> list[CaseResult]:
     for rule in pack.rules:
         for expected, cases in (("pass", rule.cases.pass_), ("fail", rule.cases.fail)):
             for number, case in enumerate(cases, 1):
-                submission = Submission(
-                    id=f"{rule.code}-{expected}-{number}", regions=[pack.region],
-                    media=frame_files(case),
-                    **case.model_dump(exclude={"note", "status", "media", "duration_s", "overlay", "speech", "frames"}),
-                )
-                extraction = on_frames(case, submission, described(
-                    submission, case.media, case.duration_s,
-                    [t.as_tuple() for t in case.overlay], [t.as_tuple() for t in case.speech],
-                ))
-                item = engine.evaluate(submission, extraction)
+                item = evaluate_case(engine, case, pack.region, f"{rule.code}-{expected}-{number}")
                 findings = item.regions[pack.region].findings
                 finding = next((f for f in findings if f.rule == rule.code), None)
                 results.append(CaseResult(resolved.ref, rule.code, expected, case, finding))
