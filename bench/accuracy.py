@@ -252,11 +252,15 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--examples", type=int, default=0, help="print this many errors of each kind")
     parser.add_argument("--runs", type=int, default=3, help="measure each figure this many times (median)")
+    parser.add_argument("--dataset", choices=("all", "youtube", "instagram"), default="all",
+                        help="measure one dataset only")
     args = parser.parse_args()
     engine = Engine(PackLibrary(), regions=["US"])
     print("load average before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
-    youtube(engine, args.data_dir / "youtube-affiliate-disclosures", args.examples, args.runs)
-    instagram(engine, args.data_dir / "instagram-sponsored-captions", args.examples, args.runs)
+    if args.dataset in ("all", "youtube"):
+        youtube(engine, args.data_dir / "youtube-affiliate-disclosures", args.examples, args.runs)
+    if args.dataset in ("all", "instagram"):
+        instagram(engine, args.data_dir / "instagram-sponsored-captions", args.examples, args.runs)
     print("load average after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

@@ -74,6 +74,10 @@ NEGATION_WINDOW_FILLER = 3  # a negator may be separated from a label by one sho
 TERM_CONFIDENCE = {"medium": 0.8, "low": 0.6}  # `term_confidence` marks -> factor on a match's confidence
 FUZZY_MIN_SCORE = 85
 FUZZY_MIN_CHARS = 6
+# A denial heard approximately must be heard word for word: each word close to the denial's word
+# and starting with the same letter. By letters alone "é patrocinado" is 93 % of "não patrocinado"
+# and "patrocinado" 88 % of "#naopatrocinado": the negation, the point of a denial, was not heard.
+FUZZY_DENIAL_WORD_SCORE = 70
 _CODE = re.compile(r"^(?=.*\d)[A-Z0-9]{4,}$")  # GLOW20, RUN15: a discount code after a signal phrase
 _URL_OR_TAG = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|#[^\s#]+)")  # handles are ASCII
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces between words
@@ -295,7 +299,8 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                 key = f"{kind}|{vocab_language}|{term}"
                 if ADVERTISER in term:
                     pattern = _advertiser_pattern(nlp, term)
-                    patterns.add(key, [pattern], tuple(t["LOWER"] for t in pattern if "LOWER" in t)[:1])
+                    patterns.add(key, [pattern], tuple(t["LOWER"] if isinstance(t["LOWER"], str) else t["LOWER"]["IN"][0]
+                                                       for t in pattern if "LOWER" in t)[:1])
                     continue
                 if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
                     phrases.add(key, [nlp.make_doc(term.translate(APOSTROPHES))])
@@ -341,6 +346,8 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     prefix = term.split(ADVERTISER, 1)[0].strip()
     pattern: list[dict] = [{"ORTH": "#", "OP": "?"}] if not prefix.startswith("#") else []
     pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix.translate(APOSTROPHES))]
+    if not prefix.startswith("#") and pattern[1:]:  # a tokenizer that keeps "#reklame" in one token (Norwegian)
+        pattern[1] = {"LOWER": {"IN": [pattern[1]["LOWER"], "#" + pattern[1]["LOWER"]]}}
     pattern += [{"ORTH": {"IN": _ADVERTISER_CONNECTORS}, "OP": "?"}] * 2
     pattern.append({"IS_SPACE": False, "IS_PUNCT": False})
     return pattern
@@ -351,8 +358,9 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     the start of a name the post shows ("Mainos: Glow" beside @glowskincare, or with the declared
     brand "Glow Skincare"), or a capitalised name that is not an ordinary (stop) word and follows
     the label directly or as a hashtag ("Mainos Glow", "Mainos #Glow"; not "Mainos | Uusi").
-    `tagged`: the handles (lower case, no @) tagged anywhere in the post."""
-    text = token.text
+    `tagged`: the handles (lower case, no @) tagged anywhere in the post. Some tokenizers keep a
+    hashtag in one token (Norwegian: "#glowskincare"), others split off the "#": both read the same."""
+    text = token.text.removeprefix("#")
     lowered = text.lower().lstrip("@")
     if any(lowered and lowered == b.lower().lstrip("@").split()[0] for b in brands if b.strip()):
         return True
@@ -509,6 +517,8 @@ class Analyzer:
         scores: dict[tuple[int, int, str], float] = {}  # fuzzy matches: (start, end, key) -> rapidfuzz ratio
         if segment.channel in ("speech", "overlay"):  # ASR misspells, OCR misreads and drops accents
             for span, score in _fuzzy_spans(doc, pack, [*denials, *others, *homonyms], content):
+                if span.label_.startswith("denial|") and not _heard_word_for_word(span):
+                    continue
                 scores[(span.start, span.end, span.label_)] = score
                 how.setdefault((span.start, span.end, span.label_), "fuzzy")
                 (denials if span.label_.startswith("denial|") else others).append(span)
@@ -609,6 +619,17 @@ def _fuzzy_terms(pack: ResolvedPack, content: str | None = None) -> tuple[tuple[
                 if "*" not in target and "{" not in term and len(target.replace(" ", "")) >= FUZZY_MIN_CHARS:
                     terms.append((f"{kind}|{vocab_language}|{term}", target, len(target.split())))
     return tuple(terms)
+
+
+def _heard_word_for_word(span: Span) -> bool:
+    """Each word of a fuzzily matched span against the term's word in its place (same count):
+    close (FUZZY_DENIAL_WORD_SCORE) and with the same first letter, so no word, such as the
+    negation, was swapped for another or dropped."""
+    term = span.label_.split("|", 2)[2]
+    wanted = without_accents(term.lstrip("#").casefold()).split()
+    heard = [without_accents(t.text.casefold()) for t in span if not t.is_punct and not t.is_space]
+    return len(wanted) == len(heard) and all(
+        w[:1] == h[:1] and fuzz.ratio(w, h) >= FUZZY_DENIAL_WORD_SCORE for w, h in zip(wanted, heard))
 
 
 def _fuzzy_spans(doc: Doc, pack: ResolvedPack, exact: list[Span],

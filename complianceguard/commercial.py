@@ -81,12 +81,17 @@ class CueSpec(_Strict):
                             "but there is no third party to disclose (self-promotion).")
     phrases: list[str | Phrase] = Field(default_factory=list)
     hashtag_endings: list[str] = Field(default_factory=list, description="#GlowPartner: ends in 'partner'.")
+    hashtag_starts: list[str] = Field(default_factory=list, description="#SponsoredByGlow: starts with 'sponsored'.")
+    model_support: bool = Field(True, description="Whether the cue, beside the trained signal's hint, may make "
+                                "a caption commercial (signal_model.py); a bare tagged account may not.")
 
 
 class Negation(_Strict):
     window: int = Field(ge=1, le=6)
     filler_chars: int = Field(ge=0)
     negators: list[str]
+    fillers: list[str] = Field(default_factory=list, description="Longer words that may stand between a "
+                               "negator and its cue ('not being paid', 'never been sponsored').")
 
 
 class Reads(_Strict):
@@ -262,8 +267,11 @@ class CommercialAnalyzer:
         self.matchers: dict[int, tuple[Vocab, PhraseMatcher]] = {}
         self.endings = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_endings))
                              for cue_id, spec in book.cues.items() if spec.hashtag_endings)
+        self.starts = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_starts))
+                            for cue_id, spec in book.cues.items() if spec.hashtag_starts)
         self.weights = {cue_id: spec.weight for cue_id, spec in book.cues.items()}
         self.negators = frozenset(n.lower() for n in book.negation.negators)
+        self.fillers = frozenset(f.lower() for f in book.negation.fillers)
         self.affiliate_urls = [(programme, re.compile(p, re.IGNORECASE))
                                for programme, patterns in book.affiliate_urls.items() for p in patterns]
         self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
@@ -328,13 +336,15 @@ class CommercialAnalyzer:
             token = doc[index]
             if token.lower_ in self.negators:
                 return True
+            if token.lower_ in self.fillers:
+                continue
             if (token.is_punct and token.text != "-") or len(token.text) > negation.filler_chars:
                 return False
         return False
 
     def _token_cues(self, doc: Doc, text: str) -> list[tuple[str, int, int]]:
         """The computed cues: web addresses (affiliate or not), tagged accounts, brand-partner
-        hashtags (#GlowPartner) and a brand handle with its campaign hashtag.
+        hashtags (#GlowPartner, #SponsoredByGlow) and a brand handle with its campaign hashtag.
 
         Found with regular expressions on the text and mapped onto tokens: walking every token
         from Python costs more than the whole PhraseMatcher pass.
@@ -369,6 +379,9 @@ class CommercialAnalyzer:
         for start, end, tag in hashtags:
             for cue_id, endings in self.endings:
                 if any(tag.endswith(e) and len(tag) >= len(e) + 3 for e in endings) and tokens(start, end):
+                    found.append((cue_id, *tokens(start, end)))
+            for cue_id, starts in self.starts:
+                if any(tag.startswith(e) and len(tag) >= len(e) + 3 for e in starts) and tokens(start, end):
                     found.append((cue_id, *tokens(start, end)))
         for start, end, tag in hashtags:
             for h_start, h_end, name in handles:

@@ -182,6 +182,12 @@ def applicability(ctx: Context, pack: ResolvedPack) -> tuple[str, str]:
             seen = quoted(signals[:4]) or "the paid-partnership flag"
             return "likely", f"relationship not declared; likely commercial ({seen})"
         return "none", "relationship not declared and no commercial signals found"
+    objective = pack.pack.presumed_commercial is not None and pack.pack.presumed_commercial.objective
+    if relationship == "none" and objective:
+        presumed = _presumption(pack, [m for m in ctx.mentions if m.kind in ("signal", "brand") and not m.negated])
+        if presumed:
+            return "required", (f"declared no brand connection, but {pack.pack.region}'s trigger is objective: "
+                                f"{quoted(presumed[:4])} makes the post an advertisement")
     return "none", f"declared relationship '{relationship}' needs no disclosure in {pack.pack.region}"
 
 

@@ -14,7 +14,8 @@ hint of `hint_weight` on the cue book's scale (data/commercial.yaml): a caption 
 short of the cue threshold by no more than that (a tagged brand and a shop call to action) gets
 the mention too, with both scores as its why. Alone, the model ranks real captions only a little
 better than chance (it learned from generated ones), so it decides alone only when confident;
-beside a cue it is the second hint the cue book asks for. It never passes a rule
+beside a cue it is the second hint the cue book asks for (a tagged account alone, a cue without
+`model_support`, is not such a cue: ordinary posts tag friends as often). It never passes a rule
 and never removes a mention. It is trained on English captions: it runs on captions in the model's
 languages, or whose language is unknown. On transcripts it gives no mention of its own (see
 `model_mentions`); the sponsor-read spans (sponsor_reads.py) use its score of a few lines' words
@@ -156,8 +157,9 @@ def _as_hint(text: str, result: Score, model: CommercialModel) -> str | None:
         return None
     cues = commercial.assess(text)
     total = cues.score + model.hint_weight
-    if not cues.counted or total < cues.threshold - 1e-9:
-        return None
+    specs = commercial.default_analyzer().book.cues
+    if not any(specs[c.id].model_support for c in cues.counted) or total < cues.threshold - 1e-9:
+        return None  # beside no cue of its own (a tagged account alone is a friend as often as a brand)
     found = "; ".join(f"{c.name} {c.text!r} +{c.weight:g}" for c in cues.counted)
     words = ", ".join(f"'{w}' +{c:.2f}" for w, c in result.top) or "no word above zero"
     return (f"model score {result.probability:.2f} >= hint {model.hint_probability:g} (+{model.hint_weight:g}) "

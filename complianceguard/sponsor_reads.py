@@ -1,22 +1,23 @@
 """Sponsor reads as timed spans (issue #17): from the segue through the pitch to the return to content.
 
 A read is anchored on transcript lines the cue analyzer (`commercial`) judges commercial, or on a
-line with one strong hint ("link below") whose words the trained signal (`signal_model`) scores as
-advertising copy. It runs back and forward as far as the lines speak for the same read, summed:
-a cue of their own or the brand it promotes count strongly (a read names its brand again and
-again: "skillshare is an online community ... a premium membership to skillshare"), every other
-line counts by the trained signal's score of its words - for the pitch when it reads like
-advertising copy, against when it reads like the content - so the read ends where the talk turns
-back to the video, not at its last cue word. Then to its segue ("today's sponsor", "but first")
-and never past a return to the content ("back to the video"). The phrase lists, weights and
-durations are the `reads` section of `data/commercial.yaml`. Timing rules use the spans
-("disclosure at the start of the read"). The trained signal only ever extends or seeds a read
-next to a cue; it never removes one.
+line with one strong hint ("link below") whose words, with their neighbours or with the 20 s said
+before them, the trained signal (`signal_model`) scores as advertising copy. It runs back and
+forward as far as the lines speak for the same read, summed: a cue of their own or the brand it
+promotes count strongly (a read names its brand again and again: "skillshare is an online
+community ... a premium membership to skillshare"), every other line counts by the trained
+signal's score of its words - for the pitch when it reads like advertising copy, against when it
+reads like the content - so the read ends where the talk turns back to the video, not at its last
+cue word. Then to its segue ("today's sponsor", "but first") and never past a return to the
+content ("back to the video"). The phrase lists, weights and durations are the `reads` section of
+`data/commercial.yaml`. Timing rules use the spans ("disclosure at the start of the read"). The
+trained signal only ever extends or seeds a read next to a cue; it never removes one.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -47,6 +48,11 @@ class Read:
 
 
 _JOINED_GAP_S = 2.0  # a line followed this closely by the next is read with it (a phrase broken over lines)
+_RUN_S = 20.0  # a cue line is judged with the advertising copy said this long before it (see `_run`)
+# A brand word said near, not next to, the anchors: within this many seconds of one, and said on
+# `brand_repeats` + `_FAR_BRAND_EXTRA` lines near the read, since more content words pass that test.
+_BRAND_WINDOW_S = 20.0
+_FAR_BRAND_EXTRA = 2
 _WORD = re.compile(r"[^\W\d_]{4,}")  # four or more letters: brand names and content words ("today's" -> today)
 
 
@@ -123,7 +129,8 @@ class _Transcript:
         self.anchor = [bool(third[i]) and ((assessed[id(s)].commercial and not assessed[id(s)].self_promotion_only)
                                            or self._widely(i, third)
                                            or (max(third[i].values()) >= self.book.seed_weight
-                                               and self.pitch(i) >= self.book.seed_probability))
+                                               and (self.pitch(i) >= self.book.seed_probability
+                                                    or self._run(i) >= float(os.environ.get("RP", "0.6")))))
                        for i, s in enumerate(speech)]
 
     def _with_next(self, texts: list[str], i: int) -> str:
@@ -144,6 +151,21 @@ class _Transcript:
         for j in range(bisect_left(self.starts, here - window), bisect_right(self.starts, here + window)):
             seen.update(third[j])
         return sum(seen.values()) >= default_analyzer().book.threshold
+
+    def _run(self, i: int) -> float:
+        """The trained signal's score for the lines said within `_RUN_S` before line i, with it: a
+        cue heard at the end of half a minute of advertising copy ("... which you can get for 10%
+        off") is a read's call to action, whatever the words of its own line."""
+        low = bisect_left(self.starts, self.start(i) - _RUN_S)
+        return self._score(max(low, 0), i)
+
+    def _score(self, low: int, high: int) -> float:
+        """The trained signal's score for the words of lines low..high, scored once."""
+        known = self._pitch.get((low, high))
+        if known is None:
+            text = " ".join(s.text for s in self.speech[low:high + 1])
+            known = self._pitch[(low, high)] = model_score(text).probability
+        return known
 
     def start(self, i: int) -> float:
         return self.speech[i].time.start_s
@@ -186,18 +208,29 @@ class _Transcript:
 
     def names(self, first: int, last: int, taken: int) -> frozenset[str]:
         """The brand of the read, as words: those of the brand given, else the words said on or next
-        to an anchor line that come back on at least `brand_repeats` lines near the anchors."""
+        to an anchor line that come back on at least `brand_repeats` lines near the anchors, and
+        those said within `_BRAND_WINDOW_S` of one that come back on `_FAR_BRAND_EXTRA` lines more
+        (a read names its brand near its call to action, not always on the line next to it: "i'm
+        confident anyone will like blue apron and they are too so they're offering ... the link")."""
         if self.brand:
             return self.lines.words(normalize(self.brand).text)
         book = self.book
         near = [j for j in range(max(taken + 1, 0), len(self.speech))
                 if self.start(first) - book.reach_s <= self.start(j) <= self.end(last) + book.reach_s]
         said = Counter(w for j in near for w in self.words[j])
-        beside = {w for i in range(first, last + 1) if self.anchor[i]
-                  for j in (i - 1, i, i + 1) if 0 <= j < len(self.speech) for w in self.words[j]}
+        anchors = [i for i in range(first, last + 1) if self.anchor[i]]
+        beside = {w for i in anchors for j in (i - 1, i, i + 1) if taken < j < len(self.speech) for w in self.words[j]}
+        around = {w for i in anchors for j in self._around(i, taken) for w in self.words[j]}
         heard = _brand(self.speech[max(first - 1, taken + 1):last + 2])
-        return frozenset(w for w in beside if said[w] >= book.brand_repeats) | (
+        return frozenset(w for w in beside if said[w] >= book.brand_repeats) | frozenset(
+            w for w in around if said[w] >= book.brand_repeats + _FAR_BRAND_EXTRA) | (
             self.lines.words(heard) if heard else frozenset())
+
+    def _around(self, i: int, taken: int) -> range:
+        """The lines said within `_BRAND_WINDOW_S` of line i (at least its neighbours), after the previous read."""
+        low = bisect_left(self.starts, self.start(i) - _BRAND_WINDOW_S)
+        high = bisect_right(self.starts, self.end(i) + _BRAND_WINDOW_S)
+        return range(max(min(low, i - 1), taken + 1, 0), min(max(high, i + 2), len(self.speech)))
 
     def evidence(self, i: int, names: frozenset[str]) -> bool:
         return self.has_cue[i] or bool(names & self.words[i])
@@ -206,12 +239,8 @@ class _Transcript:
         """The trained signal's score for the words of line i with a neighbour on each side, or,
         walking `away` from a read (-1 back, +1 on), with the next line that way only: a line at
         the edge of a read is judged with what lies beyond it, not with the pitch it borders."""
-        window = (i - 1, i + 1) if away == 0 else tuple(sorted((i, i + away)))
-        known = self._pitch.get(window)
-        if known is None:
-            text = " ".join(s.text for s in self.speech[max(window[0], 0):window[1] + 1])
-            known = self._pitch[window] = model_score(text).probability
-        return known
+        low, high = (i - 1, i + 1) if away == 0 else sorted((i, i + away))
+        return self._score(max(low, 0), high)
 
     def gain(self, j: int, names: frozenset[str], away: int) -> float:
         """How much line j speaks for being inside the read: a cue or the brand strongly; else the

@@ -53,6 +53,7 @@ CUE_EXAMPLES = [
     ("speaking of long days", "segue"),
     ("brunch with @lucy_m today", "account-tag"),
     ("the softest hoodie from @glowwear #glowwearcrew", "brand-hashtag"),
+    ("my new bag from @glowwear goes with everything", "brand-source"),
 ]
 
 
@@ -105,6 +106,9 @@ def test_a_cue_counts_once_however_often_it_is_said():
     "no promo code needed, it is free for everyone",
     "this video isn't sponsored by anyone",
     "nobody gifted by anyone here",
+    "I am not being sponsored for this review",
+    "this channel has never been sponsored",
+    "that is not actually an affiliate link",
 ])
 def test_negated_cues_count_nothing_and_are_reported(text):
     result = assess(text)
@@ -116,6 +120,8 @@ def test_negated_cues_count_nothing_and_are_reported(text):
 
 def test_a_negator_far_from_the_cue_does_not_negate_it():
     assert assess("not only is this sponsored by glow but they sent extra").commercial
+    # a long word that is no filler ends the negation's reach, as a short one does not
+    assert assess("not everything here is sponsored by glow").commercial
 
 
 def test_neighbour_conditions():
@@ -131,6 +137,10 @@ def test_hashtags():
     assert "link-cta" in cue_ids("new post up #linkinbio")
     assert "sponsor" in cue_ids("morning routine #GlowPartner")
     assert not assess("I paid for this myself #notsponsored").commercial
+    assert "sponsor" in cue_ids("beach day #SponsoredByGlow")  # a hashtag opening with the label
+    assert "gifted" in cue_ids("new serum #GiftedByGlow")
+    assert "sponsor" not in cue_ids("beach day #notsponsoredatall")  # the label inside, not at the start
+    assert "sponsor" not in cue_ids("beach day #sponsoredx")  # three more letters at least
 
 
 def test_affiliate_web_addresses_need_the_programme_tracking():
@@ -294,6 +304,32 @@ def test_a_tagged_brand_with_its_campaign_hashtag_is_a_hint_that_needs_one_more_
     assert not assess("dinner with @lucymartin #lucymartin turns thirty").commercial  # a friend, tagged twice
     assert assess("summer nights in the new hoodie @glowwear #glowwearsummer, link in bio").commercial
     assert "brand-hashtag" not in cue_ids("summer nights with @lucy_m #summer")  # the tag is not in a hashtag
+
+
+def test_caption_wording_of_links_giveaways_and_recommendations():
+    assert "link-cta" in cue_ids("new video is up, link in the bio")
+    assert "giveaway" in cue_ids("comment below to win a set of three")
+    assert "endorsement" in cue_ids("perfect for long flights, it lives in my skincare routine")
+    # bare "recommend" / "you need" are ordinary talk in transcripts: not cues
+    assert "endorsement" not in cue_ids("you need to tighten this bolt first, I would recommend a torque wrench")
+
+
+def test_a_strong_hint_beside_a_tagged_account_is_commercial_a_tag_alone_is_not():
+    assert assess("20% off everything this weekend @glowwear").commercial  # the hint is about the tagged brand
+    assert assess("giveaway time with @glowwear").commercial
+    assert not assess("brunch with @lucy_m today").commercial
+    assert not assess("brunch with @lucy_m and @tom.k today").commercial  # a tag counts once, however many
+    assert not assess("obsessed with this view @lucy_m").commercial  # a weak hint and a tag: not yet
+
+
+def test_a_brand_named_as_a_products_source_is_a_hint_that_needs_one_more_cue():
+    assert "brand-source" in cue_ids("the new @glowskin serum is here")
+    assert "brand-source" in cue_ids("on my way with the help of @glowfit shakes")
+    assert not assess("my new bag from @glowwear").commercial  # alone: a hint
+    assert assess("my new bag from @glowwear, shop the look at the link in bio").commercial
+    assert "brand-source" not in cue_ids("photo by @anna_shoots")  # people credited for the picture
+    assert "brand-source" not in cue_ids("wearing @glowwear today")
+    assert "brand-source" not in cue_ids("a postcard from Lisbon")  # no tagged account
 
 
 def test_a_plug_for_the_creators_own_merch_is_not_a_sponsor_read_to_disclose(engine):
@@ -468,6 +504,10 @@ def test_below_its_threshold_the_model_is_one_hint_beside_the_cues():
     assert ": 1 >= cue threshold 1; top words: " in found[0].why
     no_cue = "A cozy evening with my new candle"
     assert 0.5 <= score(no_cue).probability < 0.9 and model_mentions(caption(no_cue), "en") == []
+    # a tagged account is no cue of its own for the hint (model_support: false): friends are tagged too
+    tagged = "A cozy evening with my new candle @lucy_m"
+    assert [c.id for c in assess(tagged).counted] == ["account-tag"]
+    assert 0.5 <= score(tagged).probability < 0.9 and model_mentions(caption(tagged), "en") == []
     ordinary = "Weekend hike with the dog, available at sunrise"  # the cue, but the model says no
     assert score(ordinary).probability < 0.5 and model_mentions(caption(ordinary), "en") == []
 
@@ -538,3 +578,70 @@ def test_the_trained_signal_carries_a_read_over_advertising_copy_and_stops_at_th
     # without the advertising copy around it, one hint in the content anchors nothing
     content = [*PITCH_READ[:3], "i put the link below to my video on the golden gate", *PITCH_READ[8:]]
     assert sponsor_reads(timed(content)) == []
+
+
+BLUE_APRON_READ = [
+    "the gearbox came apart in three pieces",                              # 0-4 s: content
+    "so we took the housing off the car",
+    "and we had to order a new bearing from the factory",
+    "the factory said it would take two weeks",
+    "while we waited i cooked a lot with blue apron",                      # 16-20: the brand, no cue
+    "blue apron sends a box with every ingredient measured out",
+    "the blue apron recipes take about forty minutes",
+    "i never had a blue apron meal i did not enjoy",
+    "you choose your blue apron meals online every week",                  # 32-36: the brand, last time
+    "and honestly the whole family enjoyed them",
+    "the first hundred people to sign up at the link in the description",  # 40-44: the cues, no brand
+    "get fifty dollars off their first two weeks",                         # (nor on the lines beside them)
+    "now the bearing arrived so on to the repair",
+    "the gearbox turns smoothly again",
+]
+
+
+def test_the_brand_said_near_but_not_next_to_the_call_to_action_carries_the_read():
+    """The brand is last said 8 s before the sign-up offer, not on a line next to it: said on five
+    lines within 20 s of the offer, it is the read's brand and carries the read back to 'blue apron'
+    first said at 16 s (only the lines next to the offer used to be searched for it)."""
+    from complianceguard.sponsor_reads import sponsor_reads
+    (read,) = sponsor_reads(timed(BLUE_APRON_READ))
+    assert read.brand in {"apron", "blue"}
+    assert read.start_s <= 16.0 and read.end_s == 48.0  # without the brand: the lead-in before the offer only
+
+
+SEEDED_BY_COPY = [
+    "the bridge was finished in 1932 after six years of work",            # 0-4 s: content
+    "it took fourteen hundred workers to build the arch",
+    "get the perfect glow you deserve with this gentle daily cleanser",   # 8-24: advertising copy
+    "it leaves your face soft and radiant all day long",
+    "my complexion has never felt this smooth and fresh",
+    "you will love how kind it is to sensitive types",
+    "and right now it is twenty percent off",                             # 24-28: one strong hint
+    "the steel arch weighs about forty thousand tonnes",                  # 28-32: content again
+    "and it was painted grey to save money during the depression",
+]
+
+
+def test_a_strong_hint_after_half_a_minute_of_advertising_copy_anchors_a_read():
+    """'twenty percent off' is one strong hint (0.6) and its own line with its neighbours reads like
+    the content; with the 20 s of copy said before it, it reads as a read's call to action."""
+    from complianceguard.signal_model import score
+    from complianceguard.sponsor_reads import sponsor_reads
+    reads = default_analyzer().book.reads
+    beside = " ".join(SEEDED_BY_COPY[5:8])
+    assert score(beside).probability < reads.seed_probability  # the line alone would anchor nothing
+    (read,) = sponsor_reads(timed(SEEDED_BY_COPY))
+    assert read.start_s <= 8.0 and read.end_s == 28.0
+    # the same hint after content only anchors nothing
+    content = [*SEEDED_BY_COPY[:2], "the arch was riveted by hand", "each rivet was heated in a forge",
+               "and thrown up to the workers", "who hammered it in place", SEEDED_BY_COPY[6], *SEEDED_BY_COPY[7:]]
+    assert sponsor_reads(timed(content)) == []
+
+
+def test_common_words_are_never_a_read_brand():
+    """'like' comes back on many lines of any talk, also next to a call to action: it is no brand."""
+    from complianceguard.sponsor_reads import sponsor_reads
+    lines = ["i like this engine a lot", "i like it like that", "it sounds like a truck",
+             "use code BUILD20 for twenty percent off at the link below", "i like the sound",
+             "it feels like a race car"]
+    (read,) = sponsor_reads(timed(lines))
+    assert read.brand != "like"

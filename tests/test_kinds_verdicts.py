@@ -129,9 +129,12 @@ def test_no_title_is_not_applicable_and_an_unread_thumbnail_is_inconclusive(engi
 
 
 def test_title_labels_stay_out_of_the_caption_rules(engine):
-    """A label in the title is not a caption label: GB101 still fails a caption without one."""
+    """A label in the title is not a caption label (no caption mention), but GB101 counts it: the ASA
+    asks for the label "in the title or thumbnail and at the start" of a video (R-A:145 [M])."""
     item = check(engine, "GB", "Loving my new serum from @glowskincare", title="#ad Loving my new serum")
-    assert finding(item, "GB", "GB101").status == "fail"
+    assert finding(item, "GB", "GB101").status == "pass"
+    untitled = check(engine, "GB", "Loving my new serum from @glowskincare")
+    assert finding(untitled, "GB", "GB101").status == "fail"
     assert finding(item, "GB", "GB111").status == "pass"
     assert "#ad" not in [m.text for m in item.mentions]
 
@@ -202,3 +205,131 @@ rules:
     assert run(True).status == "fail"
     plain = run(False)
     assert plain.status == "not-applicable" and "does not declare retouched" in plain.message
+
+
+def test_caption_label_before_the_fold_answers_not_only_at_the_end(tmp_path):
+    """Fourth round (SG108): "placed early on" without a seconds figure is `not_only_in_last_fraction`;
+    a caption label before the fold is seen as the video starts, so it meets that as it meets a start
+    window. Without the caption label, a video labelled only in its last seconds still fails."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text("""
+id: zz-test
+version: 1.0.0
+name: A not-only-at-the-end rule
+region: ZZ
+languages: [en]
+sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
+vocabulary: {en: {labels: [ad]}}
+rules:
+  - {code: ZZ101, name: not-only-at-end, check: video-timing, scopes: [overlay],
+     params: {not_only_in_last_fraction: 0.25, caption_before_fold_counts: true},
+     when: {media: [video]}, message: m, why: w, example: {bad: b, good: g}, fix: f,
+     source: {ref: s}, confidence: low}
+""", encoding="utf-8")
+    zz = Engine(PackLibrary(extra=[pack]))
+
+    def run(caption: str) -> str:
+        post = Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid")
+        item = zz.evaluate(post, described(post, "video", 60.0, [("#ad", 55.0, 60.0)], []))
+        return finding(item, "ZZ", "ZZ101").status
+
+    assert run("#ad Menu tasting at @glowcafe") == "pass"
+    assert run("Menu tasting at @glowcafe") == "fail"
+
+
+def test_platform_tool_meets_a_video_start_where_the_rule_counts_it(tmp_path):
+    """Fourth round (AU107): AU accepts the platform's "Paid Partnership" label (R-A:268, 281 [M]); it is shown
+    above the post from the first second, so it meets a start window. A rule without the param still fails."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text("""
+id: zz-test
+version: 1.0.0
+name: A label-at-start rule
+region: ZZ
+languages: [en]
+sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
+vocabulary: {en: {labels: [ad]}}
+rules:
+  - {code: ZZ101, name: tool-counts, check: video-timing, scopes: [overlay],
+     params: {start_within_s: 10, platform_tool_counts: true},
+     when: {media: [video]}, message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+  - {code: ZZ102, name: tool-not-counted, check: video-timing, scopes: [overlay], params: {start_within_s: 10},
+     when: {media: [video]}, message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+""", encoding="utf-8")
+    zz = Engine(PackLibrary(extra=[pack]))
+    post = Submission(id="p", regions=["ZZ"], caption="My routine", relationship="paid", paid_partnership_tag=True)
+    item = zz.evaluate(post, described(post, "video", 30.0, [], []))
+    assert finding(item, "ZZ", "ZZ101").status == "pass"
+    assert finding(item, "ZZ", "ZZ102").status == "fail"
+    untagged = Submission(id="p", regions=["ZZ"], caption="My routine", relationship="paid")
+    assert finding(zz.evaluate(untagged, described(untagged, "video", 30.0, [], [])), "ZZ", "ZZ101").status == "fail"
+
+
+def test_a_fuzzy_denial_must_be_heard_word_for_word(engine):
+    """Fourth round (PT): "Pub. Este episódio é patrocinado pela Glow" said in a podcast matched the
+    denial "não patrocinado" by letters (93 %), failing a labelled post. A misheard word of a denial
+    still counts; a swapped or missing negation does not."""
+    def said(text: str) -> ItemResult:
+        post = Submission(id="p", regions=["PT"], caption="Episódio 4", relationship="paid", language="pt",
+                          post_type="audio")
+        return engine.evaluate(post, described(post, "audio", 1200.0, [], [(text, 0.0, 5.0)]))
+
+    sponsored = said("Pub. Este episódio é patrocinado pela Glow")
+    assert not [m for m in sponsored.mentions if m.kind == "denial"]
+    assert finding(sponsored, "PT", "EU104").status == "pass"
+    misheard = said("Pub. Este episódio nao patrocinadu")
+    assert [m.term for m in misheard.mentions if m.kind == "denial"] == ["não patrocinado"]
+
+
+def test_a_title_label_counts_as_the_written_mention_of_a_require_each_rule(engine):
+    """Fourth round (BE101): the CSA's written mention may be "in the title" (R-E:274 [H]); with
+    `title_counts`, a declared title with a label meets the written group of `require_each`."""
+    def video(title: str) -> ItemResult:
+        post = Submission(id="p", regions=["BE"], caption="Ma routine du matin", relationship="paid",
+                          language="fr", platform="youtube", title=title)
+        return engine.evaluate(post, described(post, "video", 300.0, [],
+                                               [("Cette vidéo est une publicité pour Glow", 0.0, 5.0)]))
+
+    assert finding(video("Publicité - Ma routine du matin avec Glow"), "BE", "BE101").status == "pass"
+    assert finding(video("Ma routine du matin avec Glow"), "BE", "BE101").status == "fail"
+
+
+def test_a_label_limited_to_video_counts_only_in_a_video(engine):
+    """Fourth round (DE101/DE108 `counts_only_in_media`): "Unterstützt durch <Produktname>" is a video
+    wording (R-E:69 [M]): on screen in a video it counts, in the caption or on an image it does not."""
+    def post(media: str | None, caption: str = "Meine Morgenroutine", overlay=()) -> ItemResult:
+        submission = Submission(id="p", regions=["DE"], caption=caption, relationship="paid", language="de",
+                                platform="youtube", brand="Glow", media=[f"clip.{'mp4' if media == 'video' else 'jpg'}"]
+                                if media else [])
+        extraction = described(submission, media, 60.0 if media == "video" else None, list(overlay), []) \
+            if media else None
+        return engine.evaluate(submission, extraction)
+
+    assert finding(post("video", overlay=[("Unterstützt durch Glow", 0.0, 4.0)]), "DE", "DE108").status == "pass"
+    assert finding(post("image", overlay=[("Unterstützt durch Glow", None, None)]), "DE", "DE108").status == "fail"
+    assert finding(post(None, caption="Unterstützt durch Glow: meine Morgenroutine"), "DE", "DE108").status == "fail"
+
+
+def test_a_denial_that_is_true_of_a_gift_is_no_false_denial(engine):
+    """Fourth round (`false-denial` `true_for`, US105): "not paid" on a labelled gift is true, so it is
+    not reported; on a paid post, or one that declares no relationship, it is still a denial."""
+    def status(relationship: str) -> str:
+        item = check(engine, "US", "#ad not paid, but @glowskincare sent me this serum for free",
+                     relationship=relationship, language="en")
+        return finding(item, "US", "US105").status
+
+    assert status("gifted") == "pass"
+    assert status("paid") == "fail"
+    assert status("unknown") in ("fail", "warn")  # likely commercial: the engine may warn
+
+
+def test_an_untimed_described_label_in_a_video_is_there_the_whole_time(engine):
+    """A described video text without times is on screen "the whole time" (as `described` documents
+    it): the start-timing rules see it at 0 s, not "no label at any time"; timed late, it fails."""
+    def post(times: tuple) -> ItemResult:
+        submission = Submission(id="p", regions=["DE"], caption="Meine Morgenroutine", relationship="paid",
+                                language="de", media=["clip.mp4"])
+        return engine.evaluate(submission, described(submission, "video", 30.0, [("Werbung", *times)], []))
+
+    assert finding(post((None, None)), "DE", "DE109").status == "pass"
+    assert finding(post((25.0, 30.0)), "DE", "DE109").status == "fail"

@@ -56,3 +56,41 @@ def test_in_short_video_needs_the_label_for_three_seconds(engine, seconds_on_scr
     timing = [f for f in item.regions["IN"].findings if f.check == "video-timing" and "overlay" in
               [c.channel for c in f.coverage]]
     assert timing and {f.status for f in timing} == {verdict}, statuses(item, "IN")
+
+
+@pytest.mark.parametrize("label_from, label_to, status",
+                         [(118.0, 182.0, "pass"), (0.0, 5.0, "fail"), (120.0, 140.0, "fail")])
+def test_in_long_video_label_covers_the_brand_section(engine, label_from, label_to, status):
+    """ASCI, 2 min or more: the label stays for "the entire section where the brand ... is mentioned"
+    (R-A:384 [M]): from the first to the last time the brand is named, not the whole video."""
+    post = Submission(id="v", regions=["IN"], caption="#ad My weekly vlog", brand="Glow", relationship="paid",
+                      platform="instagram")
+    extraction = described(post, "video", 300, [("#ad", label_from, label_to)],
+                           [("Welcome back to my vlog.", 0.0, 3.0),
+                            ("Now the Glow serum: it hydrates my skin.", 120.0, 150.0),
+                            ("That was Glow, back to my week.", 175.0, 180.0)])
+    item = engine.evaluate(post, extraction)
+    assert next(f for f in item.regions["IN"].findings if f.rule == "IN105").status == status, statuses(item, "IN")
+
+
+@pytest.mark.parametrize("figure_label_to, status", [(30.0, "pass"), (2.0, "fail")])
+def test_kr_virtual_figure_label_stays_on_screen_in_a_video(engine, figure_label_to, status):
+    """KFTC 2026: "가상인물" near the figure for the whole time it is on screen (R-A:586 [M]); the
+    video's length stands in for the figure's time on screen (KR127, special-label `min_fraction`)."""
+    post = Submission(id="v", regions=["KR"], caption="가상인물 포함 #광고 새로운 세럼 후기", relationship="paid",
+                      platform="instagram", ai_generated=True)
+    extraction = described(post, "video", 30, [("광고", 0.0, 30.0), ("가상인물", 0.0, figure_label_to)], [])
+    item = engine.evaluate(post, extraction)
+    assert next(f for f in item.regions["KR"].findings if f.rule == "KR127").status == status, statuses(item, "KR")
+
+
+@pytest.mark.parametrize("caption, status", [("#reklame #glowskincare Mitt nye serum", "pass"),
+                                             ("#reklame #sommer Mitt nye serum", "fail")])
+def test_no_hashtag_label_names_the_brand_hashtag_after_it(engine, caption, status):
+    """Fourth round (NO108): the Norwegian tokenizer keeps "#reklame" and "#glowskincare" whole, where
+    the Danish and Swedish ones split off the "#"; "Reklame {advertiser}" must read both the same
+    ("show whom advertised for", R-E:341 [H]), so the declared brand's hashtag names the advertiser."""
+    post = Submission(id="p", regions=["NO"], caption=caption, relationship="paid", language="no",
+                      brand="Glow Skincare")
+    item = engine.evaluate(post)
+    assert next(f for f in item.regions["NO"].findings if f.rule == "NO108").status == status, statuses(item, "NO")

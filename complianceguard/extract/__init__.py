@@ -85,14 +85,17 @@ def described(submission: Submission, media: str | None, duration_s: float | Non
     that did their own OCR/ASR): the same segments OCR and ASR would produce, marked as read.
 
     Each item is (text, start_s, end_s[, height_fraction, contrast]); times None mean "the whole
-    time" (an image); a height or contrast makes it measured on-screen text.
+    time": of a video or audio whose duration is given, that span, so timing rules see the text
+    from start to end; of an image, no time at all. A height or contrast makes it measured
+    on-screen text.
     """
+    whole = TimeSpan(start_s=0.0, end_s=duration_s) if media in ("video", "audio") and duration_s else None
     base = extract(submission.model_copy(update={"media": []}))
     segments = list(base.segments)
     coverage = dict(base.coverage)
     for channel, items in (("overlay", overlay), ("speech", speech)):
         for number, (text, start, end, *measured) in enumerate(items, 1):
-            time = TimeSpan(start_s=start, end_s=end) if start is not None and end is not None else None
+            time = TimeSpan(start_s=start, end_s=end) if start is not None and end is not None else whole
             info = None
             if channel == "overlay" and any(v is not None for v in measured):
                 height, contrast = (measured + [None, None])[:2]

@@ -295,19 +295,41 @@ def choose_language(probabilities: dict[str, float], candidates: set[str] | None
     return None, best
 
 
-def first_speech(samples: Any, vad_filter: bool = True) -> Any | None:
-    """Up to DETECTION_SECONDS of the audio's first speech (Silero VAD), or None when nothing is said."""
+def voiced(samples: Any, vad_filter: bool = True) -> tuple[Any, list[dict] | None]:
+    """(the speech of `samples` joined, the speech chunks' sample spans) by Silero VAD with
+    faster-whisper's default options, as its `transcribe(vad_filter=True)` finds them; (samples,
+    None) without the filter. Found once per chunk of sound: the language detection and the
+    transcription listen to the same speech (each running the VAD was 0.25 s of 60 s)."""
     import numpy as np
 
     if not vad_filter:
-        return samples[:DETECTION_SECONDS * keyword_verify.SAMPLE_RATE] if len(samples) else None
+        return samples, None
     from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
     chunks = get_speech_timestamps(samples, VadOptions())
     if not chunks:
-        return None
+        return samples[:0], chunks
     pieces, _ = collect_chunks(samples, chunks)
-    return np.concatenate(pieces)[:DETECTION_SECONDS * keyword_verify.SAMPLE_RATE]
+    return np.concatenate(pieces), chunks
+
+
+def first_speech(samples: Any, vad_filter: bool = True) -> Any | None:
+    """Up to DETECTION_SECONDS of the audio's first speech (Silero VAD), or None when nothing is said."""
+    speech, _ = voiced(samples, vad_filter)
+    return speech[:DETECTION_SECONDS * keyword_verify.SAMPLE_RATE] if len(speech) else None
+
+
+def first_window(model: Any, speech: Any) -> Any:
+    """The features of the first 30 s window of `speech` exactly as faster-whisper's transcription
+    cuts it (features of the whole speech, its first `nb_max_frames` of the content frames, padded),
+    so the language detection's encoding is the transcription's first (EncodeOnceWhisperModel).
+    (Cutting the windows at pauses instead was tried: on 60 s of German it still took 3 windows and
+    Whisper misheard both "Werbung", which it heard in windows cut at 30 s.)"""
+    from faster_whisper.audio import pad_or_trim
+
+    features = model.feature_extractor(speech)
+    content = features.shape[-1] - 1
+    return pad_or_trim(features[:, :min(model.feature_extractor.nb_max_frames, content)])
 
 
 # Sound is decoded and transcribed this many seconds at a time (19 MB of 16 kHz float32), so memory
@@ -433,15 +455,15 @@ class FasterWhisperTranscriber(_Routing):
     def _model(self, info: ModelInfo) -> Any:
         return _faster_whisper_model(str(info.path), self.compute_type, self.cpu_threads, os.getpid())
 
-    def detect_language(self, samples: Any, expected: tuple[str, ...] | None = None) -> tuple[str | None, float | None]:
-        """Whisper's language of the first speech (None, None: nothing is said)."""
-        from faster_whisper.audio import pad_or_trim
-
-        speech = first_speech(samples, self.vad_filter)
-        if speech is None or self.multilingual is None:
+    def detect_language(self, samples: Any, expected: tuple[str, ...] | None = None,
+                        speech: Any | None = None) -> tuple[str | None, float | None]:
+        """Whisper's language of the first speech (None, None: nothing is said). `speech`: the
+        voiced part of `samples` when already found (`voiced`)."""
+        speech = voiced(samples, self.vad_filter)[0] if speech is None else speech
+        if not len(speech) or self.multilingual is None:
             return None, None
         model = self._model(self.multilingual)
-        encoded = model.encode(pad_or_trim(model.feature_extractor(speech)))
+        encoded = model.encode(first_window(model, speech))
         results = model.model.detect_language(encoded)[0]
         return self.choose({token[2:-2]: p for token, p in results}, expected)
 
@@ -473,34 +495,43 @@ class FasterWhisperTranscriber(_Routing):
             if chunk is None:
                 break
             offset, samples = chunk
+            speech, spans = voiced(samples, self.vad_filter)
+            if not len(speech):  # nothing said in this chunk: nothing to decode either
+                read_s = offset + len(samples) / keyword_verify.SAMPLE_RATE
+                continue
             if detect:
-                found, probability = self.detect_language(samples, expected)
-                if probability is None:  # nothing said in this chunk: nothing to decode either
-                    read_s = offset + len(samples) / keyword_verify.SAMPLE_RATE
-                    continue
+                found, probability = self.detect_language(samples, expected, speech)
                 if found is None:
                     return self._unread(None, probability)  # speech in a language not told
                 language, detect = found, False
                 info = self.route(language)
             if info is None:
                 return self._unread(language, probability)
-            decoded_in, found_pieces, found_verified = self._transcribe_chunk(info, samples, offset, language)
+            decoded_in, found_pieces, found_verified = self._transcribe_chunk(info, samples, (speech, spans), offset,
+                                                                              language)
             pieces += found_pieces
             verified += found_verified
             read_s = offset + len(samples) / keyword_verify.SAMPLE_RATE
         info = info or self.route(None) or self.multilingual
-        return Transcript(self.backend, info.name, pack_language(decoded_in) or "en", pieces, verified,
+        return Transcript(self.backend, info.name, pack_language(decoded_in or language) or "en", pieces, verified,
                           None if probability is None else round(probability, 3), None, round(read_s, 2))
 
-    def _transcribe_chunk(self, info: ModelInfo, samples: Any, offset: float,
+    def _transcribe_chunk(self, info: ModelInfo, samples: Any, voice: tuple[Any, list[dict] | None], offset: float,
                           language: str | None) -> tuple[str, list[SpeechSegment], list[VerifiedReading]]:
-        """(language decoded in, segments, verified readings) of one chunk, in the file's time."""
+        """(language decoded in, segments, verified readings) of one chunk, in the file's time.
+        `voice`: the chunk's speech and its spans (`voiced`), decoded as faster-whisper's own VAD
+        filter would, their times restored to the chunk's."""
+        from faster_whisper.transcribe import restore_speech_timestamps
+
         model = self._model(info)
         decode_as = "en" if info.english_only else language  # None: nothing said, Whisper decides
         hotwords = self.hotwords_for(decode_as)
-        segments, result = model.transcribe(samples, language=decode_as, beam_size=self.beam_size,
-                                            vad_filter=self.vad_filter, condition_on_previous_text=False,
+        speech, spans = voice
+        segments, result = model.transcribe(speech, language=decode_as, beam_size=self.beam_size,
+                                            vad_filter=False, condition_on_previous_text=False,
                                             word_timestamps=True, hotwords=hotwords)
+        if spans:
+            segments = restore_speech_timestamps(segments, spans, keyword_verify.SAMPLE_RATE)
         decoded = [s for s in decoded_sentences(list(segments))
                    if s.text.strip() and not echoes_prompt(s.text, hotwords)]
         keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
@@ -573,10 +604,48 @@ def _faster_whisper_model(path: str, compute_type: str, cpu_threads: int, pid: i
     Never evicted: a child evicting its parent's model runs its destructor, which waits for those
     threads forever (seen with tiny.en + base loaded before the fork).
     Every faster-whisper model (tiny.en, base, a local one) is constructed here and only here."""
+    return _encode_once_model_class()(path, device="cpu", compute_type=compute_type,
+                                      cpu_threads=ctranslate2_threads(cpu_threads), local_files_only=True)
+
+
+# How many encoder outputs a model keeps: the language detection's window is the transcription's
+# first, and one prompt-echo window may be rescored again by the keyword verification.
+ENCODED_KEPT = 2
+
+
+@lru_cache(maxsize=1)
+def _encode_once_model_class() -> type:
+    """faster-whisper's WhisperModel whose encoder runs once per distinct 30 s window. Encoding is
+    most of the work with base on CPU (measured: 1.2 s of the 9 s CPU of 60 s of German, 1 thread),
+    and the language detection encoded the same first window the transcription encodes again."""
+    import hashlib
+    import threading
+    from collections import OrderedDict
+
+    import numpy as np
     from faster_whisper import WhisperModel
 
-    return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=ctranslate2_threads(cpu_threads),
-                        local_files_only=True)
+    class EncodeOnceWhisperModel(WhisperModel):
+        def __init__(self, *args: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self._encoded: OrderedDict[tuple, Any] = OrderedDict()
+            self._encoded_lock = threading.Lock()
+
+        def encode(self, features: Any) -> Any:
+            array = np.ascontiguousarray(features)
+            key = (array.shape, str(array.dtype), hashlib.blake2b(array.tobytes(), digest_size=16).digest())
+            with self._encoded_lock:
+                if key in self._encoded:
+                    self._encoded.move_to_end(key)
+                    return self._encoded[key]
+            encoded = super().encode(array)
+            with self._encoded_lock:
+                self._encoded[key] = encoded
+                while len(self._encoded) > ENCODED_KEPT:
+                    self._encoded.popitem(last=False)
+            return encoded
+
+    return EncodeOnceWhisperModel
 
 
 def ctranslate2_threads(requested: int) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -308,23 +308,33 @@ def _check_vocabulary(path: Path, raw_bytes: bytes, data: dict[str, Any], pack: 
 
 
 def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary]) -> dict[str, Vocabulary]:
+    """A child pack's vocabulary over its parent's, field by field as each field's type says
+    (`_merged_field`): a field added to Vocabulary is merged without being listed here."""
     merged = dict(base)
     for language, vocab in child.items():
         if language not in merged:
             merged[language] = vocab
             continue
         parent = merged[language]
-        merged[language] = Vocabulary(
-            **{f: list(dict.fromkeys([*getattr(parent, f), *getattr(vocab, f)]))
-               for f in ("labels", "insufficient", "denials", "signals", "negators", "cross_language",
-                         "not_labels", "audience_only")},
-            preferred=vocab.preferred or parent.preferred,
-            term_confidence={**parent.term_confidence, **vocab.term_confidence},
-            spoken={**parent.spoken, **vocab.spoken},
-            special={flag: list(dict.fromkeys([*parent.special.get(flag, []), *vocab.special.get(flag, [])]))
-                     for flag in {*parent.special, *vocab.special}},
-        )
+        merged[language] = Vocabulary(**{name: _merged_field(field.annotation, getattr(parent, name),
+                                                             getattr(vocab, name))
+                                         for name, field in Vocabulary.model_fields.items()})
     return merged
+
+
+def _merged_field(annotation: Any, parent: Any, child: Any) -> Any:
+    """Lists: the parent's terms, then the child's new ones. Mappings of lists (`special`): the same
+    per key. Other mappings (`term_confidence`, `spoken`): the child's entries win. A single value
+    (`preferred`): the child's, else the parent's."""
+    origin = get_origin(annotation)
+    if origin is list:
+        return list(dict.fromkeys([*parent, *child]))
+    if origin is dict:
+        if get_origin(get_args(annotation)[1]) is list:
+            return {key: list(dict.fromkeys([*parent.get(key, []), *child.get(key, [])]))
+                    for key in dict.fromkeys([*parent, *child])}
+        return {**parent, **child}
+    return child or parent
 
 
 def _merge(parent: Pack, child: Pack) -> Pack:

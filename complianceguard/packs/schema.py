@@ -270,6 +270,9 @@ class PresumedCommercial(_Strict):
         default_factory=list, description="Vocabulary signal terms that make an undeclared post only likely "
         "commercial (WARN), even with `cues: [any]`: hints the source does not treat as the trigger (DE: a bare "
         "'{handle}' tag, BGH I ZR 125/20).")
+    objective: bool = Field(
+        False, description="The trigger is objective: it reaches posts declared `none` too (CN: a review with a "
+        "shopping link is an ad 'whatever the creator says about payment').")
     why: str = Field(description="The legal presumption or objective trigger, in the pack's words.")
     source: RuleSource
     confidence: Confidence

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 
 from complianceguard.model import Channel, Evidence, Mention, Relationship, SpecialFlag
-from complianceguard.packs.kinds.base import (CHANNEL_WORDS, CheckParams, Context, Flag, NoParams, Outcome,
-                                              check_kind, evidence_of, language_name, quoted, searched, unread)
+from complianceguard.packs.kinds.base import (CHANNEL_WORDS, TIMING_TOLERANCE_S, CheckParams, Context, Flag,
+                                              NoParams, Number, Outcome, check_kind, evidence_of, language_name,
+                                              merged, quoted, searched, unread)
 
 if TYPE_CHECKING:
     from complianceguard.packs.schema import Rule
@@ -28,6 +29,11 @@ class LabelPresentParams(CheckParams):
         "posts of these declared relationships (CA: `\"#gifted\": [gifted]`, a gift with no obligation to post); "
         "on a post of another declared relationship they do not count, and the finding says why. An undeclared "
         "relationship keeps them: the label itself then says what the post is")
+    counts_only_in_media: dict[str, list[Literal["video", "image", "audio"]]] = Field(
+        default_factory=dict, description="label terms (as the vocabulary writes them) that count here only "
+        "where found in a media file of these kinds, on screen or said (DE: `\"unterstützt durch "
+        "{advertiser}\": [video]`, a video's wording for a product in a secondary role); found in the "
+        "caption or in other media they do not count")
     title_counts: Flag = Field(False, description="a label in the post's declared title counts too (KR: "
                                "\"in the title\" of a blog post or video); a post that declares no title is "
                                "judged on the scopes alone")
@@ -45,8 +51,12 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     Params: all optional.
     """
     if p.require_each:
-        return _label_in_each(ctx, p.require_each)
-    labels, not_counting = _counting(ctx, ctx.labels(rule.scopes), p.counts_only_for)
+        return _label_in_each(ctx, p.require_each, p.title_counts)
+    only_in = {term.casefold(): kinds for term, kinds in p.counts_only_in_media.items()}
+    found = ctx.labels(rule.scopes)
+    misplaced = [m for m in found if m.term.casefold() in only_in
+                 and _media_kind(ctx, m) not in only_in[m.term.casefold()]]
+    labels, not_counting = _counting(ctx, [m for m in found if m not in misplaced], p.counts_only_for)
     if labels and p.needs_advertiser:
         return _names_advertiser(ctx, rule, p.needs_advertiser, labels)
     if labels:
@@ -67,6 +77,9 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         limited_to = _limits(p.counts_only_for, not_counting[0].term)
         why_not = (f" {quoted(not_counting[:2])} counts only for {limited_to} posts, not for this "
                    f"{ctx.submission.relationship} one.")
+    elif misplaced:
+        where = " or ".join(f"a {kind}" for kind in only_in[misplaced[0].term.casefold()])
+        why_not = f" {quoted(misplaced[:2])} counts here only on screen or said in {where}."
     elif any(m.disguise for m in near_misses):
         why_not = f" Only a disguised label was found: {quoted([m for m in near_misses if m.disguise])}."
     elif any(m.negated for m in near_misses):
@@ -76,6 +89,17 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         return Outcome("inconclusive", "No label in what was read; not read: "
                        + "; ".join(c.detail for c in not_read) + "." + why_not, notes)
     return Outcome("fail", f"Searched {searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+def _media_kind(ctx: Context, mention: Mention) -> str | None:
+    """The kind of media file a mention was read from (video, image, audio); None for the caption.
+    A described text names no file: it is the post's media when all of one kind."""
+    if mention.channel not in ("overlay", "speech"):
+        return None
+    kind = dict(ctx.frames).get(mention.media or "")
+    if kind in (None, "unknown") and len(ctx.media_kinds) == 1:
+        return next(iter(ctx.media_kinds))
+    return kind
 
 
 def _title_evidence(labels: list[Mention]) -> list[Evidence]:
@@ -124,13 +148,20 @@ def _names_advertiser(ctx: Context, rule: Rule, mode: str, labels: list) -> Outc
                    [evidence_of(m) for m in labels[:2]])
 
 
-def _label_in_each(ctx: Context, groups: list[list[str]]) -> Outcome:
-    """A label in every group of channels: "written (caption or on screen) and spoken"."""
+def _label_in_each(ctx: Context, groups: list[list[str]], title_counts: bool = False) -> Outcome:
+    """A label in every group of channels: "written (caption or on screen) and spoken". With
+    `title_counts`, a label in the declared title is a written one: it counts for a group that
+    holds the caption (BE: "oral ... and written in the video, in the title or in the description")."""
     evidence, missing, not_read = [], [], []
     for group in groups:
         found = ctx.labels(group)
         if found:
             evidence.append(evidence_of(found[0]))
+            continue
+        in_title = [m for m in ctx.title_mentions or () if title_counts and "caption" in group
+                    and m.kind == "label" and not m.negated and not m.disguise]
+        if in_title:
+            evidence.extend(_title_evidence(in_title[:1]))
             continue
         names = " or ".join(CHANNEL_WORDS[c] for c in group)
         (not_read if unread(ctx, group) else missing).append(names)
@@ -209,16 +240,26 @@ def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
                    f"needs a label in {names}.", [evidence_of(m) for m in wrong])
 
 
-@check_kind("false-denial", usual={"pass": "No claim that the post is not an ad."})
-def false_denial(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
+class FalseDenialParams(CheckParams):
+    true_for: dict[str, list[Relationship]] = Field(
+        default_factory=dict, description="denial terms (as the vocabulary writes them) that are true, so no false "
+        "denial, on posts of these declared relationships (`\"not paid\": [gifted]`: a gift was not paid for); "
+        "on other posts, and on posts that declare no relationship, they are denials as usual")
+
+
+@check_kind("false-denial", FalseDenialParams, usual={"pass": "No claim that the post is not an ad."})
+def false_denial(ctx: Context, rule: Rule, p: FalseDenialParams) -> Outcome:
     """Passes when no denial ("not sponsored", `vocabulary.*.denials`) is in the scopes while the
-    relationship needs a disclosure.
+    relationship needs a disclosure, or only denials that `true_for` says are true of this post.
 
     Not applicable when never.
 
-    Params: none.
+    Params: all optional.
     """
-    denials = ctx.of_kind("denial", rule.scopes)
+    true_for = {term.casefold(): relationships for term, relationships in p.true_for.items()}
+    relationship = ctx.submission.relationship
+    denials = [m for m in ctx.of_kind("denial", rule.scopes)
+               if relationship not in true_for.get(m.term.casefold(), ())]
     if not denials:
         return Outcome("pass", "No claim that the post is not an ad.")
     return Outcome("fail", f"It says {quoted(denials)}, but the post is "
@@ -245,6 +286,10 @@ def disguised_label(ctx: Context, rule: Rule, p: NoParams) -> Outcome:
 
 class SpecialLabelParams(CheckParams):
     flag: SpecialFlag = Field(description="the declared imagery this rule is about")
+    min_fraction: Number | None = Field(
+        None, gt=0, le=1, description="in a video, the term is on screen (or said, per the scopes) for at least "
+        "this fraction of its duration: KR's '가상인물' stays 'for the whole time' the figure is shown, a time the "
+        "post does not give, so the video's length stands in for it")
 
 
 SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtual"}
@@ -265,6 +310,13 @@ def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
         return Outcome("not-applicable", f"The post does not declare {what} imagery.")
     found = [m for m in ctx.mentions if m.kind == "special" and m.category == flag
              and m.channel in rule.scopes and not m.disguise]
+    if found and p.min_fraction is not None and "video" in ctx.media_kinds and ctx.duration_s:
+        shown = sum(b - a for a, b in merged([(m.time.start_s, m.time.end_s) for m in found if m.time is not None]))
+        needed = p.min_fraction * ctx.duration_s
+        if shown + TIMING_TOLERANCE_S < needed:
+            return Outcome("fail", f"Found {quoted(found[:2])} for the declared {what} imagery, but in the video for "
+                           f"{shown:.1f} s of {ctx.duration_s:g} s; it must stay for {needed:.1f} s.",
+                           [evidence_of(m) for m in found[:2]])
     if found:
         return Outcome("pass", f"Found {quoted(found[:2])} for the declared {what} imagery.",
                        [evidence_of(m) for m in found[:2]])

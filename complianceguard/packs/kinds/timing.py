@@ -22,6 +22,10 @@ class Tier(ParamsModel):
     max_duration_s: Seconds | None = Field(None, description="videos up to this length; left out: longer ones")
     min_visible_s: Seconds | None = Field(None, description="visible (or spoken) for at least this long in total")
     min_fraction: Number | None = Field(None, description="for at least this fraction of the duration")
+    brand_section: Flag = Field(False, description="the label covers the section from the first to the last time "
+                                "the brand is named on screen or said (IN: \"the entire section where the brand ... is "
+                                "mentioned\"); where the media names no brand at a known time, the minimum "
+                                "above applies")
 
     @model_validator(mode="after")
     def _needs_a_minimum(self) -> Tier:
@@ -44,8 +48,11 @@ class VideoTimingParams(CheckParams):
                                      "duration applies (the last tier may leave `max_duration_s` out)")
     repeat_every_s: Seconds | None = Field(None, description="no gap longer than N seconds without the label")
     caption_before_fold_counts: Flag = Field(False, description="a caption label shown before the platform's "
-                                             "\"... more\" fold meets `start_within_s` (the viewer reads it before "
-                                             "or while watching)")
+                                             "\"... more\" fold meets `start_within_s` and `not_only_in_last_fraction` "
+                                             "(the viewer reads it before or while watching)")
+    platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership label, shown with the "
+                                       "post from its first second, meets `start_within_s` and "
+                                       "`not_only_in_last_fraction` (where the pack accepts the tool as a label)")
     only_when_labelled: Flag = Field(False, description="not applicable when the scopes carry no label at all: "
                                      "the rule only times a label that is there (another rule, or none, asks for "
                                      "one), e.g. JP: a label shown \"so briefly\" it cannot be recognised")
@@ -57,10 +64,25 @@ class VideoTimingParams(CheckParams):
         return self
 
 
+def _tier(p: VideoTimingParams, duration: float) -> VideoTimingParams | Tier:
+    if p.tiers is None:
+        return p
+    return next((t for t in p.tiers if t.max_duration_s is None or duration <= t.max_duration_s), p.tiers[-1])
+
+
+def _brand_section(ctx: Context) -> tuple[float, float] | None:
+    """From the first to the last time the brand is named on screen or said; None when it never is."""
+    times = [(m.time.start_s, m.time.end_s) for m in ctx.mentions
+             if m.kind == "brand" and m.time is not None and not m.negated]
+    return (min(a for a, _ in times), max(b for _, b in times)) if times else None
+
+
+def _covered(intervals: list[tuple[float, float]], section: tuple[float, float]) -> float:
+    return sum(max(0.0, min(b, section[1]) - max(a, section[0])) for a, b in intervals)
+
+
 def _required_visible(p: VideoTimingParams, duration: float) -> tuple[float | None, str]:
-    tier: VideoTimingParams | Tier = p
-    if p.tiers is not None:
-        tier = next((t for t in p.tiers if t.max_duration_s is None or duration <= t.max_duration_s), p.tiers[-1])
+    tier = _tier(p, duration)
     max_duration = getattr(tier, "max_duration_s", None)
     scope = (f" (videos up to {max_duration:g} s)" if max_duration else
              " (longer videos)" if p.tiers is not None else "")
@@ -79,8 +101,11 @@ def _caption_label_before_fold(ctx: Context) -> Mention | None:
 
 
 def _only_start_asked(p: VideoTimingParams) -> bool:
-    return p.start_within_s is not None and not ({"end_within_s", "min_visible_s", "min_fraction", "tiers",
-                                                  "repeat_every_s"} & p.model_fields_set)
+    """Only *when the first label comes* is asked (a start window, or "not only at the end"): a
+    caption label before the fold answers that, as the viewer reads it as the video starts."""
+    first_label = p.start_within_s is not None or p.not_only_in_last_fraction is not None
+    return first_label and not ({"end_within_s", "min_visible_s", "min_fraction", "tiers",
+                                 "repeat_every_s"} & p.model_fields_set)
 
 
 @check_kind("video-timing", VideoTimingParams, seeks_label=True,
@@ -101,6 +126,8 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     if upfront_caption is not None and _only_start_asked(p):
         return Outcome("pass", f"The caption's label {quoted([upfront_caption])} shows before the fold, so it is seen "
                        "as the video starts.", [evidence_of(upfront_caption)])
+    if p.platform_tool_counts and ctx.submission.paid_partnership_tag and _only_start_asked(p):
+        return Outcome("pass", "The platform's paid-partnership label is shown with the post from its first second.")
     not_read = unread(ctx, rule.scopes)
     labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
     where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
@@ -124,7 +151,7 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
             and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S):
         problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
                         f"{p.start_within_s:g} s")
-    if (p.not_only_in_last_fraction is not None
+    if (p.not_only_in_last_fraction is not None and upfront_caption is None
             and intervals[0][0] > duration * (1 - p.not_only_in_last_fraction) + TIMING_TOLERANCE_S):
         problems.append(f"the first label is at {intervals[0][0]:g} s of {duration:g} s, in the last "
                         f"{p.not_only_in_last_fraction:.0%}; it must not come only at the end")
@@ -133,7 +160,13 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
                         f"{p.end_within_s:g} s (of {duration:g} s)")
     required, described = _required_visible(p, duration)
     total = sum(b - a for a, b in intervals)
-    if required is not None and total + TIMING_TOLERANCE_S < required:
+    section = _brand_section(ctx) if getattr(_tier(p, duration), "brand_section", False) else None
+    if section is not None:
+        shown = _covered(intervals, section)
+        if shown + TIMING_TOLERANCE_S < section[1] - section[0]:
+            problems.append(f"the brand is named from {section[0]:g} s to {section[1]:g} s; the label is there for "
+                            f"{shown:.1f} s of that section, and must stay through all of it")
+    elif required is not None and total + TIMING_TOLERANCE_S < required:
         problems.append(f"it is there for {total:.1f} s in total; needs {described}")
     if p.repeat_every_s is not None:
         edges = [0.0, *[x for pair in intervals for x in pair], duration]
