@@ -1,5 +1,6 @@
 """Accuracy on real public data (issue: batch at scale, benchmark 5). Prints its figures; run with
-`.venv/bin/python bench/accuracy.py` (optionally `--data-dir DIR`, `--examples N`).
+`.venv/bin/python bench/accuracy.py` (optionally `--data-dir DIR`, `--examples N`,
+`--dataset youtube|instagram`).
 
 1. youtube-affiliate-disclosures: item-level affiliate-disclosure precision / recall / F1. Each
    video's description (its sentences, one per line) goes through the real engine for the US pack
@@ -65,6 +66,8 @@ SPONSORSHIP_TERMS = frozenset({
     "ad", "advertisement", "sponsored", "for sponsoring", "#*partner", "#*ambassador", "sp", "spon", "collab",
     "#partner", "ambassador", "#thanks", "#ad", "paid partnership", "paid partnership with", "sponsored post",
     "brand deal",
+    # spoken sponsorship statements (issue #17: the US pack's labels for "brought to you by X")
+    "brought to you by", "made possible by", "paid for this video", "paid for this episode", "paid for this post",
     # gifts and free products
     "free product", "free products", "gifted", "gifted by", "gifted to me", "i was gifted", "was gifted",
     "sent to me for free", "for free by", "sent me this for free", "sent me these for free", "sent this to me for free",

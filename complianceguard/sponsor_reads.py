@@ -17,7 +17,6 @@ trained signal only ever extends or seeds a read next to a cue; it never removes
 from __future__ import annotations
 
 import math
-import os
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -48,11 +47,6 @@ class Read:
 
 
 _JOINED_GAP_S = 2.0  # a line followed this closely by the next is read with it (a phrase broken over lines)
-_RUN_S = 20.0  # a cue line is judged with the advertising copy said this long before it (see `_run`)
-# A brand word said near, not next to, the anchors: within this many seconds of one, and said on
-# `brand_repeats` + `_FAR_BRAND_EXTRA` lines near the read, since more content words pass that test.
-_BRAND_WINDOW_S = 20.0
-_FAR_BRAND_EXTRA = 2
 _WORD = re.compile(r"[^\W\d_]{4,}")  # four or more letters: brand names and content words ("today's" -> today)
 
 
@@ -129,8 +123,7 @@ class _Transcript:
         self.anchor = [bool(third[i]) and ((assessed[id(s)].commercial and not assessed[id(s)].self_promotion_only)
                                            or self._widely(i, third)
                                            or (max(third[i].values()) >= self.book.seed_weight
-                                               and (self.pitch(i) >= self.book.seed_probability
-                                                    or self._run(i) >= float(os.environ.get("RP", "0.6")))))
+                                               and max(self.pitch(i), self._run(i)) >= self.book.seed_probability))
                        for i, s in enumerate(speech)]
 
     def _with_next(self, texts: list[str], i: int) -> str:
@@ -153,10 +146,10 @@ class _Transcript:
         return sum(seen.values()) >= default_analyzer().book.threshold
 
     def _run(self, i: int) -> float:
-        """The trained signal's score for the lines said within `_RUN_S` before line i, with it: a
-        cue heard at the end of half a minute of advertising copy ("... which you can get for 10%
-        off") is a read's call to action, whatever the words of its own line."""
-        low = bisect_left(self.starts, self.start(i) - _RUN_S)
+        """The trained signal's score for the lines said within `run_s` before line i, with it: a
+        cue heard at the end of half a minute of advertising copy ("... and right now it is twenty
+        percent off") is a read's call to action, whatever the words of its own line."""
+        low = bisect_left(self.starts, self.start(i) - self.book.run_s)
         return self._score(max(low, 0), i)
 
     def _score(self, low: int, high: int) -> float:
@@ -209,9 +202,9 @@ class _Transcript:
     def names(self, first: int, last: int, taken: int) -> frozenset[str]:
         """The brand of the read, as words: those of the brand given, else the words said on or next
         to an anchor line that come back on at least `brand_repeats` lines near the anchors, and
-        those said within `_BRAND_WINDOW_S` of one that come back on `_FAR_BRAND_EXTRA` lines more
-        (a read names its brand near its call to action, not always on the line next to it: "i'm
-        confident anyone will like blue apron and they are too so they're offering ... the link")."""
+        those said within `brand_window_s` of one that come back on `far_brand_extra` lines more
+        (a read names its brand near its call to action, not always on the line next to it: "you
+        choose your platecrate meals online ... sign up at the link in the description")."""
         if self.brand:
             return self.lines.words(normalize(self.brand).text)
         book = self.book
@@ -223,13 +216,13 @@ class _Transcript:
         around = {w for i in anchors for j in self._around(i, taken) for w in self.words[j]}
         heard = _brand(self.speech[max(first - 1, taken + 1):last + 2])
         return frozenset(w for w in beside if said[w] >= book.brand_repeats) | frozenset(
-            w for w in around if said[w] >= book.brand_repeats + _FAR_BRAND_EXTRA) | (
+            w for w in around if said[w] >= book.brand_repeats + book.far_brand_extra) | (
             self.lines.words(heard) if heard else frozenset())
 
     def _around(self, i: int, taken: int) -> range:
-        """The lines said within `_BRAND_WINDOW_S` of line i (at least its neighbours), after the previous read."""
-        low = bisect_left(self.starts, self.start(i) - _BRAND_WINDOW_S)
-        high = bisect_right(self.starts, self.end(i) + _BRAND_WINDOW_S)
+        """The lines said within `brand_window_s` of line i (at least its neighbours), after the previous read."""
+        low = bisect_left(self.starts, self.start(i) - self.book.brand_window_s)
+        high = bisect_right(self.starts, self.end(i) + self.book.brand_window_s)
         return range(max(min(low, i - 1), taken + 1, 0), min(max(high, i + 2), len(self.speech)))
 
     def evidence(self, i: int, names: frozenset[str]) -> bool:
@@ -287,9 +280,15 @@ class _Transcript:
             start -= 1
         return start, how
 
+    def _opens(self, i: int) -> bool:
+        """Whether line i opens a read: a segue or a sponsor statement ("brought to you by")."""
+        return self.is_("segue", i) or any(c.id in ("segue", "sponsor") for c in self.own[i])
+
     def closing(self, last: int, names: frozenset[str]) -> tuple[int, str]:
         """The last line of the read: on over the lines that speak for it, to the return to the
-        content, else with the lines just after the last of them."""
+        content, else with the lines just after the last of them. A read that would end on the
+        line opening it ("this video is brought to you by X") takes the lines starting within
+        `lead_s` after it: what follows the statement is X's pitch, whatever the trained signal says."""
         book, last_end = self.book, self.end(last)
         back = next((j for j in range(last + 1, len(self.speech)) if self.start(j) - last_end <= book.reach_s
                      and self.is_("return", j)), None)
@@ -300,6 +299,12 @@ class _Transcript:
             return back if self.evidence(back, names) else end, \
                 f"ends at the return to the content '{self.speech[back].text.strip()[:40]}'"
         stop = self.end(end)
+        if end == last and self._opens(last):
+            while end + 1 < len(self.speech) and self.start(end + 1) - stop < book.lead_s \
+                    and not self.is_("return", end + 1):
+                end += 1  # "this video is brought to you by X": what follows is X's pitch
+            if end > last:
+                return end, "ends with the pitch after its sponsor statement"
         while end + 1 < len(self.speech) and self.start(end + 1) - stop < book.tail_s:
             end += 1  # the pitch goes on a little after its last cue
         return end, ("ends after the last line with a cue" if end == last else

@@ -92,6 +92,27 @@ def test_a_hung_and_a_crashing_post_become_errors_and_the_batch_goes_on(tmp_path
     assert again.reused == 4 and again.summary == {"fail": 1, "pass": 5}
 
 
+@pytest.mark.parametrize("bad", ["hang", "crash"])
+def test_answers_sent_in_batches_still_blame_only_the_item_that_hung_or_crashed(bad):
+    # Fast items answer in batches (pool.ANSWER_EVERY_S): those its worker finished just before the
+    # bad one, answered but unsent when it was killed, are checked again, not blamed.
+    from complianceguard.batch.pool import Failure, WorkerPool
+
+    def handle(task: int) -> int:
+        if task == 50:
+            if bad == "hang":
+                time.sleep(3600)
+            os._exit(3)
+        return task * 2
+
+    answers: dict[int, object] = {}
+    with WorkerPool(2, handle, timeout_s=2) as pool:
+        pool.run([(i, i) for i in range(100)], answers.__setitem__)
+    assert sorted(answers) == list(range(100))
+    assert isinstance(answers.pop(50), Failure)
+    assert answers == {i: i * 2 for i in range(100) if i != 50}
+
+
 def test_batch_report_is_the_in_process_report_and_every_format_is_written(tmp_path, library):
     inputs = [FIXTURES / "posts", FIXTURES / "captions.csv"]
     settings = ScanSettings(asr_backend="none", read_media=False, cwd=os.getcwd())

@@ -246,7 +246,8 @@ def test_a_bad_cue_file_is_one_clear_line():
         load_cues("version: 1\nthreshold: 0\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
                   "cues: {}\naffiliate_urls: {}\n", "commercial.yaml")
     reads = ("reads: {lookback_s: 1, lead_s: 0, max_gap_s: 1, tail_s: 0, reach_s: 1, anchor_window_s: 0, "
-             "brand_repeats: 2, pitch_probability: 0.5, seed_probability: 0.5, seed_weight: 1, evidence_gain: 1, "
+             "brand_repeats: 2, run_s: 1, brand_window_s: 0, far_brand_extra: 0, pitch_probability: 0.5, "
+             "seed_probability: 0.5, seed_weight: 1, evidence_gain: 1, "
              "segues: [], returns: []}\n")
     with pytest.raises(CueFileError, match=r"^commercial\.yaml: field affiliate_urls: .*'x\(' is not a regular"):
         load_cues("version: 1\nthreshold: 1\nnegation: {window: 3, filler_chars: 3, negators: [not]}\n"
@@ -580,16 +581,16 @@ def test_the_trained_signal_carries_a_read_over_advertising_copy_and_stops_at_th
     assert sponsor_reads(timed(content)) == []
 
 
-BLUE_APRON_READ = [
+MEAL_KIT_READ = [
     "the gearbox came apart in three pieces",                              # 0-4 s: content
     "so we took the housing off the car",
     "and we had to order a new bearing from the factory",
     "the factory said it would take two weeks",
-    "while we waited i cooked a lot with blue apron",                      # 16-20: the brand, no cue
-    "blue apron sends a box with every ingredient measured out",
-    "the blue apron recipes take about forty minutes",
-    "i never had a blue apron meal i did not enjoy",
-    "you choose your blue apron meals online every week",                  # 32-36: the brand, last time
+    "while we waited i cooked a lot with platecrate",                      # 16-20: the brand, no cue
+    "platecrate sends a box with every ingredient measured out",
+    "the platecrate recipes take about forty minutes",
+    "i never had a platecrate meal i did not enjoy",
+    "you choose your platecrate meals online every week",                  # 32-36: the brand, last time
     "and honestly the whole family enjoyed them",
     "the first hundred people to sign up at the link in the description",  # 40-44: the cues, no brand
     "get fifty dollars off their first two weeks",                         # (nor on the lines beside them)
@@ -600,11 +601,11 @@ BLUE_APRON_READ = [
 
 def test_the_brand_said_near_but_not_next_to_the_call_to_action_carries_the_read():
     """The brand is last said 8 s before the sign-up offer, not on a line next to it: said on five
-    lines within 20 s of the offer, it is the read's brand and carries the read back to 'blue apron'
+    lines within 20 s of the offer, it is the read's brand and carries the read back to 'platecrate'
     first said at 16 s (only the lines next to the offer used to be searched for it)."""
     from complianceguard.sponsor_reads import sponsor_reads
-    (read,) = sponsor_reads(timed(BLUE_APRON_READ))
-    assert read.brand in {"apron", "blue"}
+    (read,) = sponsor_reads(timed(MEAL_KIT_READ))
+    assert read.brand == "platecrate"
     assert read.start_s <= 16.0 and read.end_s == 48.0  # without the brand: the lead-in before the offer only
 
 
@@ -645,3 +646,21 @@ def test_common_words_are_never_a_read_brand():
              "it feels like a race car"]
     (read,) = sponsor_reads(timed(lines))
     assert read.brand != "like"
+
+
+def test_the_pitch_after_a_sponsor_statement_is_inside_the_read():
+    """'this video is brought to you by X' is followed by X's pitch, even where its words read like
+    the content to the trained signal: the read runs `lead_s` on past the statement, not to its end."""
+    from complianceguard.sponsor_reads import sponsor_reads
+    lines = ["the bridge was finished in 1932 after six years of work",
+             "it took fourteen hundred workers to build the arch",
+             "this video is brought to you by glowbox",                 # 8-12 s: the statement
+             "they keep every photo and file you have in one place",    # 12-24: the pitch, no cue
+             "and the whole family can share one plan",
+             "it works on phones tablets and computers",
+             "the steel arch weighs about forty thousand tonnes",
+             "and it was painted grey to save money during the depression"]
+    (read,) = sponsor_reads(timed(lines))
+    lead = default_analyzer().book.reads.lead_s
+    assert (read.start_s, read.brand) == (8.0, "glowbox") and 12.0 < read.end_s <= 12.0 + lead + 4.0
+    assert "pitch after its sponsor statement" in read.why

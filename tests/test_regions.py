@@ -84,13 +84,32 @@ def test_kr_virtual_figure_label_stays_on_screen_in_a_video(engine, figure_label
     assert next(f for f in item.regions["KR"].findings if f.rule == "KR127").status == status, statuses(item, "KR")
 
 
-@pytest.mark.parametrize("caption, status", [("#reklame #glowskincare Mitt nye serum", "pass"),
-                                             ("#reklame #sommer Mitt nye serum", "fail")])
-def test_no_hashtag_label_names_the_brand_hashtag_after_it(engine, caption, status):
-    """Fourth round (NO108): the Norwegian tokenizer keeps "#reklame" and "#glowskincare" whole, where
-    the Danish and Swedish ones split off the "#"; "Reklame {advertiser}" must read both the same
-    ("show whom advertised for", R-E:341 [H]), so the declared brand's hashtag names the advertiser."""
+@pytest.mark.parametrize("caption, status", [("Reklame #glowskincare Mitt nye serum", "pass"),
+                                             ("#reklame Mitt nye serum #glowskincare", "pass"),
+                                             ("Reklame #sommer Mitt nye serum", "fail")])
+def test_no_label_names_the_brand_hashtag_after_it(engine, caption, status):
+    """Fourth round (NO108): the Norwegian tokenizer keeps "#glowskincare" in one token, where the
+    Danish and Swedish ones split off the "#"; "Reklame {advertiser}" must read both the same ("show
+    whom advertised for", R-E:341 [H]), so the declared brand's hashtag after the label names it; and
+    the brand "Glow Skincare" written as one hashtag anywhere in the post is the brand named."""
     post = Submission(id="p", regions=["NO"], caption=caption, relationship="paid", language="no",
                       brand="Glow Skincare")
     item = engine.evaluate(post)
     assert next(f for f in item.regions["NO"].findings if f.rule == "NO108").status == status, statuses(item, "NO")
+
+
+@pytest.mark.parametrize("region, caption, language, status", [
+    ("IT", "#ad Adoro il mio nuovo siero di @glowskincare", "it", "fail"),
+    ("IT", "#ad @glowskincare Adoro il mio nuovo siero", "it", "pass"),
+    ("FI", "Mainos Rakastan uutta seerumiani @glowskincare", "fi", "fail"),
+    ("FI", "Mainos Glow: rakastan uutta seerumiani @glowskincare", "fi", "pass"),
+    ("FI", "Mainos Lumene: rakastan uutta seerumiani", "fi", "pass"),
+])
+def test_a_sentence_after_the_label_is_not_the_advertiser(engine, region, caption, language, status):
+    """Verdict matrix (Dec 2026): `{advertiser}` took any capitalised word after the label for the
+    brand, so "#ad Adoro ..." (IT: "#ad" only with the brand, R-E:12) and "Mainos Rakastan ..." (FI:
+    "Mainos [Yritys]", R-E:354) passed beside @glowskincare. A capitalised word names the advertiser
+    only where the post shows no name of its own (no @handle, no declared brand)."""
+    post = Submission(id="p", regions=[region], caption=caption, relationship="paid", language=language)
+    item = engine.evaluate(post)
+    assert item.regions[region].verdict == status, statuses(item, region)

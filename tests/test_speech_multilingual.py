@@ -203,8 +203,8 @@ def test_a_whisper_segment_is_judged_one_sentence_at_a_time():
 def test_a_hotword_echo_is_found_even_in_a_segment_where_a_label_was_truly_said(monkeypatch):
     """Measured (German, espeak-ng): "Werbung." said, then casual talk decoded under the hotwords as
     "bezahlte Werbepartnerschaft", in one Whisper segment. Judged whole, the true "Werbung" made the
-    segment stand; judged by sentence, the echo is replaced by the unprompted reading and kept only
-    as possibly said."""
+    segment stand; judged by sentence, the echo is replaced by the unprompted reading (and not kept
+    as possibly said: it scores far below that reading)."""
     checked = []
 
     class Verifier:
@@ -220,12 +220,11 @@ def test_a_hotword_echo_is_found_even_in_a_segment_where_a_label_was_truly_said(
                                  (14.0, 14.9, " Werbepartnerschaft")])
     transcriber = FasterWhisperTranscriber.__new__(FasterWhisperTranscriber)
     transcriber.verify_keywords = True
-    kept, readings = transcriber._without_prompt_echoes(
+    kept = transcriber._without_prompt_echoes(
         None, None, speech.decoded_sentences([segment]), ("Werbung", "bezahlte Werbepartnerschaft"), "de",
         "Werbung, bezahlte Werbepartnerschaft")
     assert checked == [(11.0, "Werbung,"), (13.2, "bezahlte Werbepartnerschaft")]
     assert [k.text.strip() for k in kept] == ["Werbung,", "Bis bald."]
-    assert [(r.start_s, r.text) for r in readings] == [(13.2, "bezahlte Werbepartnerschaft")]
 
 
 # ------------------------------------------------------------------ the shipped multilingual model

@@ -5,7 +5,8 @@ concurrent.futures' ProcessPoolExecutor cannot do this: a worker that dies break
 owns a pipe and its own process group; the parent hands it a few items at a time and waits on all
 pipes and process sentinels at once (multiprocessing.connection.wait), so it always knows:
 
-- which item a worker is on (the first of its chunk not yet answered) and since when;
+- which item a worker is on (a shared-memory slot the worker sets before each item; answers come
+  back in batches, in order) and since when (its last answers);
 - an item past its time limit: the worker's whole process group (with any ffmpeg or tesseract it
   started) is SIGKILLed, the item gets an `error` result naming the limit, and a fresh worker takes
   the rest of the chunk;
@@ -22,6 +23,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -37,7 +39,8 @@ POLL_S = 0.2  # how often the loop wakes to refresh progress and check deadlines
 # several (a caption is answered every ~1.5 ms per worker; waking for each one cost the parent a
 # fifth of a worker's time). Workers do not idle meanwhile: each holds its next light chunk already.
 GATHER_S = 0.004
-PREFETCH_BELOW = 8  # a worker with at most this many light items left is sent its next chunk
+PREFETCH_BELOW = MAX_CHUNK  # a worker with at most this many light items left is sent its next chunk
+ANSWER_EVERY_S = 0.01  # a worker sends what it has answered at least this often (and at a chunk's end)
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,13 @@ def _watch_parent(parent: int) -> None:
             os.killpg(0, signal.SIGKILL)
 
 
-def _child(conn: Connection, handle: Callable[[Any], Any], parent: int, close: tuple[int, ...]) -> None:
-    """A worker: answer each item of each chunk in order, until told to stop or orphaned."""
+def _child(conn: Connection, handle: Callable[[Any], Any], parent: int, close: tuple[int, ...],
+           current: Any) -> None:
+    """A worker: answer each item of each chunk in order, until told to stop or orphaned.
+
+    Answers go in batches (ANSWER_EVERY_S), each a list of (index, result): one message per few
+    captions instead of one each. `current` (shared memory) names the item being checked, so
+    the parent blames the right one when this process hangs or dies with answers unsent."""
     os.setpgid(0, 0)  # its own group: a time-out kills it and whatever it started, nothing else
     threading.Thread(target=_watch_parent, args=(parent,), name="cg-orphan-watch", daemon=True).start()
     for fd in close:  # the parent's files (its journal and lock) are not the worker's
@@ -87,15 +95,22 @@ def _child(conn: Connection, handle: Callable[[Any], Any], parent: int, close: t
             os._exit(0)
         if chunk is None:
             os._exit(0)
-        for index, task in chunk:
+        answers: list[tuple[int, Any]] = []
+        sent = time.monotonic()
+        for position, (index, task) in enumerate(chunk, 1):
+            current.value = index
             try:
                 result = handle(task)
             except Exception as exc:  # noqa: BLE001 - handle() should not raise; if it does, one item fails
                 result = Failure(f"internal error ({type(exc).__name__}: {exc})")
-            try:
-                conn.send((index, result))
-            except (BrokenPipeError, OSError):
-                os._exit(0)
+            answers.append((index, result))
+            now = time.monotonic()
+            if position == len(chunk) or now - sent >= ANSWER_EVERY_S:
+                try:
+                    conn.send(answers)
+                except (BrokenPipeError, OSError):
+                    os._exit(0)
+                answers, sent = [], now
             if os.getppid() != parent:
                 os._exit(0)
 
@@ -106,6 +121,23 @@ class _Worker:
     conn: Connection
     assigned: deque[tuple[int, Any]] = field(default_factory=deque)
     since: float = 0.0  # when the current item started (as far as the parent can tell)
+    # Asks whether an answer is waiting with one poll(2) call: Connection.poll builds a selector
+    # each time, which cost more than reading the answer.
+    poller: Any = None
+    current: Any = None  # shared with the process: the index of the item it is checking (-1: none yet)
+
+    def __post_init__(self) -> None:
+        self.adopt(self.process, self.conn, self.current)
+
+    def adopt(self, process: Any, conn: Connection, current: Any) -> None:
+        """Take over a freshly spawned process, its pipe and its current-item slot."""
+        self.process, self.conn, self.current = process, conn, current
+        self.poller = select.poll()
+        self.poller.register(conn.fileno(), select.POLLIN)
+
+    def has_answer(self) -> bool:
+        """Something to read: an answer, or the end of the pipe (recv then says which)."""
+        return bool(self.poller.poll(0))
 
 
 class WorkerPool:
@@ -132,11 +164,12 @@ class WorkerPool:
         # a worker blocked sending a result gets EPIPE and exits instead of waiting forever.
         others = [w.conn.fileno() for w in self.workers if not w.conn.closed]
         close = (*self.close_in_workers, parent_end.fileno(), *others)
-        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent, close),
+        current = self.context.RawValue("q", -1)
+        process = self.context.Process(target=_child, args=(child_end, self.handle, self.parent, close, current),
                                        daemon=True)
         process.start()
         child_end.close()
-        return _Worker(process, parent_end)
+        return _Worker(process, parent_end, current=current)
 
     def pids(self) -> list[int]:
         return [w.process.pid for w in self.workers]
@@ -234,7 +267,7 @@ class WorkerPool:
                 self._kill(worker)
                 worker.conn.close()
                 fresh = self._spawn()
-                worker.process, worker.conn = fresh.process, fresh.conn
+                worker.adopt(fresh.process, fresh.conn, fresh.current)
         else:
             raise RuntimeError("cannot start a worker process")
         worker.assigned.extend(chunk)
@@ -248,16 +281,17 @@ class WorkerPool:
         instead of blaming and respawning workers for ever."""
         while worker.assigned:
             try:
-                if not worker.conn.poll():
+                if not worker.has_answer():
                     break
-                index, result = worker.conn.recv()
+                answers = worker.conn.recv()
             except (EOFError, OSError):
                 return False
-            expected, _ = worker.assigned.popleft()
-            if index != expected:  # answers come in order; anything else is a broken worker
-                return False
             worker.since = time.monotonic()
-            on_result(index, result)
+            for index, result in answers:
+                if not worker.assigned or worker.assigned[0][0] != index:  # answers come in order: else broken
+                    return False
+                worker.assigned.popleft()
+                on_result(index, result)
         return True
 
     def _death(self, worker: _Worker) -> str:
@@ -273,15 +307,20 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker, retry: deque[tuple[int, Any]],
                  on_result: Callable[[int, Any], None], reason: str) -> None:
-        """Blame the item in progress, give the rest of the chunk back, start a fresh worker."""
+        """Blame the item in progress, give the rest back (with any it answered but had not sent
+        yet: they are checked again), start a fresh worker."""
         if worker.assigned:
-            index, _ = worker.assigned.popleft()
+            indexes = [index for index, _ in worker.assigned]
+            at = indexes.index(worker.current.value) if worker.current.value in indexes else 0
+            index, _ = worker.assigned[at]
+            del worker.assigned[at]
             on_result(index, Failure(reason))
         retry.extendleft(reversed(worker.assigned))
         worker.assigned.clear()
         worker.conn.close()
         fresh = self._spawn()
-        worker.process, worker.conn, worker.since = fresh.process, fresh.conn, 0.0
+        worker.adopt(fresh.process, fresh.conn, fresh.current)
+        worker.since = 0.0
 
     @staticmethod
     def _kill(worker: _Worker) -> None:

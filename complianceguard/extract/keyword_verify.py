@@ -40,7 +40,7 @@ MAX_PROPOSALS_PER_SEGMENT = 8
 UNSURE_KEYWORDS = 3  # at an unsure word, the language's first (most shared) keywords are proposed
 WINDOW_PAD_S = (0.5, 0.5)  # audio before and after the segment's own time, as Whisper's word times are rough
 SAMPLE_RATE = 16000
-VERSION = 4  # part of the transcript cache key: a change here changes what is verified
+VERSION = 5  # part of the transcript cache key: a change here changes what is verified
 # Scripts written without spaces between words (Han, kana, Hangul phrases with particles, Thai):
 # a keyword there is looked for inside the text, not between word boundaries.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -193,10 +193,13 @@ class KeywordVerifier:
 
     def unprompted(self, audio: Any, start_s: float, end_s: float, heard_text: str) -> tuple[str, float, float] | None:
         """Does a keyword Whisper wrote under the hotword prompt stand without it? This verifier must
-        be built without hotwords. None when it does: Whisper's own reading of the same audio has a
-        keyword, or the heard text scores within MARGIN_NATS of that reading (both without the
-        prompt, over the same window). Otherwise (that reading, heard log-probability, its log-probability):
-        the keyword was written because it was asked for (a prompt echo in casual talk), not heard."""
+        be built without hotwords. None when it does: Whisper's own reading of the same audio has
+        that keyword (or one sounding like it), or the heard text scores within MARGIN_NATS of that
+        reading (both without the prompt, over the same window). Otherwise (that reading, heard
+        log-probability, its log-probability): the keyword was written because it was asked for (a
+        prompt echo), not heard. Another keyword in Whisper's own reading does not make the heard one
+        stand: "Werbung" said was written "bezahlte Werbepartnerschaft" under the prompt, and read
+        without it as "Werbung" (tests/test_speech_multilingual.py, de-werbung-start)."""
         encoded, frames = self._encoded(audio, start_s, end_s)
         eot = self.tokenizer.eot
         heard = self.tokenizer.encode(" " + heard_text.strip())
@@ -205,7 +208,8 @@ class KeywordVerifier:
         result = self.model.model.generate(encoded, [prompt], beam_size=5, max_length=min(448, len(prompt) + longest))[0]
         tokens = [t for t in result.sequences_ids[0] if t < eot]
         text = self.tokenizer.decode(tokens).strip()
-        if has_keyword(text, self.keywords) or sounds_like_keyword(text, heard_text, self.keywords):
+        written = tuple(k for k in self.keywords if has_keyword(heard_text, (k,)))
+        if has_keyword(text, written) or sounds_like_keyword(text, heard_text, written):
             return None
         heard_logprob = self._logprob(encoded, frames, [*heard, eot])
         free_logprob = self._logprob(encoded, frames, [*tokens, eot])

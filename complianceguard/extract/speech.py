@@ -535,7 +535,7 @@ class FasterWhisperTranscriber(_Routing):
         decoded = [s for s in decoded_sentences(list(segments))
                    if s.text.strip() and not echoes_prompt(s.text, hotwords)]
         keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
-        decoded, unprompted = self._without_prompt_echoes(model, samples, decoded, keywords, result.language, hotwords)
+        decoded = self._without_prompt_echoes(model, samples, decoded, keywords, result.language, hotwords)
         pieces = [piece for s in decoded
                   for piece in split_by_words(s.start + offset, s.end + offset, s.text,
                                               [(w.start + offset, w.end + offset, w.word) for w in s.words or []],
@@ -543,22 +543,23 @@ class FasterWhisperTranscriber(_Routing):
                                                round(s.compression_ratio, 3)))]
         verified = self._verify(model, samples, decoded, keywords, result.language, hotwords) if (
             self.verify_keywords and keywords) else []
-        verified += unprompted
         shifted = [replace(v, start_s=round(v.start_s + offset, 2), end_s=round(v.end_s + offset, 2)) for v in verified]
         return result.language, pieces, shifted
 
     def _without_prompt_echoes(self, model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...],
-                               language: str, hotwords: str | None) -> tuple[list[Any], list[VerifiedReading]]:
-        """Segments whose label the hotword prompt may have put there, checked without the prompt
-        (KeywordVerifier.unprompted). One that does not stand is replaced by Whisper's unprompted
-        reading, and the prompted reading kept as a verified (tentative) one: possibly said, never
-        a firm label (measured: German casual talk decoded under "Werbung, Anzeige, ..." came out
-        with "Werbepartnerschaft" in it). Only segments with a keyword, up to ECHO_CHECK_MAX_S long, are
-        checked, so the cost is per label heard (measured: about 1 s of CPU each with base)."""
+                               language: str, hotwords: str | None) -> list[Any]:
+        """The segments, each whose label the hotword prompt may have put there checked without the
+        prompt (KeywordVerifier.unprompted); one that does not stand is replaced by Whisper's
+        unprompted reading (measured: German casual talk decoded under "Werbung, Anzeige, ..." came
+        out with "Werbepartnerschaft" in it). The prompted reading is not kept as possibly said: it
+        scores more than MARGIN_NATS below the unprompted one, the bar a rescored reading must pass
+        to be possibly said (keyword_verify), and kept it made casual talk's spoken rules
+        inconclusive instead of failing. Only segments with a keyword, up to ECHO_CHECK_MAX_S long,
+        are checked, so the cost is per label heard (measured: about 1 s of CPU each with base)."""
         if not (hotwords and keywords and self.verify_keywords):
-            return decoded, []
+            return decoded
         checker = None
-        kept, readings = [], []
+        kept = []
         for s in decoded:
             if not (s.words and keyword_verify.has_keyword(s.text, keywords)) or s.end - s.start > ECHO_CHECK_MAX_S:
                 kept.append(s)
@@ -568,12 +569,9 @@ class FasterWhisperTranscriber(_Routing):
             if echo is None:
                 kept.append(s)
                 continue
-            text, heard_logprob, free_logprob = echo
-            keyword = next(k for k in keywords if keyword_verify.has_keyword(s.text, (k,)))
-            readings.append(VerifiedReading(round(s.start, 2), round(s.end, 2), text, s.text.strip(), keyword,
-                                            free_logprob, heard_logprob))
+            text = echo[0]
             kept.extend([replace(s, text=" " + text, words=None)] if text else [])
-        return kept, readings
+        return kept
 
     @staticmethod
     def _verify(model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...], language: str,

@@ -62,9 +62,9 @@ class EngineRecords:
         return known[1]
 
     def record(self, item: ItemResult, catalogue: Catalogue) -> str:
-        return dumps(self.compact(item, catalogue))
+        return dumps(self._compact(item, catalogue))
 
-    def compact(self, item: ItemResult, catalogue: Catalogue) -> dict[str, Any]:
+    def _compact(self, item: ItemResult, catalogue: Catalogue) -> dict[str, Any]:
         """What view.compact_item gives for `item.model_dump(mode="json", exclude_none=True)`."""
         data = item.model_dump(mode="json", exclude_none=True, exclude={"regions"})
         caption = item.caption

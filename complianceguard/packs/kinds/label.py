@@ -43,8 +43,8 @@ class LabelPresentParams(CheckParams):
 def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     """Passes when an accepted label is found in one of the rule's `scopes` (or, with `require_each`,
     in each group of channels). Fails naming what was searched and any negated or disguised label
-    found instead (or a label term limited to other relationships, `counts_only_for`); inconclusive
-    when a scope was not read.
+    found instead (or a label term limited to other relationships, `counts_only_for`, or to media of
+    another kind, `counts_only_in_media`); inconclusive when a scope was not read.
 
     Not applicable when never (applicability comes from the pack: relationship, `when`).
 
