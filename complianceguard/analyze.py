@@ -379,7 +379,7 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     # A capitalised word stands for the advertiser only where the post shows no name of its own:
     # beside @glowskincare, "Adoro" in "#ad Adoro ..." and "Rakastan" in "Mainos Rakastan ..." start
     # a sentence (verdict matrix, Dec 2026); "Mainos Lumene" in a post that tags nobody names one.
-    return not names | handles and text[:1].isupper() and text[:1].isalpha() and not token.is_stop
+    return not (names | handles) and text[:1].isupper() and text[:1].isalpha() and not token.is_stop
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
