@@ -35,12 +35,11 @@ from typing import Any, Self
 
 MAX_CHUNK = 64  # light items per message: amortises the pipe round trip (~50 us) over many posts
 POLL_S = 0.2  # how often the loop wakes to refresh progress and check deadlines when nothing arrives
-# After taking answers the loop lets more gather before it waits again: one wake-up then takes
-# several (a caption is answered every ~1.5 ms per worker; waking for each one cost the parent a
-# fifth of a worker's time). Workers do not idle meanwhile: each holds its next light chunk already.
-GATHER_S = 0.004
+# A worker sends what it has answered at least this often (and at a chunk's end): a caption is
+# answered every ~1.5 ms, and a message (and a wake-up of the parent) for each cost the parent a
+# fifth of a worker's time.
+ANSWER_EVERY_S = 0.01
 PREFETCH_BELOW = MAX_CHUNK  # a worker with at most this many light items left is sent its next chunk
-ANSWER_EVERY_S = 0.01  # a worker sends what it has answered at least this often (and at a chunk's end)
 
 
 @dataclass(frozen=True)
@@ -210,13 +209,13 @@ class WorkerPool:
 
         def wants_chunk(worker: _Worker) -> bool:
             """Idle, or (double buffering) down to its last light items with light ones to come: a
-            heavy item never waits behind another worker's queue, nor light ones behind a heavy one."""
+            heavy item never waits behind another worker's queue, nor light ones behind a heavy one
+            (a heavy item is always a chunk of its own, so the last assigned says which it holds)."""
             if not worker.assigned:
                 return True
-            return len(worker.assigned) <= PREFETCH_BELOW and not next_is_heavy() and \
-                not any(heavy(task) for _, task in worker.assigned)
+            return len(worker.assigned) <= PREFETCH_BELOW and not heavy(worker.assigned[-1][1]) and \
+                not next_is_heavy()
 
-        answered_before = False
         while True:
             for worker in self.workers:
                 if wants_chunk(worker):
@@ -226,17 +225,12 @@ class WorkerPool:
             busy = [w for w in self.workers if w.assigned]
             if not busy:
                 return
-            if answered_before:
-                time.sleep(GATHER_S)
             deadline = min(w.since for w in busy) + self.timeout_s
             waits = [w.conn for w in busy] + [w.process.sentinel for w in busy]
             ready = set(wait(waits, timeout=max(0.0, min(POLL_S, deadline - time.monotonic()))))
-            answered_before = False
             for worker in busy:
                 if worker.conn in ready or worker.process.sentinel in ready:
-                    before = len(worker.assigned)
                     alive = self._drain(worker, on_result)
-                    answered_before = answered_before or len(worker.assigned) < before
                     if not alive or worker.process.sentinel in ready:
                         self._replace(worker, retry, on_result, self._death(worker))
             now = time.monotonic()
