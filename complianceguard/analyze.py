@@ -174,6 +174,7 @@ class _Compiled:
     negators: frozenset[str]
     patterns_id: str = ""
     weights: tuple[tuple[str, float], ...] = ()  # span label -> confidence factor (`term_confidence`)
+    negation_fillers: frozenset[str] = frozenset()
 
 
 class _PatternSpecs:
@@ -276,6 +277,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
     phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
     patterns = _PatternSpecs()
     negators: set[str] = set()
+    fillers: set[str] = set()
     weights: dict[str, float] = {}
     for vocab_language, vocabulary in pack.pack.vocabulary.items():
         cross = frozenset(vocabulary.cross_language)
@@ -284,6 +286,8 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                 weights[f"{kind}|{vocab_language}|{term}"] = TERM_CONFIDENCE[mark]
         negators.update(n.lower().translate(APOSTROPHES) for n in vocabulary.negators
                         if _applies(vocab_language, n, cross, content, "negator"))
+        fillers.update(f.lower() for f in vocabulary.negation_fillers
+                       if _applies(vocab_language, f, cross, content, "negator"))
         for kind, terms in (
             ("not_label", vocabulary.not_labels),
             ("label", vocabulary.labels),
@@ -327,7 +331,8 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
                                               {"TEXT": {"REGEX": _CODE.pattern}}]], ("code", "código", "codice", "kod"))
     matcher, signature = _shared_matcher(language, patterns)
-    return _Compiled(phrases, matcher, frozenset(negators), signature, tuple(weights.items()))
+    return _Compiled(phrases, matcher, frozenset(negators), signature, tuple(weights.items()),
+                     negation_fillers=frozenset(fillers))
 
 
 def _gap_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
@@ -391,18 +396,19 @@ def _whole_word(text: str, start: int, end: int) -> bool:
                 or (text[end - 1].isascii() and text[end - 1].isalnum() and after.isascii() and after.isalnum()))
 
 
-def _is_negated(span: Span, negators: frozenset[str]) -> bool:
-    """A negator right before the label, or one short word before it ("not an ad", "kein #ad")."""
+def _is_negated(span: Span, negators: frozenset[str], fillers: frozenset[str] = frozenset()) -> bool:
+    """A negator right before the label, or one short word before it ("not an ad", "kein #ad"); the
+    vocabulary's `negation_fillers` are stepped over too ("not *being* sponsored"), up to 4 words."""
     doc = span.doc
-    start = span.start
-    for distance in (1, 2):
-        index = start - distance
-        if index < 0:
-            return False
+    short_words = 0
+    for index in range(span.start - 1, max(span.start - 5, -1), -1):
         token = doc[index]
         if token.lower_ in negators:
             return True
-        if not _negation_filler(token):
+        if token.lower_ in fillers:
+            continue
+        short_words += 1
+        if short_words > 1 or not _negation_filler(token):
             return False
     return False
 
@@ -542,7 +548,7 @@ class Analyzer:
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=round(segment.confidence * (1.0 if score is None else score / 100)
                                                 * weights.get(span.label_, 1.0), 3),
-                negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators),
+                negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators, compiled.negation_fillers),
                 category=category or None,
                 context=segment.text if speech_or_screen else None, why=segment.tentative,
                 disguise=normalized.disguise_notes(o_start, o_end)

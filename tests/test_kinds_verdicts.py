@@ -333,3 +333,16 @@ def test_an_untimed_described_label_in_a_video_is_there_the_whole_time(engine):
 
     assert finding(post((None, None)), "DE", "DE109").status == "pass"
     assert finding(post((25.0, 30.0)), "DE", "DE109").status == "fail"
+
+
+def test_a_negator_reaches_across_the_vocabularys_negation_fillers(engine):
+    """base.yaml `negation_fillers`: "not *being* sponsored" negates the label as "not sponsored" does;
+    a longer word that is not listed still stops the negator ("not my favourite, sponsored")."""
+    def label_negated(caption: str) -> bool:
+        item = check(engine, "US", caption, language="en")
+        return next(m.negated for m in item.mentions if m.term == "sponsored")
+
+    assert label_negated("This video is not being sponsored by Glow, I just love it")
+    assert label_negated("This video wasn't actually sponsored by Glow")
+    assert not label_negated("Sponsored by Glow: my morning routine")
+    assert not label_negated("Not my usual routine: sponsored by Glow")

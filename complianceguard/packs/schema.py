@@ -77,6 +77,9 @@ class Vocabulary(_Strict):
     denials: list[str] = Field(default_factory=list, description="Claims that the post is not an ad.")
     signals: list[str] = Field(default_factory=list, description="Commercial signals: codes, 'link in bio'.")
     negators: list[str] = Field(default_factory=list, description="Words that negate a following label.")
+    negation_fillers: list[str] = Field(
+        default_factory=list, description="Longer words a negator reaches across to the label ('not *being* "
+        "sponsored'), besides the short function words it always may.")
     not_labels: list[str] = Field(
         default_factory=list, description="Homonyms: phrases that, where they overlap a label, insufficient label, "
         "denial or signal match, cancel it ('ad hoc', 'worked in advertising', 'pub cachée'). Matched like labels, "
