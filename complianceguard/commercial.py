@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
+from complianceguard import lean_spacy  # first: spaCy imported without torch, its command line and components
 import spacy
 import yaml
 from pydantic import (
@@ -220,15 +220,17 @@ def _forms(phrase: str) -> list[str]:
 CUE_TOKENS_KIND = "cue-tokens"  # cache entries: the cue phrases' tokens, as JSON
 
 
-def _phrase_words(nlp: spacy.language.Language, grouped: dict[str, list[str]]) -> dict[str, list[list[str]]]:
-    """Each cue key's phrase forms as token texts, as `nlp` splits them. Tokenising the thousand
-    forms costs about 0.07 s of every process start (a creator's `check`), so the tokens are kept
-    in the cache folder, keyed by the forms and the spaCy version (the tokenizer's rules are
-    spaCy's own data for the language); they are plain JSON and rebuilt when unreadable."""
+def _phrase_words(language: str, grouped: dict[str, list[str]],
+                  pipeline: Callable[[], spacy.language.Language]) -> dict[str, list[list[str]]]:
+    """Each cue key's phrase forms as token texts, as `language`'s blank pipeline (`pipeline()`)
+    splits them. Tokenising the thousand forms costs about 0.07 s of every process start (a
+    creator's `check`), so the tokens are kept in the cache folder, keyed by the forms and the
+    spaCy version (the tokenizer's rules are spaCy's own data for the language); they are plain
+    JSON and rebuilt when unreadable. The pipeline is asked for only then."""
     from complianceguard.cache import Cache, cache_key, sha256_bytes
 
     forms = json.dumps(grouped, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    key = cache_key(CUE_TOKENS_KIND, sha256_bytes(forms), {"language": nlp.lang},
+    key = cache_key(CUE_TOKENS_KIND, sha256_bytes(forms), {"language": language},
                     {"spacy": spacy.__version__, "format": 1})
     cache = Cache()
     stored = cache.get(CUE_TOKENS_KIND, key)
@@ -239,6 +241,7 @@ def _phrase_words(nlp: spacy.language.Language, grouped: dict[str, list[str]]) -
             words = None
         if isinstance(words, dict) and list(words) == list(grouped):
             return words
+    nlp = pipeline()
     words = {cue: [[t.text for t in nlp.make_doc(f)] for f in dict.fromkeys(phrases)]
              for cue, phrases in grouped.items()}
     cache.put(CUE_TOKENS_KIND, key, json.dumps(words, ensure_ascii=False).encode("utf-8"))
@@ -254,19 +257,21 @@ class CommercialAnalyzer:
     token ("% off" after a number) are checked only where a phrase matched.
     """
 
+    LANGUAGE = "en"  # the cue phrases' tokenizer (see __init__)
+
     def __init__(self, book: CueBook):
         self.book = book
         # Cue phrases are tokenised once, in English: they are Latin-script phrases, hashtags and
         # web addresses, which spaCy's Latin-language tokenizers split the same way. A matcher is
         # compiled per vocabulary, so the analyzer's own tokens (any language) can be matched.
-        self.nlp = spacy.blank("en")
+        self._nlp: spacy.language.Language | None = None  # see `nlp`
         grouped: dict[str, list[str]] = {}
         for cue_id, spec in book.cues.items():
             for phrase in spec.phrases:
                 phrase = phrase if isinstance(phrase, Phrase) else Phrase(text=phrase)
                 key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
                 grouped.setdefault(key, []).extend(_forms(phrase.text))
-        self.phrase_words = _phrase_words(self.nlp, grouped)
+        self.phrase_words = _phrase_words(self.LANGUAGE, grouped, lambda: self.nlp)
         self.matchers: dict[int, tuple[Vocab, PhraseMatcher]] = {}
         self.endings = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_endings))
                              for cue_id, spec in book.cues.items() if spec.hashtag_endings)
@@ -280,6 +285,15 @@ class CommercialAnalyzer:
         self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
         shorteners = [p for patterns in book.link_shorteners.values() for p in patterns]
         self.any_shortener = re.compile("|".join(shorteners) or r"(?!)", re.IGNORECASE)  # none: matches nothing
+
+    @property
+    def nlp(self) -> spacy.language.Language:
+        """The blank English pipeline (what `spacy.blank("en")` tokenises with), built on first use
+        (0.09 s): a caption in another language is tokenised by its own language's pipeline and
+        the cue tokens come from the cache, so a German `check` never needs it."""
+        if self._nlp is None:
+            self._nlp = lean_spacy.blank(self.LANGUAGE)
+        return self._nlp
 
     def matcher(self, vocab: Vocab) -> PhraseMatcher:
         """The cue phrases compiled for a spaCy vocabulary (once per vocabulary)."""

@@ -8,6 +8,15 @@
   it for its `spacy.info` shortcut, and with it requests, httpx, typer and weasel: about 0.2 s of
   CPU and 350 modules. A placeholder stands in while spaCy imports and is taken out afterwards,
   so `import spacy.cli` (or `spacy.info()`) still loads the real one.
+- **spaCy's pipeline components** (`spacy.pipeline`: parser, NER, tagger, entity linker... and
+  their thinc models, 70 modules): `spacy/__init__.py` imports the package for its names, each
+  language's package for its lemmatizer's base class, and every `Language()` registers all
+  component factories. A blank pipeline has no component. So `spacy.pipeline` is a package whose
+  names are loaded from their own submodule when first used (`Lemmatizer` loads
+  `spacy.pipeline.lemmatizer` only), read from the real `__init__.py`, which holds only those
+  imports; and `blank` builds a pipeline's vocabulary and tokenizer the way `spacy.blank` does,
+  with spaCy's own functions, minus the factory and config machinery. `spacy.blank` and
+  `spacy.load` still work: their factories import the components they need.
 
 A module that imports spaCy imports this module first (`from complianceguard import lean_spacy`):
 importing it imports spaCy so; later imports of spaCy find it loaded.
@@ -16,10 +25,13 @@ importing it imports spaCy so; later imports of spaCy find it loaded.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import sys
 import types
+from typing import Any
 
-_PLACEHOLDERS = ("spacy.cli", "spacy.cli.info")
+DEFAULT_TOKENIZER = "spacy.Tokenizer.v1"  # the registered name of `spacy.language.create_tokenizer`
 
 
 def _info(*args, **kwargs):
@@ -27,24 +39,129 @@ def _info(*args, **kwargs):
     return importlib.import_module("spacy.cli.info").info(*args, **kwargs)
 
 
+def _empty_package(name: str, folder: str | None) -> types.ModuleType:
+    """A package whose `__init__` never runs: its submodules (in `folder`) still import."""
+    package = types.ModuleType(name)
+    package.__path__ = [folder] if folder else []
+    return package
+
+
+class _LazyPackage(types.ModuleType):
+    """A package whose `__init__` only imports names from its submodules: each name is imported
+    from its submodule on first use, the way the real `__init__` would have bound it."""
+
+    def __init__(self, name: str, init_file: str, names: dict[str, str], exported: list[str]):
+        super().__init__(name)
+        self.__file__ = init_file
+        self.__path__ = [os.path.dirname(init_file)]
+        self.__spec__ = importlib.util.spec_from_file_location(name, init_file,
+                                                               submodule_search_locations=self.__path__)
+        self.__all__ = exported
+        self._lazy_names = names
+
+    def __getattr__(self, attribute: str) -> Any:
+        submodule = self.__dict__.get("_lazy_names", {}).get(attribute)
+        if submodule is None:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {attribute!r}")
+        value = getattr(importlib.import_module(f"{self.__name__}.{submodule}"), attribute)
+        setattr(self, attribute, value)
+        return value
+
+
+def _lazy_package(name: str, init_file: str) -> _LazyPackage | None:
+    """`name` as a `_LazyPackage` when its `__init__.py` holds nothing but `from .sub import X`
+    lines and `__all__` (else None: the real package is imported)."""
+    import ast
+
+    try:
+        with open(init_file, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names: dict[str, str] = {}
+    exported: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            names.update((alias.asname or alias.name, node.module) for alias in node.names if alias.name != "*")
+        elif (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
+              and isinstance(node.value, (ast.List, ast.Tuple))):
+            exported = [e.value for e in node.value.elts if isinstance(e, ast.Constant)]
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):  # a docstring
+            return None
+    return _LazyPackage(name, init_file, names, exported) if names else None
+
+
 def import_spacy() -> None:
     if "spacy" in sys.modules:
         return
-    cli, info = types.ModuleType("spacy.cli"), types.ModuleType("spacy.cli.info")
-    info.info = cli.info = _info
-    cli.__path__ = []  # a package, so `from .cli.info import info` resolves to the placeholder
+    spec = importlib.util.find_spec("spacy")  # finds the package without importing it
+    root = next(iter(spec.submodule_search_locations or []), None) if spec else None
+    cli, info = _empty_package("spacy.cli", None), types.ModuleType("spacy.cli.info")
+    info.info = cli.info = _info  # `from .cli.info import info` resolves to the placeholder
     stand_ins: dict[str, object] = {"spacy.cli": cli, "spacy.cli.info": info}
     if "torch" not in sys.modules:
         stand_ins["torch"] = None  # `import torch` raises ImportError
+    pipeline = _lazy_package("spacy.pipeline", os.path.join(root, "pipeline", "__init__.py")) if root else None
+    if pipeline is not None:
+        sys.modules["spacy.pipeline"] = pipeline  # for good: it is spaCy's package, loaded by name
     sys.modules.update(stand_ins)  # type: ignore[arg-type]
     try:
         import spacy
+    except BaseException:
+        if sys.modules.get("spacy.pipeline") is pipeline:
+            del sys.modules["spacy.pipeline"]
+        raise
     finally:
         for name, stand_in in stand_ins.items():
             if name in sys.modules and sys.modules[name] is stand_in:
                 del sys.modules[name]
     if getattr(spacy, "cli", None) is cli:
         del spacy.cli  # `import spacy.cli` binds the real one
+
+
+class BlankPipeline:
+    """What rule matching uses of a blank `spacy.Language`: its vocabulary, tokenizer, `Defaults`
+    (stop words) and `make_doc`, built by spaCy's own `create_vocab` and `create_tokenizer`, as
+    `Language.__init__` builds them for `spacy.blank`."""
+
+    def __init__(self, language_class: Any, max_length: int = 10**6):
+        from spacy.language import create_tokenizer
+        from spacy.vectors import Vectors
+        from spacy.vocab import create_vocab
+
+        self.lang = language_class.lang
+        self.Defaults = language_class.Defaults
+        self.max_length = max_length  # `Language`'s default
+        self.vocab = create_vocab(self.lang, self.Defaults)
+        self.vocab.vectors = Vectors(strings=self.vocab.strings)  # what `spacy.Vectors.v1` makes
+        self.tokenizer = create_tokenizer()(self)
+
+    def make_doc(self, text: str):
+        if len(text) > self.max_length:  # as `Language.make_doc` refuses it
+            from spacy.errors import Errors
+
+            raise ValueError(Errors.E088.format(length=len(text), max_length=self.max_length))
+        return self.tokenizer(text)
+
+    def __call__(self, text: str):
+        return self.make_doc(text)  # no components to run
+
+
+def blank(code: str, config: dict | None = None) -> Any:
+    """`spacy.blank(code, config=config)` for a language whose tokenizer is spaCy's default one
+    (most languages, and any `config` that asks for it): a `BlankPipeline`, without importing every
+    pipeline component and resolving the config through the registry (about 0.05 s of a creator's
+    check). Other tokenizers (Chinese, Japanese...) and other config come from `spacy.blank`."""
+    import spacy
+    from spacy.util import get_lang_class
+
+    language_class = get_lang_class(code)
+    asked = dict(config or {})
+    tokenizer = dict(asked.pop("nlp", {}) or {})
+    tokenizer_config = tokenizer.pop("tokenizer", None) or language_class.default_config["nlp"]["tokenizer"]
+    if asked or tokenizer or dict(tokenizer_config) != {"@tokenizers": DEFAULT_TOKENIZER}:
+        return spacy.blank(code, config=config or {})
+    return BlankPipeline(language_class)
 
 
 import_spacy()

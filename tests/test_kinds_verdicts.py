@@ -346,3 +346,19 @@ def test_a_negator_reaches_across_the_vocabularys_negation_fillers(engine):
     assert label_negated("This video wasn't actually sponsored by Glow")
     assert not label_negated("Sponsored by Glow: my morning routine")
     assert not label_negated("Not my usual routine: sponsored by Glow")
+
+
+@pytest.mark.parametrize("caption, status", [
+    ("Shop my looks: glow.example/a glow.example/b #ad glow.example/c", "fail"),
+    ("Shop my looks: https://glow.example/a, www.glow.example #ad", "fail"),
+    ("#ad Shop my looks: glow.example/a glow.example/b glow.example/c", "pass"),
+    ("Shop my looks at glow.example/a #ad", "pass"),
+    ("Loving it, see Mr.Smith #ad for more", "pass"),
+])
+def test_a_label_mixed_into_a_group_of_links_fails(engine, caption, status):
+    """label-placement `not_buried_among_links` (US102; R-A:55: "a group of hashtags or links"): web
+    addresses count in the run around the label, which must lead it; a capitalised "Mr.Smith" is no address."""
+    result = finding(check(engine, "US", caption, language="en"), "US", "US102")
+    assert result.status == status
+    if status == "fail":
+        assert "mixed into a group of" in result.message and "hashtags and links" in result.message

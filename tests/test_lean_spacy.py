@@ -1,5 +1,6 @@
-"""spaCy is imported without torch and without its command line (lean_spacy.py, issue #16), and
-both stay importable afterwards. Each check runs in a fresh interpreter: the import happens once."""
+"""spaCy is imported without torch, its command line and its pipeline components (lean_spacy.py,
+issue #16), all of them stay importable afterwards, and `lean_spacy.blank` tokenises exactly as
+`spacy.blank`. The import checks run in a fresh interpreter: the import happens once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = r"""
@@ -15,24 +18,80 @@ import json, sys
 import complianceguard.analyze as analyze
 loaded = {name: name in sys.modules for name in ("torch", "spacy.cli", "requests", "typer", "weasel")}
 doc = analyze.pipeline("en").make_doc("Loving it #ad @glowskincare")
+components = sorted(m for m in sys.modules if m.startswith("spacy.pipeline.") and m.count(".") == 2)
+import spacy
 import spacy.cli
+from spacy.pipeline import EntityRuler, Sentencizer
+nlp = spacy.blank("en")
+nlp.add_pipe("sentencizer")
 print(json.dumps({"loaded": loaded, "tokens": [t.text for t in doc], "real_cli": hasattr(spacy.cli, "download"),
-                  "info_is_real": spacy.cli.info.__module__ == "spacy.cli.info"}))
+                  "info_is_real": spacy.cli.info.__module__ == "spacy.cli.info", "components": components,
+                  "sentences": [s.text for s in nlp("One here. Two there.").sents],
+                  "names": [EntityRuler.__module__, Sentencizer.__module__]}))
 """
 
 
-def _probe() -> dict:
+@pytest.fixture(scope="module")
+def probe() -> dict:
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_the_analyzer_imports_spacy_without_torch_or_its_command_line():
-    probe = _probe()
+def test_the_analyzer_imports_spacy_without_torch_or_its_command_line(probe):
     assert probe["loaded"] == {"torch": False, "spacy.cli": False, "requests": False, "typer": False, "weasel": False}
     assert probe["tokens"] == ["Loving", "it", "#", "ad", "@glowskincare"]
 
 
-def test_spacys_command_line_still_imports_afterwards():
-    probe = _probe()
+def test_the_analyzer_loads_no_pipeline_component_beyond_the_lemmatizer_base(probe):
+    # English's package imports its lemmatizer (whose base class is spaCy's Lemmatizer) and spaCy's
+    # training examples the parser's internals: those only, no parser, tagger, NER or factories.
+    assert set(probe["components"]) <= {"spacy.pipeline.lemmatizer", "spacy.pipeline.pipe",
+                                        "spacy.pipeline.trainable_pipe", "spacy.pipeline._parser_internals"}, \
+        probe["components"]
+    assert not {"spacy.pipeline.dep_parser", "spacy.pipeline.factories"} & set(probe["components"])
+
+
+def test_spacys_command_line_and_components_still_work_afterwards(probe):
     assert probe["real_cli"] and probe["info_is_real"]
+    assert probe["sentences"] == ["One here.", "Two there."]  # spacy.blank and a component, as usual
+    assert probe["names"] == ["spacy.pipeline.entityruler", "spacy.pipeline.sentencizer"]
+
+
+TEXT = ("Loving it #ad @glowskincare, use code GLOW20 for 20% off! Don't miss www.glow.com/x?a=1 :) U.S.A. 3pm "
+        "l'été Ärger 광고를 협찬 广告 Werbung™ 10€ #sponsored_by_Glow (Anzeige) «publicité» isn't")
+ATTRIBUTES = ("text", "whitespace_", "lower_", "norm_", "shape_", "prefix_", "suffix_", "lang_", "is_stop",
+              "is_punct", "is_space", "like_url", "like_num", "like_email", "is_alpha", "is_digit", "is_title")
+
+
+def _languages() -> list[str]:
+    from complianceguard.analyze import _BLANK_CONFIG, SPACY_LANGUAGES
+
+    return sorted(SPACY_LANGUAGES | set(_BLANK_CONFIG) | {"xx"})
+
+
+@pytest.mark.parametrize("code", _languages())
+def test_blank_tokenises_as_spacy_blank(code):
+    import spacy
+
+    from complianceguard import lean_spacy
+    from complianceguard.analyze import _BLANK_CONFIG
+
+    config = _BLANK_CONFIG.get(code)
+    real, lean = spacy.blank(code, config=config or {}), lean_spacy.blank(code, config)
+    assert real.tokenizer.to_bytes(exclude=["vocab"]) == lean.tokenizer.to_bytes(exclude=["vocab"])
+    assert lean.Defaults is real.Defaults and lean.vocab.lang == real.vocab.lang == code
+    assert dict(lean.vocab.writing_system) == dict(real.vocab.writing_system)
+    tokens = [[getattr(t, a) for a in ATTRIBUTES] for t in real.make_doc(TEXT)]
+    assert [[getattr(t, a) for a in ATTRIBUTES] for t in lean.make_doc(TEXT)] == tokens
+
+
+def test_blank_uses_spacy_for_other_tokenizers_and_keeps_the_length_limit():
+    from complianceguard import lean_spacy
+
+    assert type(lean_spacy.blank("zh")).__name__ == "Chinese"  # its own segmenter: spacy.blank's pipeline
+    english = lean_spacy.blank("en")
+    assert type(english) is lean_spacy.BlankPipeline
+    english.max_length = 10
+    with pytest.raises(ValueError, match="E088"):
+        english.make_doc("x" * 11)

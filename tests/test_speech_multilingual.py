@@ -323,6 +323,25 @@ def test_without_the_multilingual_model_german_speech_stays_not_read(library, sp
 
 
 @media
+def test_the_language_detection_and_the_transcription_encode_the_first_window_once(spoken, monkeypatch):
+    """The detection listens to the transcription's first window (the same speech, cut the same
+    way): base encodes it once, not twice (1.2 s of CPU each on these machines)."""
+    import faster_whisper
+
+    encoded, windows = [], []
+    model_class = faster_whisper.WhisperModel
+    encode, decode = model_class.encode, model_class.generate_with_fallback
+    monkeypatch.setattr(model_class, "encode", lambda self, f: encoded.append(1) or encode(self, f))
+    monkeypatch.setattr(model_class, "generate_with_fallback", lambda self, *a, **k: windows.append(1) or decode(
+        self, *a, **k))
+    quiet = FasterWhisperTranscriber(spoken=spoken, verify_keywords=False)  # no rescoring windows
+    quiet._model(quiet.multilingual)._encoded.clear()  # nothing kept from the tests before
+    transcript = quiet.transcribe(LANGUAGES / "de-werbung-start.mp4", expected=("de",))
+    assert transcript.model == "base" and transcript.language == "de" and transcript.segments
+    assert windows and len(encoded) == len(windows)  # the detection's encoding is the first window's
+
+
+@media
 def test_english_speech_keeps_the_fast_english_model(transcriber):
     transcript = transcriber.transcribe(FIXTURES / "media" / "spoken-disclosure-start.mp4")
     assert transcript.model == "tiny.en" and transcript.language == "en"

@@ -45,7 +45,7 @@ def item_record(item: ItemResult, catalogue: Catalogue | None = None) -> str:
 class EngineRecords:
     """The 2.0 record of an engine's item, built from its models: view.compact_item's rules applied
     to the Finding objects themselves, so a finding is never dumped to a dict only to be compared
-    with its catalogue entry and dropped (a third of a caption's check went there). Evidence,
+    with its catalogue entry and dropped (the record was a fifth of a caption's check). Evidence,
     segments and mentions are dumped as before and shortened by view's own functions. The line is
     the one view.record_of gives for the same item (tests/test_scan.py compares them)."""
 

@@ -3,6 +3,7 @@ discount code or promo link) and how visible an on-screen label is."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
@@ -23,6 +24,9 @@ class LabelPlacementParams(CheckParams):
     max_hashtag_index: Count | None = Field(None, description="if a hashtag, it is among the first N hashtags")
     not_buried: Count | None = Field(None, description="not inside a run of N or more hashtags unless it leads "
                                      "the run")
+    not_buried_among_links: Count | None = Field(
+        None, description="not inside a run of N or more hashtags and web addresses, at least one of them an "
+        "address, unless it leads the run (US: mixed into \"a group of hashtags or links\")")
     not_at_end: Flag = Field(False, description="not after all of the caption's words")
     at_run_edge: Flag = Field(False, description="if a hashtag in a run of hashtags, it is the first or the last "
                               "of the run, not in the middle (NL: \"at the front or back of the hashtag row\")")
@@ -112,10 +116,37 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
             inside = index not in (run[0], run[-1])
             results["at_run_edge"] = (f"it is hashtag {run.index(index) + 1} of a row of {len(run)}, neither at its "
                                       "front nor at its back") if inside else None
+    if p.not_buried_among_links is not None:
+        run, links = _run_with_links(layout.text, span.start)
+        buried = links > 0 and len(run) >= p.not_buried_among_links and run[0] < span.start
+        results["not_buried_among_links"] = (f"it is mixed into a group of {len(run)} hashtags and links "
+                                             f"({links} link{'s' if links != 1 else ''})") if buried else None
     if p.not_at_end:
         at_end = bool(prose) and all(t.end <= span.start for t in prose)
         results["not_at_end"] = "it comes after all of the caption's text" if at_end else None
     return results
+
+
+# A web address is one whitespace-free word: with a scheme or "www.", or host.tld with a path or not
+# (as commercial.py reads them); trailing punctuation is not part of it.
+_WEB_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,13}(?:/\S*)?", re.ASCII)
+_TRAILING = ",.;:!?)\"'”’"
+
+
+def _run_with_links(text: str, offset: int) -> tuple[list[int], int]:
+    """The block of consecutive hashtags and web addresses (no other words between) around the
+    whitespace-separated word at `offset`, as the words' start offsets, and how many are addresses."""
+    words = [(m.start(), m.group().rstrip(_TRAILING)) for m in re.finditer(r"\S+", text)]
+    kinds = ["hashtag" if w.startswith("#") else "link" if _WEB_ADDRESS.fullmatch(w) else "word" for _, w in words]
+    here = next((i for i, (start, w) in enumerate(words) if start <= offset < start + max(len(w), 1)), None)
+    if here is None or kinds[here] == "word":
+        return [], 0
+    first = last = here
+    while first > 0 and kinds[first - 1] != "word":
+        first -= 1
+    while last + 1 < len(words) and kinds[last + 1] != "word":
+        last += 1
+    return [words[i][0] for i in range(first, last + 1)], kinds[first:last + 1].count("link")
 
 
 class LabelProminenceParams(CheckParams):
