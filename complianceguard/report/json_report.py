@@ -21,10 +21,7 @@ from complianceguard.model import Coverage, Finding, ItemResult, RegionResult, R
 from complianceguard.report import atomic_write, atomic_writer
 from complianceguard.report.view import (FAILED, ITEM_EMPTY, LIKELY, NA, WHY, Catalogue, catalogue_of,
                                          derived_catalogue, dumps, merged, record_of, when_text)
-from complianceguard.report.view import _label as fix_label
-from complianceguard.report.view import _short_evidence as short_evidence
-from complianceguard.report.view import _short_mention as short_mention
-from complianceguard.report.view import _short_segment as short_segment
+from complianceguard.report.view import fix_label, short_evidence, short_mention, short_segment
 
 
 def item_json(item: ItemResult) -> str:
