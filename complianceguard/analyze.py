@@ -143,11 +143,15 @@ def _unpack_langid(source, folder) -> None:
 class _Columns:
     """py3langid's feature x language table, cut to the candidate languages only where it is read:
     `set_languages` copies those columns of the whole 28 MB table (30 ms of a creator's check),
-    while scoring a text reads the rows of its few hundred features (`table[features]`). The same
-    numbers either way: rows then columns, or columns then rows."""
+    while scoring a text reads the rows of its few hundred features (`table[features]`). After
+    COPY_AFTER texts (a batch) the columns are copied once, as py3langid does: a text then costs
+    one gather again. The same numbers either way: rows then columns, or columns then rows."""
+
+    COPY_AFTER = 256
 
     def __init__(self, table: np.ndarray, columns: list[int] | None = None):
         self.table, self.columns = table, columns
+        self._reads, self._copy = 0, None
 
     def __getitem__(self, key):
         if isinstance(key, tuple):  # set_languages: table[:, languages]
@@ -155,8 +159,14 @@ class _Columns:
             if rows != slice(None) or self.columns is not None:
                 raise TypeError("only table[:, columns] of the whole table is deferred")
             return _Columns(self.table, list(columns))
-        rows = self.table[key]
-        return rows if self.columns is None else rows[:, self.columns]
+        if self.columns is None:
+            return self.table[key]
+        if self._copy is None:
+            self._reads += 1
+            if self._reads <= self.COPY_AFTER:
+                return self.table[key][:, self.columns]
+            self._copy = self.table[:, self.columns]
+        return self._copy[key]
 
 
 @lru_cache(maxsize=8)

@@ -331,3 +331,21 @@ def test_a_mention_keeps_its_line_in_context_and_its_judgement_in_why(library):
         evidence = evidence_of(mention, "shown")
         assert (evidence.context, evidence.reason) == (mention.context, f"shown; {mention.why}")
     assert evidence_of(label).context[evidence_of(label).span.start:evidence_of(label).span.end] == label.text
+
+
+def test_the_language_identifier_defers_the_candidate_columns_with_the_same_scores():
+    """`_Columns` defers py3langid's `set_languages` copy: the same language and probability."""
+    import numpy as np
+    from py3langid.langid import LanguageIdentifier
+
+    from complianceguard import analyze
+
+    ptc, pc, classes, nextmove, row, output = analyze._langid_model()
+    candidates = ("de", "en", "fr", "ja", "ko", "pl")
+    plain = LanguageIdentifier(np.asarray(ptc), np.asarray(pc), classes, nextmove, output, norm_probs=True, tk_row=row)
+    plain.set_languages(list(candidates))
+    deferred = analyze._identifier(candidates)
+    assert isinstance(deferred.nb_ptc, analyze._Columns)
+    for text in ("Loving my new serum, use the code", "Ich liebe dieses Serum sehr", "광고 협찬 받았어요",
+                 "本当に素晴らしい製品です", "Kocham to serum, dziękuję"):
+        assert deferred.classify(text) == plain.classify(text)

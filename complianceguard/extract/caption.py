@@ -74,7 +74,7 @@ class CaptionLayout:
 @lru_cache(maxsize=1)
 def platform_folds() -> dict[str, Any]:
     text = resources.files("complianceguard").joinpath("data/platforms.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when available
 
 
 def fold_for(platform: str, caption: str) -> Fold:

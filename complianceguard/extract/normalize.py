@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from confusable_homoglyphs import categories, confusables
+from confusable_homoglyphs import categories
 
 # Typographic apostrophes as the straight one ("isn’t" is "isn't"), one character for one, so
 # offsets are kept: vocabularies and negators are written with the straight one.
@@ -106,6 +106,7 @@ def latin_lookalike(char: str) -> str | None:
         return None
     if categories.alias(char) in ("LATIN", "COMMON"):
         return None
+    from confusable_homoglyphs import confusables  # 35 ms of JSON at import: only for a non-Latin letter
     found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"])
     if not found:
         return None
