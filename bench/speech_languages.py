@@ -45,7 +45,7 @@ from complianceguard.extract.keyword_verify import has_keyword  # noqa: E402
 from complianceguard.extract.speech import FasterWhisperTranscriber  # noqa: E402
 from complianceguard.model import Submission  # noqa: E402
 from complianceguard.packs.loader import PackLibrary  # noqa: E402
-from complianceguard.packs.plan import expected_languages, spoken_keywords  # noqa: E402
+from complianceguard.packs.plan import expected_languages, spoken_denials, spoken_keywords  # noqa: E402
 
 RATE = 16_000
 GAP_S = 1.2  # a pause between sentences, as between a label and the talk after it
@@ -183,10 +183,22 @@ def score(mentions: list, truth: list[dict]) -> tuple[int, int, int, int]:
     said = [_fold(t["text"]) for t in truth if t["kind"] == "label"]
     firm = [_fold(m.term) for m in mentions if not m.negated and not m.tentative]
     possible = [_fold(m.term) for m in mentions if not m.negated and m.tentative]
-    heard = sum(term in firm for term in said)
-    maybe = sum(term not in firm and term in possible for term in said)
-    false = sum(max(0, firm.count(term) - sum(f" {term} " in f" {label} " for label in said)) for term in set(firm))
+    heard = sum(any(_same_label(term, label) for term in firm) for label in said)
+    maybe = sum(not any(_same_label(t, label) for t in firm) and any(_same_label(t, label) for t in possible)
+                for label in said)
+    false = sum(max(0, firm.count(term) - sum(f" {term} " in f" {label} " or _same_label(term, label)
+                                             for label in said)) for term in set(firm))
     return len(said), heard, maybe, false
+
+
+def _same_label(term: str, label: str) -> bool:
+    """Is a label term found the label said? The same words, or the same word in another language's
+    spelling of it (Portuguese "publicidade" said, found as the term "publicidad": one or two
+    letters more at the end). Not a shorter label inside a longer one ("pub" in "publicidade")."""
+    if term == label:
+        return True
+    short, long = sorted((term, label), key=len)
+    return len(short) >= 6 and long.startswith(short) and len(long) - len(short) <= 2
 
 
 def recall_part(languages: list[str], library: PackLibrary, transcriber: FasterWhisperTranscriber,
@@ -247,7 +259,8 @@ def time_part(library: PackLibrary, out: Path, runs: int = 3) -> dict:
     spoken_s = truth[-1]["end_s"] if truth[-1]["end_s"] <= 60 else 60
     figures = {}
     for threads in (1, 2):
-        transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library), cpu_threads=threads)
+        transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library), denials=spoken_denials(library),
+                                               cpu_threads=threads)
         started = time.perf_counter()
         transcriber.transcribe(path)  # loads the models (not counted below)
         first = time.perf_counter() - started
@@ -292,7 +305,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cg-bench-lang-") as tmp:
         out = Path(tmp)
         if args.part in ("recall", "all"):
-            transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library), hotwords=not args.no_hotwords)
+            transcriber = FasterWhisperTranscriber(spoken=spoken_keywords(library), denials=spoken_denials(library),
+                                                   hotwords=not args.no_hotwords)
             result["hotwords"] = not args.no_hotwords
             result["recall"] = recall_part([c.strip() for c in args.languages.split(",") if c.strip()],
                                            library, transcriber, out, args.json)

@@ -87,9 +87,11 @@ def _transcriber(backend: str, model: str | None, library: Any = None) -> Any:
     if backend == "none":
         return None
     from complianceguard.extract.speech import make_transcriber
-    from complianceguard.packs.plan import spoken_keywords
+    from complianceguard.packs.plan import spoken_denials, spoken_keywords
 
-    return make_transcriber(backend, model, spoken_keywords(library) if library is not None else None)
+    if library is None:
+        return make_transcriber(backend, model)
+    return make_transcriber(backend, model, spoken_keywords(library), spoken_denials(library))
 
 
 ocr_fps_option = click.option(

@@ -30,10 +30,10 @@ def private_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def transcriber(library):
-    """As the scan builds it: listening for the packs' spoken labels (packs.plan.spoken_keywords)."""
-    from complianceguard.packs.plan import spoken_keywords
+    """As the scan builds it: listening for the packs' spoken labels and denials (packs.plan)."""
+    from complianceguard.packs.plan import spoken_denials, spoken_keywords
 
-    return FasterWhisperTranscriber(spoken=spoken_keywords(library))
+    return FasterWhisperTranscriber(spoken=spoken_keywords(library), denials=spoken_denials(library))
 
 
 @pytest.fixture(scope="module")

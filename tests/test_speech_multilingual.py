@@ -12,13 +12,13 @@ import pytest
 
 from complianceguard.analyze import ADVERTISER
 from complianceguard.engine import Engine
-from complianceguard.extract import extract, read_media
+from complianceguard.extract import extract, read_media, speech_segments
 from complianceguard.extract import models as shipped
 from complianceguard.extract import speech
 from complianceguard.extract.keyword_verify import VerifiedReading, has_keyword, proposal_sites, sound_key
 from complianceguard.extract.speech import FasterWhisperTranscriber, choose_language
 from complianceguard.model import Submission
-from complianceguard.packs.plan import spoken_form, spoken_keywords
+from complianceguard.packs.plan import spoken_denials, spoken_form, spoken_keywords
 from conftest import FIXTURES
 
 LANGUAGES = FIXTURES / "media" / "languages"
@@ -39,8 +39,9 @@ def spoken(library):
 
 
 @pytest.fixture(scope="module")
-def transcriber(spoken):
-    return FasterWhisperTranscriber(spoken=spoken)
+def transcriber(spoken, library):
+    """As the scan builds it: the packs' spoken labels and denials (cli.py, batch/work.py)."""
+    return FasterWhisperTranscriber(spoken=spoken, denials=spoken_denials(library))
 
 
 def _truth(name: str) -> dict:
@@ -405,3 +406,161 @@ def test_a_label_written_only_because_the_hotwords_asked_for_it_is_not_firm(tran
     assert transcript.segments and not any(has_keyword(s.text, keywords) for s in transcript.segments)
     labelled = transcriber.transcribe(LANGUAGES / "de-werbung-start.mp4", expected=("de",))
     assert has_keyword(labelled.segments[0].text, ("Werbung",))  # a label that is said still stands
+
+
+# ------------------------------------------------------------------ a denial heard as its label word
+
+
+def test_the_packs_denials_are_offered_per_language_as_said(library):
+    denials = spoken_denials(library)
+    assert "není reklama" in denials["cs"] and "keine Werbung" in denials["de"]
+    assert "não é publicidade" in denials["pt"]
+    said = [d for forms in denials.values() for d in forms]
+    assert not [d for d in said if "{" in d or "*" in d or d.startswith("#")]
+    assert set(library.for_region("CZ").pack.vocabulary["cs"].denials) - {"#neníreklama"} <= set(denials["cs"])
+
+
+def test_a_denial_reading_is_only_proposed_where_its_label_was_heard():
+    from complianceguard.extract.keyword_verify import denial_readings
+
+    labels, denials = ("reklama", "placená spolupráce", "spolupráce"), ("není reklama", "žádná reklama",
+                                                                         "nesponzorováno", "není placená spolupráce")
+    readings = dict(denial_readings("lehí reklama,", labels, denials))
+    # the misheard negator replaced by the denial's own, or the denial in the label's place alone
+    assert readings["není reklama,"] == "není reklama" and readings["lehí není reklama,"] == "není reklama"
+    assert "žádná reklama," in readings and not [r for r in readings if "nesponzorováno" in r]
+    # a label inside a longer one heard is the longer one: no "placená není placená spolupráce"
+    assert dict(denial_readings("placená spolupráce", labels, denials)) == {
+        "není placená spolupráce": "není placená spolupráce"}
+    assert denial_readings("Potom půjdeme spolu do parku.", labels, denials) == []
+    assert dict(denial_readings("广告。", ("广告",), ("不是广告", "无合作"))) == {"不是广告。": "不是广告"}
+
+
+def test_a_denial_wins_over_its_label_only_when_it_scores_at_least_as_well():
+    """The decision itself, with a stand-in for the audio's scores: Czech "není reklama" was written
+    "lehí reklama" (bench/speech_languages.py); a plain "reklama" said alone must stay a label."""
+    from complianceguard.extract.keyword_verify import denial_over_label
+
+    labels, denials = ("reklama",), ("není reklama", "to není reklama")
+    scored = []
+
+    def scores(table):
+        def score(text):
+            scored.append(text)
+            return table.get(text, -50.0)
+        return score
+
+    won = denial_over_label("lehí reklama,", labels, denials, scores({"lehí reklama,": -6.0, "není reklama,": -5.5,
+                                                                      "to není reklama,": -5.9}))
+    assert won is not None and won.text == "není reklama," and won.denial == "není reklama"
+    assert (won.heard_logprob, won.reading_logprob) == (-6.0, -5.5)
+    tie = denial_over_label("lehí reklama,", labels, denials, scores({"lehí reklama,": -6.0, "není reklama,": -6.0}))
+    assert tie is not None and tie.text == "není reklama,"
+    assert denial_over_label("reklama.", labels, denials, scores({"reklama.": -1.2, "není reklama.": -4.0,
+                                                                 "to není reklama.": -7.0})) is None
+    scored.clear()
+    assert denial_over_label("Dnes vám ukážu rutinu.", labels, denials, scores({})) is None
+    assert scored == []  # no label word heard: nothing is scored, no denial is written
+
+
+def test_a_label_sentence_beaten_by_a_denial_becomes_the_denial_and_no_longer_counts_as_heard(monkeypatch):
+    checked = []
+
+    class Verifier:
+        def __init__(self, model, keywords, language, hotwords):
+            assert hotwords is None and language == "cs"  # scored without the label-only prompt
+
+        def denial(self, samples, start, end, text, denials):
+            checked.append(text.strip())
+            assert denials == ("není reklama",)
+            from complianceguard.extract.keyword_verify import DenialReading
+
+            return DenialReading(text.strip(), "není reklama,", "není reklama", -6.0, -5.5) if "lehí" in text else None
+
+    monkeypatch.setattr(speech, "KeywordVerifier", Verifier)
+    transcriber = FasterWhisperTranscriber.__new__(FasterWhisperTranscriber)
+    transcriber.verify_keywords = True
+    transcriber.denied = {"cs": ("není reklama",)}
+    decoded = [_fw_segment(0.5, [(0.5, 0.9, " reklama.")]),
+               _fw_segment(2.0, [(2.0, 2.5, " Dnes"), (2.5, 3.0, " vám.")]),
+               _fw_segment(4.0, [(4.0, 4.4, " lehí"), (4.4, 5.0, " reklama,")])]
+    kept, denied = transcriber._denials_over_labels(None, None, decoded, ("reklama",), "cs")
+    assert checked == ["reklama.", "lehí reklama,"]  # the sentence without a label word is not checked
+    assert [k.text.strip() for k in kept] == ["reklama.", "Dnes vám.", "není reklama,"] and denied == {2}
+    assert kept[2].words is None and (kept[2].start, kept[2].end) == (4.0, 5.0)
+    # a sentence that became a denial is no disclosure heard: the rescoring searches past it
+    verified = []
+
+    class Searching(Verifier):
+        def verify(self, samples, start, end, words):
+            verified.append(start)
+
+    monkeypatch.setattr(speech, "KeywordVerifier", Searching)
+    speech.FasterWhisperTranscriber._verify(None, None, kept, ("reklama",), "cs", None, denied)
+    assert verified == [2.0]  # between two labels heard nothing would be searched
+
+
+def test_a_label_only_rescored_is_dropped_where_a_denial_scores_as_well(monkeypatch):
+    class Verifier:
+        def __init__(self, model, keywords, language, hotwords):
+            assert hotwords is None
+
+        def denial(self, samples, start, end, text, denials):
+            from complianceguard.extract.keyword_verify import DenialReading
+
+            return DenialReading(text, "keine Werbung", "keine Werbung", -4.0, -3.0) if start == 5.0 else None
+
+    monkeypatch.setattr(speech, "KeywordVerifier", Verifier)
+    transcriber = FasterWhisperTranscriber.__new__(FasterWhisperTranscriber)
+    transcriber.denied = {"de": ("keine Werbung",)}
+    readings = [VerifiedReading(0.5, 1.5, "Mehrung", "Werbung", "Werbung", -2.0, -2.5),
+                VerifiedReading(5.0, 6.0, "keine Mehrung", "Werbung", "Werbung", -4.0, -4.5)]
+    assert transcriber._readings_not_denied(None, None, readings, ("Werbung",), "de") == readings[:1]
+
+
+def _espeak_clip(path: Path, voice: str, sentences: list[str]) -> Path:
+    """Generated speech as bench/speech_languages.py makes it: 0.5 s of silence, then each sentence
+    (espeak-ng, 150 words a minute, 16 kHz mono) followed by 1.2 s of silence."""
+    import shutil
+    import subprocess
+    import wave
+
+    import numpy as np
+
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        pytest.skip("needs espeak-ng and sox")
+    pieces = [np.zeros(8000, np.int16)]
+    for index, sentence in enumerate(sentences):
+        raw, said = path.parent / f"{path.stem}-r{index}.wav", path.parent / f"{path.stem}-c{index}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), sentence], check=True,
+                       capture_output=True)
+        subprocess.run(["sox", "-R", "-q", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(said)], check=True)
+        with wave.open(str(said)) as handle:
+            pieces += [np.frombuffer(handle.readframes(handle.getnframes()), np.int16), np.zeros(19200, np.int16)]
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(16000)
+        handle.writeframes(np.concatenate(pieces).tobytes())
+    return path
+
+
+@media
+def test_a_spoken_czech_denial_is_heard_as_a_denial_and_a_label_said_alone_stays_a_label(tmp_path, library,
+                                                                                         transcriber):
+    """Measured (bench/speech_languages.py, cs): "Není reklama." was written "lehí reklama", a false
+    label; rescored against the packs' denials it is the denial. "Reklama." said stays the label."""
+    from complianceguard.analyze import Analyzer
+
+    pack = library.for_region("CZ")
+    post = Submission(id="cs", regions=["CZ"], caption="", language="cs")
+    found = {}
+    for name, said in (("denial", "Není reklama."), ("label", "Reklama.")):
+        clip = _espeak_clip(tmp_path / f"cs-{name}.wav", "cs", [said, "Dnes vám ukážu svou ranní rutinu."])
+        transcript = transcriber.transcribe(clip, expected=("cs",))
+        segments = speech_segments(transcript, str(clip), 1)
+        found[name] = [(m.kind, m.negated, m.tentative) for m in Analyzer([pack]).mentions(segments, pack, "cs", post)
+                       if m.channel == "speech"], [s.text for s in transcript.segments]
+    assert ("label", False, False) not in found["denial"][0], found["denial"]
+    assert ("denial", False, False) in found["denial"][0], found["denial"]
+    assert ("label", False, False) in found["label"][0], found["label"]

@@ -146,9 +146,10 @@ class ScanSettings:
         transcriber = None
         if self.read_media and self.asr_backend != "none":
             from complianceguard.extract.speech import make_transcriber
-            from complianceguard.packs.plan import spoken_keywords
+            from complianceguard.packs.plan import spoken_denials, spoken_keywords
 
-            transcriber = make_transcriber(self.asr_backend, self.asr_model, spoken_keywords(library))
+            transcriber = make_transcriber(self.asr_backend, self.asr_model, spoken_keywords(library),
+                                           spoken_denials(library))
         return Engine(library, list(self.regions or []) or None, read_media=self.read_media,
                       transcriber=transcriber, ocr=ocr_settings(self.ocr_fps) if self.read_media else None)
 

@@ -15,7 +15,9 @@ its share of the two readings' probability. The scan makes it a tentative segmen
 (extract.speech_segments): it can make a missing spoken label inconclusive, never pass a rule.
 
 The keywords are not this module's: the caller passes the spoken labels of the packs for the
-language being decoded (complianceguard.packs.plan.spoken_keywords). Runs with the faster-whisper
+language being decoded (complianceguard.packs.plan.spoken_keywords), and their denials
+(spoken_denials): a label heard or rescored competes with the denial readings that contain it
+(denial_over_label), and a denial scoring at least as well wins. Runs with the faster-whisper
 backend, in any language its model decodes (scripts written without spaces are matched inside words).
 """
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,8 @@ MAX_PROPOSALS_PER_SEGMENT = 8
 UNSURE_KEYWORDS = 3  # at an unsure word, the language's first (most shared) keywords are proposed
 WINDOW_PAD_S = (0.5, 0.5)  # audio before and after the segment's own time, as Whisper's word times are rough
 SAMPLE_RATE = 16000
-VERSION = 5  # part of the transcript cache key: a change here changes what is verified
+MAX_DENIAL_READINGS = 8  # denial readings scored against one label heard
+VERSION = 6  # part of the transcript cache key: a change here changes what is verified
 # Scripts written without spaces between words (Han, kana, Hangul phrases with particles, Thai):
 # a keyword there is looked for inside the text, not between word boundaries.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -69,8 +72,10 @@ class VerifiedReading:
                 f"{self.reading_logprob:.2f} vs {self.heard_logprob:.2f} (log-probability, same audio)")
 
 
-def settings(keywords: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+def settings(keywords: dict[str, tuple[str, ...]] | None = None,
+             denials: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
     return {"version": VERSION, "keywords": {k: list(v) for k, v in sorted((keywords or {}).items())},
+            "denials": {k: list(v) for k, v in sorted((denials or {}).items())},
             "margin_nats": MARGIN_NATS, "unsure_below": UNSURE_WORD_PROBABILITY, "sound_alike": SOUND_ALIKE_MIN_SCORE}
 
 
@@ -156,6 +161,79 @@ def proposal_sites(words: list[tuple[str, float]], keywords: tuple[str, ...] | l
     return list(sites)[:MAX_PROPOSALS_PER_SEGMENT]
 
 
+@dataclass(frozen=True)
+class DenialReading:
+    """A denial of the packs that scores at least as well as the label reading of the same audio."""
+
+    heard: str
+    text: str
+    denial: str
+    heard_logprob: float
+    reading_logprob: float
+
+
+def denial_readings(text: str, keywords: tuple[str, ...] | list[str],
+                    denials: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """(reading, denial): the readings of a sentence with a label in which that label is part of a
+    denial of the packs that contains it ("lehí reklama" -> "není reklama", "to není reklama",
+    "žádná reklama"). The denial takes the place of the label and of as many heard words before
+    and after it as the denial has around it (a misheard negator), or of the label alone (a negator
+    Whisper did not write at all). A label heard inside a longer one heard at the same place
+    ("spolupráce" in "placená spolupráce") is the longer one. Nothing for a text without a label:
+    a denial is only ever a competing reading of a label heard."""
+    if not has_keyword(text, keywords):
+        return []
+    readings: dict[str, str] = {}
+    pieces = re.findall(r"\s*\S+", text)
+    folded = [fold(p) for p in pieces]
+    covered: set[int] = set()
+    for keyword in sorted(keywords, key=lambda k: -len(fold(k).split())):
+        said_label = fold(keyword).split()
+        if not said_label or not has_keyword(text, (keyword,)):
+            continue
+        if unspaced(keyword):
+            core = fold(keyword)
+            for denial in (d for d in denials if core in fold(d)):
+                at = text.find(keyword)
+                if at >= 0:
+                    readings.setdefault(text[:at] + denial + text[at + len(keyword):], denial)
+            continue
+        width = len(said_label)
+        starts = [i for i in range(len(folded) - width + 1)
+                  if folded[i:i + width] == said_label and not covered & set(range(i, i + width))]
+        for i in starts:
+            covered |= set(range(i, i + width))
+            tail = re.sub(r"^.*?(\W*)$", r"\1", pieces[i + width - 1].strip())  # the heard label's punctuation
+            for denial in denials:
+                said = fold(denial).split()
+                at = next((j for j in range(len(said) - width + 1) if said[j:j + width] == said_label), None)
+                if at is None:
+                    continue
+                after = len(said) - at - width
+                for first, last in ((max(0, i - at), min(len(pieces), i + width + after)), (i, i + width)):
+                    reading = "".join(pieces[:first]).rstrip() + " " + denial + tail + "".join(pieces[last:])
+                    readings.setdefault(reading.strip(), denial)
+    return list(readings.items())[:MAX_DENIAL_READINGS]
+
+
+def denial_over_label(text: str, keywords: tuple[str, ...] | list[str], denials: tuple[str, ...] | list[str],
+                      score: Callable[[str], float]) -> DenialReading | None:
+    """The best-scoring denial reading of a sentence with a label word (denial_readings) when it
+    scores at least as well as the label reading (`score`: log-probability of a text over the
+    sentence's audio), else None. A tie goes to the denial: a denial holds the label word itself
+    and more, and its extra words are scored against audio that has to carry them."""
+    candidates = denial_readings(text, keywords, denials)
+    if not candidates:
+        return None
+    label_logprob = score(text)
+    best: DenialReading | None = None
+    for reading, denial in candidates:
+        logprob = score(reading)
+        if logprob >= label_logprob and (best is None or logprob > best.reading_logprob):
+            best = DenialReading(text.strip(), reading, denial, round(label_logprob, 3), round(logprob, 3))
+    return best
+
+
 class KeywordVerifier:
     """Runs the proposals of one transcription against the faster-whisper model that made it, for
     the keywords of the language it decoded in."""
@@ -190,6 +268,20 @@ class KeywordVerifier:
         window = audio[first:min(len(audio), first + 30 * SAMPLE_RATE, int((end_s + WINDOW_PAD_S[1]) * SAMPLE_RATE))]
         features = self.model.feature_extractor(window)
         return self.model.encode(pad_or_trim(features)), min(features.shape[-1], 3000)
+
+    def denial(self, audio: Any, start_s: float, end_s: float, text: str,
+               denials: tuple[str, ...] | list[str]) -> DenialReading | None:
+        """A denial reading that scores at least as well as `text`, a label reading of the same
+        audio (denial_over_label), each scored over the same window under this verifier's prompt."""
+        if not denial_readings(text, self.keywords, denials):
+            return None
+        encoded, frames = self._encoded(audio, start_s, end_s)
+        eot = self.tokenizer.eot
+
+        def score(reading: str) -> float:
+            return self._logprob(encoded, frames, [*self.tokenizer.encode(" " + reading.strip()), eot])
+
+        return denial_over_label(text, self.keywords, denials, score)
 
     def unprompted(self, audio: Any, start_s: float, end_s: float, heard_text: str) -> tuple[str, float, float] | None:
         """Does a keyword Whisper wrote under the hotword prompt stand without it? This verifier must

@@ -6,7 +6,8 @@ shipped models (extract/models.py) unless `model` names another local one: the l
 audio is detected from its first speech with the multilingual Whisper base; English is decoded by
 the fast tiny.en, other languages by base, and a language no installed model decodes stays "not
 read". The words to listen for (hotwords, keyword verification) are the packs' spoken labels for
-the language heard, passed in by the caller (complianceguard.packs.plan.spoken_keywords).
+the language heard, passed in by the caller (complianceguard.packs.plan.spoken_keywords), with
+the packs' spoken denials (spoken_denials), which compete with a label heard or rescored.
 Transcripts are cached by audio hash + backend + model + settings, so a re-scan is nearly free.
 """
 
@@ -376,13 +377,15 @@ class _Routing:
 
     backend = ""
 
-    def _setup(self, model: str | None, multilingual: bool, spoken: dict[str, tuple[str, ...]] | None) -> None:
+    def _setup(self, model: str | None, multilingual: bool, spoken: dict[str, tuple[str, ...]] | None,
+               denials: dict[str, tuple[str, ...]] | None = None) -> None:
         self.english, self.multilingual = _shipped_models(model, multilingual)
         self.english_only = self.multilingual is None
         chosen = [m for m in (self.english, self.multilingual) if m is not None]
         self.model_name = "+".join(m.name for m in chosen)
         self.model_path = chosen[0].path
         self.spoken = {language: tuple(words) for language, words in sorted((spoken or {}).items()) if words}
+        self.denied = {language: tuple(words) for language, words in sorted((denials or {}).items()) if words}
 
     def models(self) -> list[ModelInfo]:
         return [info for info in (self.english, self.multilingual) if info is not None]
@@ -396,6 +399,9 @@ class _Routing:
 
     def keywords(self, language: str | None) -> tuple[str, ...]:
         return self.spoken.get(pack_language(language) or "en", ())
+
+    def denials(self, language: str | None) -> tuple[str, ...]:
+        return self.denied.get(pack_language(language) or "en", ())
 
     def route(self, language: str | None) -> ModelInfo | None:
         if language in (None, "en") and self.english is not None:
@@ -418,7 +424,9 @@ class FasterWhisperTranscriber(_Routing):
     setup), and a batch runs one item per core anyway.
 
     `spoken`: language -> the packs' spoken labels (packs.plan.spoken_keywords); they are the
-    hotwords and the keywords verified by rescoring. Without them neither is used."""
+    hotwords and the keywords verified by rescoring. Without them neither is used. `denials`: the
+    packs' spoken denials (packs.plan.spoken_denials), rescored against each label heard or
+    rescored (_denials_over_labels)."""
 
     backend = "faster-whisper"
     reads_media = True  # transcribe() decodes any audio or video file itself, CHUNK_S at a time
@@ -426,8 +434,8 @@ class FasterWhisperTranscriber(_Routing):
     def __init__(self, model: str | None = None, compute_type: str = "int8", cpu_threads: int = 1,
                  beam_size: int = 5, vad_filter: bool = True, hotwords: bool = True,
                  verify_keywords: bool = True, spoken: dict[str, tuple[str, ...]] | None = None,
-                 multilingual: bool = True):
-        self._setup(model, multilingual, spoken)
+                 multilingual: bool = True, denials: dict[str, tuple[str, ...]] | None = None):
+        self._setup(model, multilingual, spoken, denials)
         self.compute_type, self.cpu_threads = compute_type, cpu_threads
         self.use_hotwords = hotwords
         self.beam_size, self.vad_filter = beam_size, vad_filter
@@ -446,7 +454,8 @@ class FasterWhisperTranscriber(_Routing):
         return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter,
                 "word_timestamps": True, "chunk_s": [CHUNK_S, CHUNK_TAIL_S],
                 "hotwords": {k: self.hotwords_for(k) for k in self.spoken} if self.use_hotwords else None,
-                "keyword_verification": keyword_verify.settings(verified) if self.verify_keywords else None,
+                "keyword_verification": (keyword_verify.settings(verified, self.denied)
+                                         if self.verify_keywords else None),
                 "language_detection": {"model": self.multilingual.name if self.multilingual else None,
                                        "seconds": DETECTION_SECONDS, "min_probability": LANGUAGE_MIN_PROBABILITY,
                                        "english_min": ENGLISH_MIN_PROBABILITY,
@@ -536,13 +545,15 @@ class FasterWhisperTranscriber(_Routing):
                    if s.text.strip() and not echoes_prompt(s.text, hotwords)]
         keywords = self.keywords(result.language)[:VERIFIED_PER_LANGUAGE]
         decoded = self._without_prompt_echoes(model, samples, decoded, keywords, result.language, hotwords)
+        decoded, denied = self._denials_over_labels(model, samples, decoded, keywords, result.language)
         pieces = [piece for s in decoded
                   for piece in split_by_words(s.start + offset, s.end + offset, s.text,
                                               [(w.start + offset, w.end + offset, w.word) for w in s.words or []],
                                               (round(s.avg_logprob, 4), round(s.no_speech_prob, 4),
                                                round(s.compression_ratio, 3)))]
-        verified = self._verify(model, samples, decoded, keywords, result.language, hotwords) if (
+        verified = self._verify(model, samples, decoded, keywords, result.language, hotwords, denied) if (
             self.verify_keywords and keywords) else []
+        verified = self._readings_not_denied(model, samples, verified, keywords, result.language)
         shifted = [replace(v, start_s=round(v.start_s + offset, 2), end_s=round(v.end_s + offset, 2)) for v in verified]
         return result.language, pieces, shifted
 
@@ -573,14 +584,54 @@ class FasterWhisperTranscriber(_Routing):
             kept.extend([replace(s, text=" " + text, words=None)] if text else [])
         return kept
 
+    def _denials_over_labels(self, model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...],
+                             language: str) -> tuple[list[Any], set[int]]:
+        """(the sentences, the indices of those now a denial): each sentence with a label heard
+        is rescored against the packs' denials that contain that label, and becomes the denial
+        reading that scores at least as well (KeywordVerifier.denial, without the hotword prompt,
+        which names labels only and would weigh against any denial). Measured: Czech "není
+        reklama" was written "lehí reklama" (bench/speech_languages.py), a false label that no
+        denial could win against. A sentence without a label word is never given a denial."""
+        denials = self.denials(language)
+        if not (denials and keywords and self.verify_keywords):
+            return decoded, set()
+        checker = None
+        kept, denied = [], set()
+        for index, s in enumerate(decoded):
+            if not keyword_verify.has_keyword(s.text, keywords) or s.end - s.start > ECHO_CHECK_MAX_S:
+                kept.append(s)
+                continue
+            checker = checker or KeywordVerifier(model, keywords, language, None)
+            reading = checker.denial(samples, s.start, s.end, s.text, denials)
+            if reading is None:
+                kept.append(s)
+                continue
+            kept.append(replace(s, text=" " + reading.text, words=None))
+            denied.add(index)
+        return kept, denied
+
+    def _readings_not_denied(self, model: Any, samples: Any, verified: list[VerifiedReading],
+                             keywords: tuple[str, ...], language: str) -> list[VerifiedReading]:
+        """The rescored label readings that no denial containing their label scores as well as:
+        one that a denial reading matches is not a label possibly said. (No denial is written for
+        it: Whisper heard no label word there.)"""
+        denials = self.denials(language)
+        if not (verified and denials):
+            return verified
+        checker = KeywordVerifier(model, keywords, language, None)
+        return [v for v in verified if v.end_s - v.start_s > ECHO_CHECK_MAX_S
+                or checker.denial(samples, v.start_s, v.end_s, v.text, denials) is None]
+
     @staticmethod
     def _verify(model: Any, samples: Any, decoded: list[Any], keywords: tuple[str, ...], language: str,
-                hotwords: str | None) -> list[VerifiedReading]:
+                hotwords: str | None, denied: set[int] | None = None) -> list[VerifiedReading]:
         """Rescore the reliable segments that could hide a misheard disclosure which would change
         what timing rules see: those before the first disclosure heard and after the last (one
         heard late does not make a misheard early one irrelevant; between two heard ones a third
-        changes nothing). Speech without any disclosure heard is searched throughout."""
-        heard = [i for i, s in enumerate(decoded) if keyword_verify.has_keyword(s.text, keywords)]
+        changes nothing). Speech without any disclosure heard is searched throughout. A sentence
+        that became a denial (`denied`) is no disclosure heard."""
+        heard = [i for i, s in enumerate(decoded)
+                 if keyword_verify.has_keyword(s.text, keywords) and i not in (denied or set())]
         searched = [i for i in range(len(decoded)) if not heard or i < heard[0] or i > heard[-1]]
         verifier = None
         readings = []
@@ -661,8 +712,8 @@ class OpenAIWhisperTranscriber(_Routing):
     backend = "openai-whisper"
 
     def __init__(self, model: str | None = None, beam_size: int = 5, spoken: dict[str, tuple[str, ...]] | None = None,
-                 multilingual: bool = True):
-        self._setup(model, multilingual, spoken)
+                 multilingual: bool = True, denials: dict[str, tuple[str, ...]] | None = None):
+        self._setup(model, multilingual, spoken, denials)
         self.beam_size = beam_size
 
     def settings(self) -> dict[str, Any]:
@@ -719,10 +770,12 @@ BACKENDS = {"faster-whisper": FasterWhisperTranscriber, "openai-whisper": OpenAI
 
 
 def make_transcriber(backend: str = "faster-whisper", model: str | None = None,
-                     spoken: dict[str, tuple[str, ...]] | None = None) -> Transcriber:
+                     spoken: dict[str, tuple[str, ...]] | None = None,
+                     denials: dict[str, tuple[str, ...]] | None = None) -> Transcriber:
     """A transcriber for `backend`; `spoken` are the packs' spoken labels per language
-    (complianceguard.packs.plan.spoken_keywords), which steer and double-check what it hears."""
-    return BACKENDS[backend](model=model, spoken=spoken)
+    (complianceguard.packs.plan.spoken_keywords), which steer and double-check what it hears, and
+    `denials` their spoken denials (spoken_denials), which compete with a label heard."""
+    return BACKENDS[backend](model=model, spoken=spoken, denials=denials)
 
 
 def model_manifest(transcriber: Transcriber | None) -> list[str]:

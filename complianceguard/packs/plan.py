@@ -4,7 +4,9 @@ Speech recognition is steered towards, and double-checked for, the words a liste
 (faster-whisper `hotwords`, keyword verification by rescoring). Those words are the packs' own
 labels, said aloud: hashtags lose their `#`, wildcard hashtags (`#*partner`) are not words one
 says, and where speech differs from writing a spoken form replaces the written one ("#ad" is said
-"an ad"). The extractors hold no disclosure words of their own; they get this mapping.
+"an ad"). The packs' denials are offered the same way (spoken_denials), so that a denial heard as
+its own label word can be told from the label. The extractors hold no disclosure words of their
+own; they get these mappings.
 """
 
 from __future__ import annotations
@@ -38,24 +40,24 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).strip()
 
 
-def _spoken_labels(pack: Pack) -> dict[str, list[str]]:
+def _spoken_terms(pack: Pack, field: str) -> dict[str, list[str]]:
+    """Per language, the terms of one vocabulary field (labels, denials) as said aloud."""
     found: dict[str, list[str]] = {}
     for language, vocabulary in pack.vocabulary.items():
         # "Mainos {advertiser}" is "Mainos" and a name (analyze.py): the bare label is listed already.
-        said = [t for t in vocabulary.labels if "{advertiser}" not in t]
-        found[language] = [form for form in (spoken_form(label, vocabulary.spoken) for label in said) if form]
+        said = [t for t in getattr(vocabulary, field) if "{advertiser}" not in t]
+        found[language] = [form for form in (spoken_form(term, vocabulary.spoken) for term in said) if form]
     return found
 
 
-def spoken_keywords(library: PackLibrary) -> dict[str, tuple[str, ...]]:
-    """Per language, every pack label as said aloud, the labels most packs share first (they are
-    the ones a short hotword list and the rescoring's proposal budget should spend on), then in
-    the order the packs list them. Duplicates differing only in case or accents' absence are one."""
+def _ranked(library: PackLibrary, field: str) -> dict[str, tuple[str, ...]]:
+    """Per language, the field's spoken terms of every pack, the ones most packs share first, then
+    in the order the packs list them; duplicates differing only in case or accents are one."""
     counts: dict[str, Counter[str]] = {}
     shown: dict[str, dict[str, str]] = {}
     order: dict[str, dict[str, int]] = {}
     for resolved in library.packs:
-        for language, forms in _spoken_labels(resolved.pack).items():
+        for language, forms in _spoken_terms(resolved.pack, field).items():
             seen_here: set[str] = set()
             for form in forms:
                 key = _fold(form)
@@ -68,6 +70,20 @@ def spoken_keywords(library: PackLibrary) -> dict[str, tuple[str, ...]]:
     return {language: tuple(shown[language][key] for key in sorted(
                 counts[language], key=lambda k: (-counts[language][k], order[language][k])))
             for language in sorted(counts) if counts[language]}
+
+
+def spoken_keywords(library: PackLibrary) -> dict[str, tuple[str, ...]]:
+    """Per language, every pack label as said aloud, the labels most packs share first (they are
+    the ones a short hotword list and the rescoring's proposal budget should spend on), then in
+    the order the packs list them. Duplicates differing only in case or accents' absence are one."""
+    return _ranked(library, "labels")
+
+
+def spoken_denials(library: PackLibrary) -> dict[str, tuple[str, ...]]:
+    """Per language, every pack denial as said aloud ("není reklama"), ranked as spoken_keywords.
+    The transcriber rescores them against a label it heard: a denial misheard as its own label
+    word ("není reklama" written "lehí reklama") would otherwise only ever lose to the label."""
+    return _ranked(library, "denials")
 
 
 def expected_languages(library: PackLibrary, regions: list[str]) -> tuple[str, ...]:
