@@ -93,34 +93,3 @@ rules:
     assert {f["rule"] for f in without_tag["regions"]["GB"]["findings"] if f["status"] == "fail"} == {"GLOW001"}
     with_tag = json.loads(CliRunner().invoke(main, [*args, "--paid-partnership-tag"]).output)
     assert with_tag["verdict"] == "pass"
-
-
-def test_engine_records_are_the_lines_view_compacts_to(tmp_path, library):
-    # json_report.EngineRecords writes an engine item's 2.0 line from its models; view.record_of
-    # from its dump. Same line for every caption fixture and for generated captions of every kind.
-    import importlib.util
-
-    from complianceguard.batch.work import Checker
-    from complianceguard.engine import Engine
-    from complianceguard.report.json_report import EngineRecords
-    from complianceguard.report.view import record_of
-    from complianceguard.scan import evaluate_safely
-    from complianceguard.submission import load_post, read_posts
-    from conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("caption_throughput", ROOT / "bench" / "caption_throughput.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    generated = bench.write_captions(tmp_path / "posts.csv", 300)
-    checker = Checker(Engine(library), None, str(tmp_path))
-    records = EngineRecords()
-    fixtures = [FIXTURES / "captions.csv", *sorted(p for p in (FIXTURES / "posts").iterdir() if p.is_file())]
-    raws = [*read_posts([generated]), *read_posts(fixtures)]
-    items = [evaluate_safely(checker.engine, loaded.submission)
-             for loaded in (load_post(raw, None) for raw in raws) if loaded.submission is not None]
-    assert len(items) > 300 and {"fail", "warn", "pass"} <= {i.verdict for i in items}
-    for item in items:
-        catalogue = checker.catalogue_for(item)
-        assert records.record(item, catalogue) == record_of(item, catalogue), item.id
-    # Without a catalogue entry (a pack the header lacks) every finding is kept whole, the same way.
-    assert records.record(items[0], {}) == record_of(items[0], {})

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from complianceguard.model import Coverage, Finding, ItemResult, RegionResult, Report
+from complianceguard.model import Finding, ItemResult, RegionResult, Report
 from complianceguard.report import atomic_write, atomic_writer
-from complianceguard.report.view import (FAILED, ITEM_EMPTY, LIKELY, NA, WHY, Catalogue, catalogue_of,
-                                         derived_catalogue, dumps, merged, record_of, when_text)
-from complianceguard.report.view import fix_label, short_evidence, short_mention, short_segment
+from complianceguard.report.view import Catalogue, catalogue_of, derived_catalogue, merged, record_of
 
 
 def item_json(item: ItemResult) -> str:
@@ -31,160 +29,8 @@ def item_json(item: ItemResult) -> str:
 
 def item_record(item: ItemResult, catalogue: Catalogue | None = None) -> str:
     """One item as the report's `items` array holds it (schema 2.0, against the header's rule
-    catalogue: see report/view.py): one compact line. The engine's own items are compacted from
-    their models (`EngineRecords`), without dumping every finding to compare it; anything else
-    (a RecordItem with reviews or an origin) goes through view.record_of. Both give the same line."""
-    if type(item) is ItemResult:
-        return _ENGINE_RECORDS.record(item, catalogue or {})
+    catalogue: see report/view.py): one compact line."""
     return record_of(item, catalogue or {})
-
-
-class EngineRecords:
-    """The 2.0 record of an engine's item, built from its models: view.compact_item's rules applied
-    to the Finding objects themselves, so a finding is never dumped to a dict only to be compared
-    with its catalogue entry and dropped (the record was a fifth of a caption's check). Evidence,
-    segments and mentions are dumped as before and shortened by view's own functions. The line is
-    the one view.record_of gives for the same item (tests/test_scan.py compares them)."""
-
-    def __init__(self) -> None:
-        self._sources: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(Citation) -> (it, its JSON dict)
-
-    def _source(self, citation: Any) -> dict[str, Any]:
-        """A citation's JSON dict, dumped once: the engine builds one Citation per pack and rule."""
-        known = self._sources.get(id(citation))
-        if known is None or known[0] is not citation:
-            if len(self._sources) > 4096:
-                self._sources.clear()
-            known = self._sources[id(citation)] = (citation, citation.model_dump(mode="json", exclude_none=True))
-        return known[1]
-
-    def record(self, item: ItemResult, catalogue: Catalogue) -> str:
-        return dumps(self._compact(item, catalogue))
-
-    def _compact(self, item: ItemResult, catalogue: Catalogue) -> dict[str, Any]:
-        """What view.compact_item gives for `item.model_dump(mode="json", exclude_none=True)`."""
-        data = item.model_dump(mode="json", exclude_none=True, exclude={"regions"})
-        caption = item.caption
-        coverage: dict[str, Coverage] = {}  # channel -> the first finding's entry, as compact_item keeps it
-        for region in item.regions.values():
-            for f in region.findings:
-                for c in f.coverage:
-                    coverage.setdefault(c.channel, c)
-        out: dict[str, Any] = {}
-        for key in ItemResult.model_fields:
-            if key == "regions":
-                if not item.regions:
-                    continue
-                if coverage:
-                    out["coverage"] = [c.model_dump(mode="json", exclude_none=True) for c in coverage.values()]
-                out["regions"] = {code: self._region(item, region, catalogue, coverage)
-                                  for code, region in item.regions.items()}
-                continue
-            if key not in data:
-                continue
-            value = data[key]
-            if key in ITEM_EMPTY and value == ITEM_EMPTY[key]:
-                continue
-            if key == "segments":
-                out[key] = [short_segment(s, caption) for s in value]
-            elif key == "mentions":
-                channels = {s["id"]: s.get("channel") for s in data.get("segments", [])}
-                out[key] = [short_mention(m, caption, channels) for m in value]
-            else:
-                out[key] = value
-        return out
-
-    def _region(self, item: ItemResult, region: RegionResult, catalogue: Catalogue,
-                coverage: dict[str, Coverage]) -> dict[str, Any]:
-        findings = region.findings
-        rules = catalogue.get(region.pack, {})
-        label = None
-        for f in findings:
-            if f.status in FAILED and f.pack == region.pack and f.rule in rules:
-                label = fix_label(f.fix, rules[f.rule].get("fix"))
-                if label is not None:
-                    break
-        out: dict[str, Any] = {"verdict": region.verdict, "pack": region.pack, "applicability": region.applicability}
-        if label is not None:
-            out["label"] = label
-        ctx = {"pack": region.pack, "applicability": region.applicability, "label": label,
-               "platform": item.platform, "relationship": item.relationship, "post_type": item.post_type,
-               "language": item.language}
-        compact = [self._finding(f, ctx, catalogue, coverage) for f in findings]
-        order = list(rules)
-        positions = [order.index(f["rule"]) if f["rule"] in rules else -1 for f in compact]
-        in_order = all(p >= 0 for p in positions) and all(a < b for a, b in zip(positions, positions[1:]))
-        kept: list[dict[str, Any]] = []
-        lists: dict[str, list[str]] = {"na": [], "na_when": []}
-        usual: dict[str, list[str]] = {}
-        for f, original in zip(compact, findings, strict=True):
-            brief = f.keys() <= _BRIEF
-            if in_order and brief and WHY in f:
-                lists["na" if f[WHY] == "applicability" else "na_when"].append(f["rule"])
-                continue
-            if in_order and brief:
-                usual.setdefault(f["status"], []).append(f["rule"])
-                continue
-            if WHY in f:  # out of the pack's order: the message is kept as it is
-                f = {k: v for k, v in f.items() if k != WHY}
-                f["detail"] = original.message
-            if f.get("evidence"):
-                f = {**f, "evidence": [short_evidence(e, item.caption, region.pack) for e in f["evidence"]]}
-            kept.append(f)
-        if kept:
-            out["findings"] = kept
-        out.update((name, codes) for name, codes in lists.items() if codes)
-        if usual:
-            out["usual"] = usual
-        return out
-
-    def _finding(self, f: Finding, ctx: dict[str, Any], catalogue: Catalogue,
-                 coverage: dict[str, Coverage]) -> dict[str, Any]:
-        """view._compact_finding for an engine's Finding (every key the engine writes, no reviews:
-        so the expansion check it makes for other findings is not needed)."""
-        pack = f.pack
-        info = catalogue.get(pack, {}).get(f.rule) if pack == ctx["pack"] else None
-        out: dict[str, Any] = {"rule": f.rule, "status": f.status}
-        if pack != ctx["pack"]:
-            out["pack"] = pack
-        for key, value in (("name", f.name), ("check", f.check), ("severity", f.severity),
-                           ("confidence", f.confidence)):
-            if info is None or info.get(key) != value:
-                out[key] = value
-        message, status = f.message, f.status
-        template = info.get("message") if info else None
-        if status in FAILED and template is not None and message.startswith(f"{template} "):
-            out["detail"] = message[len(template) + 1:]
-        elif status in FAILED and template is not None and message.startswith(f"{LIKELY}{template} "):
-            out["likely"] = True
-            out["detail"] = message[len(LIKELY) + len(template) + 1:]
-        elif status in FAILED and template is not None:
-            out["message"] = message
-        elif status == NA and message == f"Not applicable: {ctx['applicability']}.":
-            out[WHY] = "applicability"
-        elif status == NA and message == when_text(info, ctx):
-            out[WHY] = "when"
-        elif message != ((info or {}).get("outcomes") or {}).get(status, ""):
-            out["detail"] = message
-        if f.evidence:
-            out["evidence"] = [e.model_dump(mode="json", exclude_none=True) for e in f.evidence]
-        expected = [coverage[s] for s in (info or {}).get("scopes", []) if s in coverage]
-        if f.coverage != expected:
-            out["coverage"] = [c.model_dump(mode="json", exclude_none=True) for c in f.coverage]
-        source = self._source(f.source)
-        if info is None or info.get("source") != source:
-            out["source"] = source
-        template_fix = info.get("fix") if info else None
-        label = ctx.get("label")
-        given = (template_fix.replace("{label}", label) if label is not None else template_fix) \
-            if status in FAILED and template_fix is not None else None
-        if given != f.fix:
-            out["fix"] = f.fix
-        return out
-
-
-_BRIEF = frozenset({"rule", "status", WHY})
-_ENGINE_RECORDS = EngineRecords()
 
 
 def report_catalogue(report: Report) -> Catalogue:

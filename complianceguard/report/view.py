@@ -307,7 +307,7 @@ def _full_segment(s: Mapping[str, Any], caption: str | None) -> dict[str, Any]:
     return out
 
 
-def short_segment(s: Mapping[str, Any], caption: str | None) -> dict[str, Any]:
+def _short_segment(s: Mapping[str, Any], caption: str | None) -> dict[str, Any]:
     out = {k: v for k, v in s.items() if SEGMENT_DEFAULTS.get(k, out_of_band) != v}
     if s.get("id") == "caption" and caption is not None and s.get("text") == caption:
         del out["text"]
@@ -325,7 +325,7 @@ def _full_mention(m: Mapping[str, Any], caption: str | None, channels: Mapping[s
     return out
 
 
-def short_mention(m: Mapping[str, Any], caption: str | None, channels: Mapping[str, Any]) -> dict[str, Any]:
+def _short_mention(m: Mapping[str, Any], caption: str | None, channels: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in m.items() if MENTION_DEFAULTS.get(k, out_of_band) != v}
     if m.get("segment") in channels and channels[m["segment"]] == m.get("channel"):
         del out["channel"]
@@ -345,7 +345,7 @@ def _full_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None =
     return out
 
 
-def short_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None) -> dict[str, Any]:
+def _short_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None) -> dict[str, Any]:
     out = {k: v for k, v in e.items() if EVIDENCE_DEFAULTS.get(k, out_of_band) != v}
     if e.get("channel") == "caption" and "span" in e and _at(caption, e["span"]) == e.get("text"):
         del out["text"]
@@ -414,7 +414,7 @@ def statuses(item: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]
 # ------------------------------------------------------------------------------- compaction
 
 
-def fix_label(fix: str | None, template: str | None) -> str | None:
+def _label(fix: str | None, template: str | None) -> str | None:
     """The label a fix put in its template's one `{label}` (None when it cannot tell)."""
     if fix is None or template is None or template.count("{label}") != 1:
         return None
@@ -489,10 +489,10 @@ def compact_item(item: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any
             out["regions"] = {code: _compact_region(item, region, catalogue, coverage)
                               for code, region in regions.items()}
         elif key == "segments":
-            out[key] = [short_segment(s, caption) for s in value]
+            out[key] = [_short_segment(s, caption) for s in value]
         elif key == "mentions":
             channels = {s["id"]: s.get("channel") for s in item.get("segments", [])}
-            out[key] = [short_mention(m, caption, channels) for m in value]
+            out[key] = [_short_mention(m, caption, channels) for m in value]
         else:
             out[key] = value
     return out
@@ -505,7 +505,7 @@ def _compact_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogu
     label = None
     for f in findings:
         if f["status"] in FAILED and f.get("pack") == region["pack"] and f["rule"] in rules:
-            label = fix_label(f.get("fix"), rules[f["rule"]].get("fix"))
+            label = _label(f.get("fix"), rules[f["rule"]].get("fix"))
             if label is not None:
                 break
     out: dict[str, Any] = {"verdict": region["verdict"], "pack": region["pack"],
@@ -532,7 +532,7 @@ def _compact_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogu
             f = {k: v for k, v in f.items() if k != WHY}
             f["detail"] = original.get("message", "")
         if f.get("evidence"):
-            f = {**f, "evidence": [short_evidence(e, caption, region["pack"]) for e in f["evidence"]]}
+            f = {**f, "evidence": [_short_evidence(e, caption, region["pack"]) for e in f["evidence"]]}
         kept.append(f)
     if kept:
         out["findings"] = kept
