@@ -12,8 +12,13 @@ keyword verification from the packs' spoken labels):
    is wrong the recall with the language given is shown beside it (what the models can hear);
    "below" counts labels Whisper did write, but only in segments below its quality thresholds
    (avg log-probability < -1, no-speech > 0.6 or compression > 2.4), which are not evidence.
+   A label found under a term spelt one or two letters longer or shorter counts as the label said
+   (Portuguese "publicidade" said, found as the term "publicidad"; before, that counted as a false
+   label and the label as not heard).
 2. False labels: labels found where none was said (casual talk; a denial from the pack, e.g.
-   "keine Werbung", which must be negated; the casual sentences of the label clip). Target 0.
+   "keine Werbung", which must be negated; the casual sentences of the label clip). Target 0. The
+   transcriber gets the packs' denials (packs.plan.spoken_denials), which compete with a label
+   heard: Czech "není reklama" was written "lehí reklama" before.
 3. Wall time of 60 s of German speech on 2 cores (decode, language detection, transcription,
    verification; models loaded), the median of 3 runs with 1 and 2 CTranslate2 threads, and the load
    average before and after. Target <= 10 s.
