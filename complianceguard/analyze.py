@@ -562,8 +562,13 @@ class Analyzer:
         others = [s for s in others if not s.label_.startswith("special:")]
         mentions = []
         weights = dict(compiled.weights)
-        # The same words as a label (or insufficient label) and as a signal are reported as the label.
-        others.sort(key=lambda s: s.label_.startswith("signal|"))
+        # The same words as a label (or insufficient label) and as a signal are reported as the label;
+        # a term several languages list ("#reklama": pl, cs) is reported in the content's language.
+        def foreign(span: Span) -> bool:
+            return content is not None and span.label_.split("|", 2)[1] != content
+
+        denials.sort(key=foreign)
+        others.sort(key=lambda s: (s.label_.startswith("signal|"), foreign(s)))
         speech_or_screen = segment.channel in ("speech", "overlay")
         for span in (*filter_spans(denials), *filter_spans(others), *filter_spans(specials)):
             kind, vocab_language, term = span.label_.split("|", 2)
@@ -577,7 +582,8 @@ class Analyzer:
                 text=normalized.original[o_start:o_end], span=CharSpan(start=o_start, end=o_end),
                 time=segment.time, confidence=round(segment.confidence * (1.0 if score is None else score / 100)
                                                 * weights.get(span.label_, 1.0), 3),
-                negated=kind in ("label", "insufficient") and _is_negated(span, compiled.negators, compiled.negation_fillers),
+                negated=kind in ("label", "insufficient")
+                and _is_negated(span, compiled.negators, compiled.negation_fillers),
                 category=category or None,
                 context=segment.text if speech_or_screen else None, why=segment.tentative,
                 disguise=normalized.disguise_notes(o_start, o_end)

@@ -362,3 +362,16 @@ def test_a_label_mixed_into_a_group_of_links_fails(engine, caption, status):
     assert result.status == status
     if status == "fail":
         assert "mixed into a group of" in result.message and "hashtags and links" in result.message
+
+
+def test_a_term_two_languages_list_is_reported_in_the_posts_language(engine):
+    """"reklama" is Polish and Czech (eu.yaml lists it for both): a match is reported in the post's
+    language, so EU107 (label not in the post's language) does not warn a Czech "#Reklama" as Polish."""
+    def label(caption: str, language: str):
+        item = check(engine, "EU", caption, language=language)
+        return next(m for m in item.mentions if m.kind == "label"), finding(item, "EU", "EU107")
+
+    czech, czech_language = label("#Reklama Moje nové sérum od @glowskincare", "cs")
+    polish, polish_language = label("#reklama Moje nowe serum od @glowskincare", "pl")
+    assert (czech.language, polish.language) == ("cs", "pl")
+    assert czech_language.status == polish_language.status == "pass"
