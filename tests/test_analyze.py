@@ -123,9 +123,12 @@ def test_language_bound_words_apply_only_to_their_language_unless_cross_language
     de = library.for_region("DE")
     # "shop now" is an English signal, not marked cross-language: not a signal in a German post
     assert not [m for m in mentions(library, de, "Das neue Serum shop now", language="de") if m.kind == "signal"]
-    # "link in bio" is marked cross_language in the base pack: it is one in any language
+    # "promo code" is marked cross_language in the base pack: it is one in any language
+    found = mentions(library, de, "Das neue Serum, promo code GLOW", language="de")
+    assert [(m.term, m.language) for m in found if m.kind == "signal"] == [("promo code", "en")]
+    # a term both the post's language and a cross-language list hold is reported in the post's language
     found = mentions(library, de, "Das neue Serum, link in bio", language="de")
-    assert [(m.term, m.language) for m in found if m.kind == "signal"] == [("link in bio", "en")]
+    assert [(m.term.casefold(), m.language) for m in found if m.kind == "signal"] == [("link in bio", "de")]
     # an English denial is language-bound too, unless marked ("not sponsored" is)
     found = mentions(library, de, "Mein Lieblingsserum, not sponsored", language="de")
     assert [(m.kind, m.term) for m in found] == [("denial", "not sponsored")]
