@@ -19,8 +19,9 @@ PostType = Literal["feed", "carousel", "story", "video", "live", "audio"]
 Relationship = Literal["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
 SpecialFlag = Literal["retouched", "ai_generated"]  # imagery a post declares (Submission.retouched, .ai_generated)
 
-REPORT_SCHEMA_VERSION = "2.2"  # 2.1: Evidence.note split (context, disguise, reason, duration_s), provenance;
-# 2.2: Mention.why (how a cue, the model, a read or a possibly-said reading was judged) apart from its `context`
+REPORT_SCHEMA_VERSION = "2.3"  # 2.1: Evidence.note split (context, disguise, reason, duration_s), provenance;
+# 2.2: Mention.why (how a cue, the model, a read or a possibly-said reading was judged) apart from its `context`;
+# 2.3: a region's `na_rest` (its `na` list is every catalogue rule it lists nowhere else)
 
 Platform = Literal[
     "instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"

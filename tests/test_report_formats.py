@@ -324,7 +324,7 @@ def test_2_0_is_verdict_for_verdict_the_1_0_record_on_the_fixtures(library):
         assert {c: r["verdict"] for c, r in new.get("regions", {}).items()} == \
             {c: r["verdict"] for c, r in old["regions"].items()}
         was = {(c, f["rule"]): f["status"] for c, r in old["regions"].items() for f in r["findings"]}
-        now = {(c, f["rule"]): f["status"] for c, f in statuses(new)}
+        now = {(c, f["rule"]): f["status"] for c, f in statuses(new, checker.catalogue)}
         assert now == was, new["id"]
         expanded = expand_item(new, checker.catalogue)
         assert {k: v for k, v in expanded.items() if k != "media"} == \
@@ -350,3 +350,33 @@ def test_a_finding_unlike_its_catalogue_entry_is_kept_as_it_is(report):
     text = report_json(strange)
     validate_report(text)
     assert parse_report(text).items == strange.items
+
+
+def test_2_3_writes_a_label_match_once_and_a_needs_nothing_region_as_one_word(library, tmp_path):
+    """2.3's two shorthands: caption evidence that is one of the item's mentions is its index, and a
+    region whose every rule is not applicable for its reason is `na_rest`; both expand back to
+    exactly the engine's item, and reading statuses of `na_rest` without the catalogue is refused."""
+    from complianceguard.batch.work import Checker
+    from complianceguard.engine import Engine
+    from complianceguard.model import ItemResult, Submission
+    from complianceguard.report.json_report import item_record
+    from complianceguard.report.view import expand_item, statuses
+
+    engine = Engine(library, None, read_media=False)
+    checker = Checker(engine, None, str(tmp_path))
+    labelled = engine.evaluate(Submission(id="a", regions=["GB"], caption="#ad Loving my new serum @glow",
+                                          relationship="paid"))
+    personal = engine.evaluate(Submission(id="b", regions=["DE"], caption="Heute im Park mit meinem Hund",
+                                          relationship="none"))
+    for item in (labelled, personal):
+        record = json.loads(item_record(item, checker.catalogue_for(item)))
+        assert ItemResult.model_validate(expand_item(record, checker.catalogue_for(item))) == item
+    record = json.loads(item_record(labelled, checker.catalogue_for(labelled)))
+    gb101 = next(f for f in record["regions"]["GB"]["findings"] if f["rule"] == "GB101")
+    label = next(n for n, m in enumerate(record["mentions"]) if m["kind"] == "label")
+    assert gb101["evidence"] == [{"mention": label}]
+    record = json.loads(item_record(personal, checker.catalogue_for(personal)))
+    assert record["regions"]["DE"].get("na_rest") is True and "na" not in record["regions"]["DE"]
+    assert {f["status"] for _, f in statuses(record, checker.catalogue_for(personal))} == {"not-applicable"}
+    with pytest.raises(ValueError, match="na_rest needs the rule catalogue"):
+        list(statuses(record))

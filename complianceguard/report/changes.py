@@ -68,11 +68,12 @@ def read_previous(path: Path) -> Previous | None:
         data = path.read_bytes()
         document = json.loads(data)
         items: dict[str, Snapshot] = {}
+        catalogue = document.get("rules") or {}  # JSON dicts already: what na_rest needs
         for item in document.get("items", []):
             if item["id"] in items:
                 continue
             snap = Snapshot(verdict=item.get("verdict", ""))
-            for code, finding in statuses(item):  # a 1.0 or a 2.0 report
+            for code, finding in statuses(item, catalogue):  # a 1.0 or a 2.x report
                 snap.statuses[(code, finding["rule"])] = finding["status"]
                 for note in finding.get("reviews", []):
                     snap.reviews[note["entry"]] = note.get("state", "applied")
@@ -160,7 +161,7 @@ class Workflow:
                 snap = Snapshot(verdict="")
             elif snap.verdict != verdict:
                 out["verdicts"].append(FindingChange(item=item_id, region="", rule="", was=snap.verdict, now=verdict))
-            now = {(code, f["rule"]): f["status"] for code, f in statuses(data)}
+            now = {(code, f["rule"]): f["status"] for code, f in statuses(data, self.catalogue)}
             for key in list(now) + [k for k in snap.statuses if k not in now]:
                 was, status = snap.statuses.get(key), now.get(key)
                 if was == status or (item_id not in before and status != "fail"):

@@ -9,12 +9,17 @@ only what varies:
 - a finding is its `rule` code and `status`, plus `detail` (its message is the rule's template,
   then the detail, for a fail or warn; the detail alone otherwise), `likely` (the "Likely
   commercial post: " prefix), `evidence`, `reviews`, and `fix` only when it is not the template
-  with the region's `label`;
+  with the region's `label`; `detail_from_evidence` (2.3) stands for a detail that is the first
+  evidence's text in quotes and its reason ("'#werbung': it is hashtag number 3."), said twice before;
+- caption evidence that is one of the item's mentions as it was found is `{"mention": <index>}`
+  (and its `reason`) (2.3): a label's match is written once, not once per rule that reads it;
 - a finding that is only its code and status goes in one of its region's lists: `na` (not
   applicable for the region's reason, "Not applicable: <applicability>."), `na_when` (left out by
   the rule's `when`, worded from the item's platform, relationship and post type) or `usual`
   (status -> codes: the message is the kind's usual one, the rule's `outcomes`). Findings are in
-  the pack's rule order, which the catalogue keeps, so the lists merge back in place;
+  the pack's rule order, which the catalogue keeps, so the lists merge back in place; `na_rest`
+  (2.3) stands for an `na` list that holds every catalogue rule of the pack the region lists
+  nowhere else (a region whose post needs no disclosure is that one word, not its 15 codes);
 - caption evidence and mentions leave out the text at their span (the caption has it), the
   caption segment its text, evidence of the region's own vocabulary its `pack` (2.1), and
   segments, mentions and evidence their defaults;
@@ -22,7 +27,8 @@ only what varies:
   added `matcher`, `pack`, `score`); a 1.0 or 2.0 report's notes are read as 2.1's fields
   (`upgraded_evidence`), so `report render` still reads every older report;
 - 2.2 added a mention's `why` (how a cue, the model, a read or a possibly-said reading was
-  judged), apart from its `context` (the line it is in);
+  judged), apart from its `context` (the line it is in); 2.3 `na_rest`, `detail_from_evidence` and
+  evidence by `mention`;
 - anything that is not what the catalogue gives (another name, source, coverage, message, order)
   is kept in the finding as it is: compaction checks every finding against its expansion, so 2.0
   is lossless whatever the engine writes.
@@ -179,15 +185,30 @@ def when_text(info: Mapping[str, Any] | None, ctx: Mapping[str, Any]) -> str | N
     return None
 
 
+def evidence_detail(evidence: list[Mapping[str, Any]] | None) -> str | None:
+    """The detail a check words from its first evidence: "'<text>': <reason>." (None without both)."""
+    first = evidence[0] if evidence else None
+    if first is None or not first.get("text") or not first.get("reason"):
+        return None
+    return f"'{first['text']}': {first['reason']}."
+
+
+def _detail(f: Mapping[str, Any]) -> str | None:
+    if f.get("detail_from_evidence"):
+        return evidence_detail(f.get("evidence"))
+    return f.get("detail")
+
+
 def _message(f: Mapping[str, Any], info: Mapping[str, Any] | None, ctx: Mapping[str, Any]) -> str:
     if "message" in f:
         return f["message"]
     status = f["status"]
     template = info.get("message") if info else None
+    detail = _detail(f)
     if status in FAILED and template is not None:
-        return (LIKELY if f.get("likely") else "") + f"{template} {f.get('detail', '')}"
-    if "detail" in f:
-        return f["detail"]
+        return (LIKELY if f.get("likely") else "") + f"{template} {detail or ''}"
+    if detail is not None:
+        return detail
     why = f.get(WHY)
     if why == "applicability":
         return f"Not applicable: {ctx.get('applicability', '')}."
@@ -227,10 +248,21 @@ def expand_finding(f: Mapping[str, Any], ctx: Mapping[str, Any], catalogue: Cata
     return out
 
 
+def na_codes(region: Mapping[str, Any], catalogue: Catalogue | None) -> list[str]:
+    """The codes of a region's `na` list, `na_rest` spelt out from the catalogue (2.3)."""
+    if not region.get("na_rest"):
+        return list(region.get("na", []))
+    if catalogue is None or region["pack"] not in catalogue:
+        raise ValueError(f"a region's na_rest needs the rule catalogue of {region['pack']}")
+    listed = {f["rule"] for f in region.get("findings", [])} | set(region.get("na_when", []))
+    listed.update(code for codes in (region.get("usual") or {}).values() for code in codes)
+    return [code for code in catalogue[region["pack"]] if code not in listed]
+
+
 def _region_findings(region: Mapping[str, Any], catalogue: Catalogue) -> list[Mapping[str, Any]]:
     """The region's findings with those its lists hold by code, in the catalogue's (the pack's) order."""
     findings = list(region.get("findings", []))
-    listed = [{"rule": code, "status": NA, WHY: "applicability"} for code in region.get("na", [])]
+    listed = [{"rule": code, "status": NA, WHY: "applicability"} for code in na_codes(region, catalogue)]
     listed += [{"rule": code, "status": NA, WHY: "when"} for code in region.get("na_when", [])]
     listed += [{"rule": code, "status": status} for status, codes in (region.get("usual") or {}).items()
                for code in codes]
@@ -259,7 +291,10 @@ def expand_item(item: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]
             channels = {s["id"]: s.get("channel") for s in item.get("segments", [])}
             out[key] = [_full_mention(m, caption, channels) for m in value]
         elif key == "regions":
-            out[key] = {code: _expand_region(item, region, catalogue, coverage) for code, region in value.items()}
+            channels = {s["id"]: s.get("channel") for s in item.get("segments", [])}
+            mentions = [_full_mention(m, caption, channels) for m in item.get("mentions", [])]
+            out[key] = {code: _expand_region(item, region, catalogue, coverage, mentions)
+                        for code, region in value.items()}
         elif key != "coverage":
             out[key] = value
     for key, empty in ITEM_EMPTY.items():
@@ -269,12 +304,12 @@ def expand_item(item: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]
 
 
 def _expand_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogue: Catalogue,
-                   coverage: Mapping[str, Any]) -> dict[str, Any]:
+                   coverage: Mapping[str, Any], mentions: list[Mapping[str, Any]]) -> dict[str, Any]:
     ctx, caption = _context(item, region), item.get("caption")
     findings = []
     for f in _region_findings(region, catalogue):
         if f.get("evidence"):
-            f = {**f, "evidence": [_full_evidence(e, caption, region["pack"]) for e in f["evidence"]]}
+            f = {**f, "evidence": [_full_evidence(e, caption, region["pack"], mentions) for e in f["evidence"]]}
         findings.append(expand_finding(f, ctx, catalogue, coverage))
     return {"verdict": region["verdict"], "pack": region["pack"], "applicability": region["applicability"],
             "findings": findings}
@@ -334,7 +369,21 @@ def _short_mention(m: Mapping[str, Any], caption: str | None, channels: Mapping[
     return out
 
 
-def _full_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None) -> dict[str, Any]:
+# An evidence's fields that `evidence_of` (packs/kinds/base.py) copies from its mention: caption
+# evidence equal to a mention in all of them is written as the mention's index (2.3).
+FROM_MENTION = ("channel", "kind", "text", "span", "time", "term", "confidence", "matcher", "pack", "score",
+                "context", "disguise", "media", "overlay")
+_FROM_MENTION_SET = frozenset(FROM_MENTION)
+
+
+def _full_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None,
+                   mentions: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    if "mention" in e:
+        m = (mentions or [])[e["mention"]]
+        out = {k: m[k] for k in FROM_MENTION if k in m}
+        if "reason" in e:
+            out["reason"] = e["reason"]
+        return out
     out = dict(upgraded_evidence(e))
     if "text" not in out and out.get("channel") == "caption":
         out["text"] = _at(caption, e.get("span"))
@@ -345,7 +394,12 @@ def _full_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None =
     return out
 
 
-def _short_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None) -> dict[str, Any]:
+def _short_evidence(e: Mapping[str, Any], caption: str | None, pack: str | None = None,
+                    mentions: list[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    if e.get("channel") == "caption" and e.keys() - {"reason"} <= _FROM_MENTION_SET:
+        for n, m in enumerate(mentions):
+            if all(e.get(k) == m.get(k) for k in FROM_MENTION):
+                return {"mention": n, **({"reason": e["reason"]} if "reason" in e else {})}
     out = {k: v for k, v in e.items() if EVIDENCE_DEFAULTS.get(k, out_of_band) != v}
     if e.get("channel") == "caption" and "span" in e and _at(caption, e["span"]) == e.get("text"):
         del out["text"]
@@ -397,14 +451,14 @@ class _OutOfBand:
 out_of_band = _OutOfBand()
 
 
-def statuses(item: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(region code, finding) of an item in either schema, without the catalogue: each finding has
-    `rule` and `status` (and `reviews` when decided); 2.0's `na`, `na_when` and `usual` codes
-    included (after the region's other findings)."""
+def statuses(item: Mapping[str, Any], catalogue: Catalogue | None = None) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(region code, finding) of an item in either schema: each finding has `rule` and `status`
+    (and `reviews` when decided); 2.0's `na`, `na_when` and `usual` codes included (after the
+    region's other findings). The catalogue is needed only for a 2.3 region's `na_rest`."""
     for code, region in (item.get("regions") or {}).items():
         for f in region.get("findings", []):
             yield code, f
-        for rule in (*region.get("na", []), *region.get("na_when", [])):
+        for rule in (*na_codes(region, catalogue), *region.get("na_when", [])):
             yield code, {"rule": rule, "status": NA}
         for status, rules in (region.get("usual") or {}).items():
             for rule in rules:
@@ -451,6 +505,9 @@ def _compact_finding(f: Mapping[str, Any], ctx: Mapping[str, Any], catalogue: Ca
         out["detail"] = message
     if f.get("evidence"):
         out["evidence"] = f["evidence"]
+        if "detail" in out and out["detail"] == evidence_detail(f["evidence"]):
+            del out["detail"]
+            out["detail_from_evidence"] = True
     expected = [coverage[s] for s in (info or {}).get("scopes", []) if s in coverage]
     if f.get("coverage", []) != expected:
         out["coverage"] = f.get("coverage", [])
@@ -532,11 +589,16 @@ def _compact_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogu
             f = {k: v for k, v in f.items() if k != WHY}
             f["detail"] = original.get("message", "")
         if f.get("evidence"):
-            f = {**f, "evidence": [_short_evidence(e, caption, region["pack"]) for e in f["evidence"]]}
+            f = {**f, "evidence": [_short_evidence(e, caption, region["pack"], item.get("mentions", []))
+                                   for e in f["evidence"]]}
         kept.append(f)
     if kept:
         out["findings"] = kept
-    out.update((name, codes) for name, codes in lists.items() if codes)
+    others = {f["rule"] for f in kept} | set(lists["na_when"]) | {c for codes in usual.values() for c in codes}
+    rest = lists["na"] and lists["na"] == [code for code in order if code not in others]
+    out.update((name, codes) for name, codes in lists.items() if codes and not (rest and name == "na"))
+    if rest:
+        out["na_rest"] = True
     if usual:
         out["usual"] = usual
     return out
@@ -592,6 +654,12 @@ def json_schema() -> dict[str, Any]:
         pack: str | None = Field(None, description="The pack (id@version) whose vocabulary has `term`; left out "
                                  "for a phrase, pattern or fuzzy match in the region's own pack.")
 
+    class MentionEvidence(BaseModel):
+        model_config = ConfigDict(extra="forbid", title="MentionEvidence")
+        mention: int = Field(ge=0, description="2.3: caption evidence that is the item's `mentions[mention]` as "
+                             "it was found (its channel, kind, text, span, term, matcher, pack, ...).")
+        reason: str | None = Field(None, description="Why it is shown (Evidence.reason).")
+
     class CompactFinding(BaseModel):
         """A finding of a 2.0 item: the rule's code and status, and what is not the catalogue's."""
 
@@ -601,8 +669,11 @@ def json_schema() -> dict[str, Any]:
         detail: str | None = Field(None, description="The message after the rule's template (fail, warn) or "
                                    "the whole message (other statuses).")
         likely: bool | None = Field(None, description="The message starts 'Likely commercial post: '.")
+        detail_from_evidence: bool | None = Field(None, description="2.3: the detail is the first evidence's "
+                                                  "text in quotes, then its reason (\"'<text>': <reason>.\").")
         message: str | None = Field(None, description="The whole message, when it is not template + detail.")
-        evidence: list[CompactEvidence] | None = Field(None, description="Omitted when there is none.")
+        evidence: list[CompactEvidence | MentionEvidence] | None = Field(None, description="Omitted when there "
+                                                                         "is none.")
         coverage: list[Coverage] | None = Field(None, description="Only when it is not the item's coverage "
                                                 "for the rule's scopes.")
         fix: str | None = Field(None, description="Only when it is not the rule's fix template with the "
@@ -624,6 +695,8 @@ def json_schema() -> dict[str, Any]:
         findings: list[CompactFinding] = Field(default_factory=list)
         na: list[str] | None = Field(None, description="Rules not applicable for the region's reason "
                                      "(\"Not applicable: <applicability>.\"), merged in the catalogue's order.")
+        na_rest: bool | None = Field(None, description="2.3: `na` is every rule of the pack's catalogue "
+                                     "that the region lists nowhere else.")
         na_when: list[str] | None = Field(None, description="Rules not applicable by their `when` (platform, "
                                           "relationship, post type, media), merged in the catalogue's order.")
         usual: dict[str, list[str]] | None = Field(None, description="Status -> rules with that status and the "
