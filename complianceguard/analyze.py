@@ -330,6 +330,12 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                         and vocabulary.applies_in(term, vocab_language, pack.pack.languages)):
                     continue
                 key = f"{kind}|{vocab_language}|{term}"
+                if _is_advertiser_hashtag(key):  # "#{advertiser}partner": one hashtag
+                    prefix, suffix = term[1:].lower().split(ADVERTISER, 1)
+                    regex = f"^{re.escape(prefix)}[^\\W_]+{re.escape(suffix)}$"
+                    patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex}}]],
+                                 (max((prefix, suffix), key=len),))
+                    continue
                 if ADVERTISER in term:
                     pattern = _advertiser_pattern(nlp, term)
                     patterns.add(key, [pattern], tuple(t["LOWER"] for t in pattern if "LOWER" in t)[:1])
@@ -392,20 +398,23 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     `tagged`: the handles (lower case, no @) tagged anywhere in the post. Some tokenizers keep a
     hashtag in one token (Norwegian: "#glowskincare"), others split off the "#": both read the same."""
     text = token.text.removeprefix("#")
-    lowered = text.lower().lstrip("@")
-    if any(lowered and lowered == b.lower().lstrip("@").split()[0] for b in brands if b.strip()):
+    lowered = without_accents(text).lstrip("@")  # "Fjällkaffe" names @fjallkaffe
+    if any(lowered and lowered == without_accents(b).lstrip("@").split()[0] for b in brands if b.strip()):
         return True
     # "#ad #glowskincare": the brand written as one lower-case word, or a handle the post tags
-    names = {b.lower().lstrip("@").replace(" ", "") for b in brands if b.strip()}
-    handles = tagged | {h.lower().lstrip("@") for h in HANDLE.findall(token.doc.text)}
+    names = {without_accents(b).lstrip("@").replace(" ", "") for b in brands if b.strip()}
+    handles = {without_accents(h).lstrip("@") for h in (*tagged, *HANDLE.findall(token.doc.text))}
     if lowered and lowered in names | handles:
         return True
     if text.startswith("@") and len(text) > 1:
         return True
     # "MAINOS: Glow" where the post tags @glowskincare: the name the post shows, shortened. A word
     # that starts nothing the post shows ("Mainos: Tänään uusi") is a sentence after the label.
+    # A name with a case ending ("Fazerin kanssa" beside @fazerfinland: Finnish genitive) is read
+    # without its last one or two letters, where four or more remain.
+    stems = {lowered} | {lowered[:-cut] for cut in (1, 2) if len(lowered) - cut >= 4}
     if len(lowered) >= 2 and lowered.isalnum() and not token.is_stop and any(
-            n.startswith(lowered) for n in names | handles):
+            n.startswith(stem) for n in names | handles for stem in stems):
         return True
     before = token.doc[token.i - 1] if token.i else None
     if before is not None and before.text in _ADVERTISER_CONNECTORS and before.text != "#":
@@ -414,6 +423,26 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     # beside @glowskincare, "Adoro" in "#ad Adoro ..." and "Rakastan" in "Mainos Rakastan ..." start
     # a sentence (verdict matrix, Dec 2026); "Mainos Lumene" in a post that tags nobody names one.
     return not (names | handles) and text[:1].isupper() and text[:1].isalpha() and not token.is_stop
+
+
+def _is_advertiser_hashtag(key: str) -> bool:
+    """A vocabulary key whose term is one hashtag with the advertiser inside ("#{advertiser}partner");
+    "#ad {advertiser}" is a hashtag and then the advertiser, as any `{advertiser}` term."""
+    term = key.split("|", 2)[2]
+    return ADVERTISER in term and term.startswith("#") and not any(c.isspace() for c in term)
+
+
+def _hashtag_names_advertiser(span: Span, brands: tuple[str, ...], tagged: frozenset[str]) -> bool:
+    """"#GlowPartner" for "#{advertiser}partner": the name inside the hashtag is the declared brand
+    or a handle the post shows, or the start of one ("#GlowPartner" beside @glowskincare); a name
+    the post shows nowhere ("#JessSkisPartner" beside @northpeak: the creator's own name) is not
+    the advertiser's. A post that names no brand and tags no one cannot tell: the hashtag counts."""
+    prefix, suffix = span.label_.split("|", 2)[2][1:].lower().split(ADVERTISER, 1)
+    word = without_accents(span[-1].text)
+    stem = word[len(prefix):len(word) - len(suffix)]
+    names = {without_accents(b).lstrip("@").replace(" ", "") for b in brands if b.strip()}
+    names |= {without_accents(h).lstrip("@") for h in (*tagged, *HANDLE.findall(span.doc.text))}
+    return not names or (len(stem) >= 2 and any(n.startswith(stem) or stem.startswith(n) for n in names if n))
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
@@ -541,9 +570,14 @@ class Analyzer:
                                                               for m, s, e in (*phrase_matches, *pattern_matches))]
         spans = [s for s in spans if _whole_word(text, s.start_char, s.end_char)]
         # A label naming the advertiser counts only with a name after it ("Mainos Glow", not "Mainos ja").
-        spans = [s for s in spans if ADVERTISER not in s.label_ or _names_advertiser(s[-1], brands, tagged)]
+        spans = [s for s in spans if ADVERTISER not in s.label_ or (
+            _hashtag_names_advertiser(s, brands, tagged) if _is_advertiser_hashtag(s.label_)
+            else _names_advertiser(s[-1], brands, tagged))]
         # Homonyms (`not_labels`: "ad hoc", "Ad Astra", "pub cachée") cancel every match they overlap.
-        homonyms = [s for s in spans if s.label_.startswith("not_label|")]
+        # A hashtag is written on purpose: "#إعلان مهم" is the label "#إعلان", whatever the homonym
+        # "إعلان مهم" (an important announcement) says of the bare words.
+        homonyms = [s for s in spans if s.label_.startswith("not_label|")
+                    and not (s.start and doc[s.start - 1].text == "#" and not s.label_.split("|", 2)[2].startswith("#"))]
         spans = [s for s in spans if not s.label_.startswith("not_label|")
                  and not any(h.start < s.end and s.start < h.end for h in homonyms)]
         denials = [s for s in spans if s.label_.startswith("denial|")]

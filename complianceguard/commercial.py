@@ -47,7 +47,7 @@ from complianceguard.model import CharSpan, Mention, Segment
 
 CUES_FILE = "data/commercial.yaml"
 # Found in code, weighted in the YAML.
-COMPUTED_CUES = ("affiliate-url", "link-shortener", "web-address", "account-tag", "brand-hashtag")
+COMPUTED_CUES = ("affiliate-url", "shop-url", "link-shortener", "web-address", "account-tag", "brand-hashtag")
 SPEECH_WINDOW_S = 15.0  # transcript lines this close (start to start) are judged together
 _HANDLE = re.compile(r"^@([A-Za-z0-9_.]{2,})$")
 
@@ -125,9 +125,10 @@ class CueBook(_Strict):
     cues: dict[str, CueSpec]
     reads: Reads
     affiliate_urls: dict[str, list[str]]
+    shop_urls: dict[str, list[str]] = Field(default_factory=dict)
     link_shorteners: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("affiliate_urls", "link_shorteners")
+    @field_validator("affiliate_urls", "shop_urls", "link_shorteners")
     @classmethod
     def _regexes_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for programme, patterns in value.items():
@@ -283,6 +284,8 @@ class CommercialAnalyzer:
         self.affiliate_urls = [(programme, re.compile(p, re.IGNORECASE))
                                for programme, patterns in book.affiliate_urls.items() for p in patterns]
         self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
+        shops = [p for patterns in book.shop_urls.values() for p in patterns]
+        self.any_shop_url = re.compile("|".join(shops) or r"(?!)", re.IGNORECASE)  # none: matches nothing
         shorteners = [p for patterns in book.link_shorteners.values() for p in patterns]
         self.any_shortener = re.compile("|".join(shorteners) or r"(?!)", re.IGNORECASE)  # none: matches nothing
 
@@ -382,6 +385,8 @@ class CommercialAnalyzer:
                     found.append(("web-address", *where))
                     if self.any_affiliate_url.search(word):
                         found.append(("affiliate-url", *where))
+                    elif self.any_shop_url.search(word):
+                        found.append(("shop-url", *where))
                     elif self.any_shortener.search(word):
                         found.append(("link-shortener", *where))
         handles = [(m.start(), m.end(), re.sub(r"[^a-z0-9]", "", m.group(1).lower()))

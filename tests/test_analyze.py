@@ -352,3 +352,39 @@ def test_the_language_identifier_defers_the_candidate_columns_with_the_same_scor
     for text in ("Loving my new serum, use the code", "Ich liebe dieses Serum sehr", "광고 협찬 받았어요",
                  "本当に素晴らしい製品です", "Kocham to serum, dziękuję"):
         assert deferred.classify(text) == plain.classify(text)
+
+
+def test_a_brand_partner_hashtag_must_name_a_brand_the_post_shows(library):
+    """`#{advertiser}partner` (CA, US): the name inside the hashtag is the brand's (declared, tagged,
+    or the start of a tagged handle); the creator's own name is no label (R-A:230 [M]); a post that
+    shows no brand at all cannot tell, and the hashtag counts."""
+    ca = library.for_region("CA")
+
+    def labels(caption, **fields):
+        return [m.text for m in mentions(library, ca, caption, **fields) if m.kind == "label"]
+
+    assert labels("#JessSkisPartner my ski trip with @northpeak") == []
+    assert labels("#NorthPeakPartner my ski trip with @northpeak") == ["#NorthPeakPartner"]
+    assert labels("#NorthPartner my ski trip with @northpeak") == ["#NorthPartner"]
+    assert labels("#GlowPartner my new serum", brand="Glow Skincare") == ["#GlowPartner"]
+    assert labels("#JessSkisPartner my new serum", brand="Glow Skincare") == []
+    assert labels("#GlowPartner my new serum") == ["#GlowPartner"]
+
+
+def test_a_homonym_of_bare_words_does_not_cancel_the_hashtag_label(library):
+    """AE "إعلان مهم" (an important announcement) is not a label, but "#إعلان مهم" is the hashtag label."""
+    ae = library.for_region("AE")
+    labels = lambda caption: [m.text for m in mentions(library, ae, caption, language="ar") if m.kind == "label"]  # noqa: E731
+    assert labels("إعلان مهم لكل المتابعين") == []
+    assert labels("#إعلان مهم جدا منتج جديد") == ["#إعلان"]
+
+
+@pytest.mark.parametrize("caption", [
+    "Mainos / Saatu Fjällkaffe | uusi kahvini @fjallkaffe",
+    "Kaupallinen yhteistyö Fazerin kanssa | uusi suklaa @fazerfinland",
+])
+def test_the_advertiser_is_named_with_accents_and_case_endings(library, caption):
+    """A name the post shows as a handle without its accents (@fjallkaffe) or with a Finnish case
+    ending ("Fazerin" beside @fazerfinland) names the advertiser (fifth round, FI105)."""
+    found = mentions(library, library.for_region("FI"), caption, language="fi")
+    assert [m for m in found if m.kind == "label" and "{advertiser}" in m.term]

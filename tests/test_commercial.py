@@ -33,6 +33,7 @@ CUE_EXAMPLES = [
     ("the affiliate network pays monthly", "affiliate-word"),
     ("Desk lamp: https://amzn.to/3AbCdEf", "affiliate-url"),
     ("my playlist: https://bit.ly/3xYzAbc", "link-shortener"),
+    ("这款精华 https://item.jd.com/100012345678.html", "shop-url"),
     ("this serum was kindly gifted by the brand", "gifted"),
     ("thank you @glowhotel for having me this weekend", "hosted"),
     ("just go to glow dot com slash anna", "vanity-url"),
