@@ -78,11 +78,13 @@ LANGUAGES: dict[str, tuple[str, str, str, tuple[str, str]]] = {
 READINGS = {"広告": "こうこく", "宣伝": "せんでん", "提供を受けて": "ていきょうをうけて", "PR": "ピーアール",
             "広告ではありません": "こうこくではありません", "商品提供": "しょうひんていきょう",
             "提供していただき": "ていきょうしていただき", "提供いただき": "ていきょういただき",
-            "ご提供いただき": "ごていきょういただき"}
+            "ご提供いただき": "ごていきょういただき", "観光大使": "かんこうたいし",
+            "観光親善大使": "かんこうしんぜんたいし", "の社員です": "のしゃいんです",
+            "の社員として": "のしゃいんとして", "の従業員です": "のじゅうぎょういんです"}
 # espeak-ng's Mandarin voice has no readings for Chinese characters here (its "cmn" voice spells each
 # one's pinyin and tone number in English: "guang three gao four"), so Chinese is said from pinyin
 # with tone numbers by its "cmn-latn-pinyin" voice. A Chinese text without a reading is an error.
-PINYIN = {"广告": "guang3 gao4", "不是广告": "bu2 shi4 guang3 gao4",
+PINYIN = {"广告": "guang3 gao4", "廣告": "guang3 gao4", "不是广告": "bu2 shi4 guang3 gao4",
           "今天我给大家看看我的早晨习惯": "jin1 tian1 wo3 gei3 da4 jia1 kan4 kan4 wo3 de zao3 chen2 xi2 guan4",
           "然后我们一起去公园": "ran2 hou4 wo3 men yi4 qi3 qu4 gong1 yuan2"}
 # A label that names the advertiser ("Reklam för {advertiser}") is said with this brand, which the
