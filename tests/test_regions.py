@@ -113,3 +113,20 @@ def test_a_sentence_after_the_label_is_not_the_advertiser(engine, region, captio
     post = Submission(id="p", regions=[region], caption=caption, relationship="paid", language=language)
     item = engine.evaluate(post)
     assert item.regions[region].verdict == status, statuses(item, region)
+
+
+@pytest.mark.parametrize("caption, language", [
+    ("Collaboration commerciale avec @glowskincare : mon nouveau sérum", "fr"),
+    ("Entgeltliche Einschaltung: mein neues Serum von @glowskincare", "de"),
+    ("#ad my new serum from @glowskincare", "en"),
+])
+def test_the_eu_pack_alone_reads_national_statutory_words_its_members_do_not_inherit(engine, caption, language):
+    """eu.yaml's `not_inherited` labels (fifth round): used alone (--region EU) it reads FR art. 5's
+    "Collaboration commerciale" (R-E:139 [H]), AT § 26's "entgeltliche Einschaltung" (R-E:112 [H]) and,
+    at low confidence, an English post's "#ad" (R-E:27, 12); the member packs keep their own lists,
+    so BE (French labels R-E:267) and DE (R-E:68) do not get them."""
+    post = lambda region: Submission(id="p", regions=[region], caption=caption, relationship="paid",  # noqa: E731
+                                     language=language)
+    assert engine.evaluate(post("EU")).regions["EU"].verdict == "pass"
+    member = {"fr": "BE", "de": "DE", "en": "DE"}[language]
+    assert engine.evaluate(post(member)).regions[member].verdict == "fail"

@@ -309,8 +309,9 @@ def _check_vocabulary(path: Path, raw_bytes: bytes, data: dict[str, Any], pack: 
 
 def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary]) -> dict[str, Vocabulary]:
     """A child pack's vocabulary over its parent's, field by field as each field's type says
-    (`_merged_field`): a field added to Vocabulary is merged without being listed here."""
-    merged = dict(base)
+    (`_merged_field`): a field added to Vocabulary is merged without being listed here. The
+    parent's `not_inherited` terms are not passed on."""
+    merged = {language: _inheritable(vocab) for language, vocab in base.items()}
     for language, vocab in child.items():
         if language not in merged:
             merged[language] = vocab
@@ -320,6 +321,25 @@ def _merge_vocabulary(base: dict[str, Vocabulary], child: dict[str, Vocabulary])
                                                              getattr(vocab, name))
                                          for name, field in Vocabulary.model_fields.items()})
     return merged
+
+
+def _inheritable(vocab: Vocabulary) -> Vocabulary:
+    """A parent's vocabulary as a child pack inherits it: its term lists without its `not_inherited`
+    terms (a term a pack above the parent lists is dropped with them: list it in the child again)."""
+    if not vocab.not_inherited:
+        return vocab
+    dropped = set(vocab.not_inherited)
+    fields: dict[str, Any] = {}
+    for name, field in Vocabulary.model_fields.items():
+        value, origin = getattr(vocab, name), get_origin(field.annotation)
+        if origin is list:
+            value = [t for t in value if t not in dropped]
+        elif origin is dict and get_origin(get_args(field.annotation)[1]) is list:
+            value = {key: [t for t in terms if t not in dropped] for key, terms in value.items()}
+        # Mappings by term (`spoken`, `term_confidence`) stay: an entry for a term no list holds is
+        # inert, and the same term may have come from a pack above this one (base's "ad" -> "an ad").
+        fields[name] = value
+    return Vocabulary(**fields)
 
 
 def _merged_field(annotation: Any, parent: Any, child: Any) -> Any:

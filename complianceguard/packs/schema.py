@@ -103,6 +103,10 @@ class Vocabulary(_Strict):
         default_factory=list, description="Terms of this language (listed in its other fields too) that count "
         "only in packs whose audience `languages` include this language: a pack that extends this one for "
         "another audience does not match them (eu-ucpd's bare Danish 'reklame' is German 'Reklame' too).")
+    not_inherited: list[str] = Field(
+        default_factory=list, description="Terms of this language (listed in its other fields too) that count "
+        "only in this pack itself: a pack that `extends` it does not get them (eu-ucpd used alone reads "
+        "'Collaboration commerciale' as the French label; a member pack has its own list).")
 
     @field_validator(*TERM_FIELDS)
     @classmethod
@@ -119,9 +123,10 @@ class Vocabulary(_Strict):
     @model_validator(mode="after")
     def _audience_terms_listed(self) -> Vocabulary:
         listed = {t for f in ("labels", "insufficient", "denials", "signals") for t in getattr(self, f)}
-        missing = [t for t in self.audience_only if t not in listed]
-        if missing:
-            raise ValueError(f"audience_only: {missing[0]!r} is not one of this language's terms")
+        for field in ("audience_only", "not_inherited"):
+            missing = [t for t in getattr(self, field) if t not in listed]
+            if missing:
+                raise ValueError(f"{field}: {missing[0]!r} is not one of this language's terms")
         return self
 
     def applies_in(self, term: str, language: str, audience: list[str]) -> bool:
