@@ -402,8 +402,7 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     if any(lowered and lowered == without_accents(b).lstrip("@").split()[0] for b in brands if b.strip()):
         return True
     # "#ad #glowskincare": the brand written as one lower-case word, or a handle the post tags
-    names = {without_accents(b).lstrip("@").replace(" ", "") for b in brands if b.strip()}
-    handles = {without_accents(h).lstrip("@") for h in (*tagged, *HANDLE.findall(token.doc.text))}
+    names, handles = _names_shown(brands, tagged, token.doc.text)
     if lowered and lowered in names | handles:
         return True
     if text.startswith("@") and len(text) > 1:
@@ -425,6 +424,13 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     return not (names | handles) and text[:1].isupper() and text[:1].isalpha() and not token.is_stop
 
 
+def _names_shown(brands: tuple[str, ...], tagged: frozenset[str], text: str) -> tuple[set[str], set[str]]:
+    """(the declared brands as one word, the handles the post tags or shows), without "@", case or
+    accents: the names an advertiser in a label is compared with."""
+    names = {without_accents(b).lstrip("@").replace(" ", "") for b in brands if b.strip()}
+    return names, {without_accents(h).lstrip("@") for h in (*tagged, *HANDLE.findall(text))}
+
+
 def _is_advertiser_hashtag(key: str) -> bool:
     """A vocabulary key whose term is one hashtag with the advertiser inside ("#{advertiser}partner");
     "#ad {advertiser}" is a hashtag and then the advertiser, as any `{advertiser}` term."""
@@ -440,9 +446,13 @@ def _hashtag_names_advertiser(span: Span, brands: tuple[str, ...], tagged: froze
     prefix, suffix = span.label_.split("|", 2)[2][1:].lower().split(ADVERTISER, 1)
     word = without_accents(span[-1].text)
     stem = word[len(prefix):len(word) - len(suffix)]
-    names = {without_accents(b).lstrip("@").replace(" ", "") for b in brands if b.strip()}
-    names |= {without_accents(h).lstrip("@") for h in (*tagged, *HANDLE.findall(span.doc.text))}
+    names = set().union(*_names_shown(brands, tagged, span.doc.text))
     return not names or (len(stem) >= 2 and any(n.startswith(stem) or stem.startswith(n) for n in names if n))
+
+
+def _inside_hashtag(span: Span) -> bool:
+    """A match of a term written without "#" that starts right after a "#" ("#إعلان مهم")."""
+    return bool(span.start) and span.doc[span.start - 1].text == "#" and not span.label_.split("|", 2)[2].startswith("#")
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
@@ -576,8 +586,7 @@ class Analyzer:
         # Homonyms (`not_labels`: "ad hoc", "Ad Astra", "pub cachée") cancel every match they overlap.
         # A hashtag is written on purpose: "#إعلان مهم" is the label "#إعلان", whatever the homonym
         # "إعلان مهم" (an important announcement) says of the bare words.
-        homonyms = [s for s in spans if s.label_.startswith("not_label|")
-                    and not (s.start and doc[s.start - 1].text == "#" and not s.label_.split("|", 2)[2].startswith("#"))]
+        homonyms = [s for s in spans if s.label_.startswith("not_label|") and not _inside_hashtag(s)]
         spans = [s for s in spans if not s.label_.startswith("not_label|")
                  and not any(h.start < s.end and s.start < h.end for h in homonyms)]
         denials = [s for s in spans if s.label_.startswith("denial|")]
