@@ -564,3 +564,15 @@ def test_a_spoken_czech_denial_is_heard_as_a_denial_and_a_label_said_alone_stays
     assert ("label", False, False) not in found["denial"][0], found["denial"]
     assert ("denial", False, False) in found["denial"][0], found["denial"]
     assert ("label", False, False) in found["label"][0], found["label"]
+
+
+def test_a_term_a_pack_keeps_to_itself_is_counted_once_for_the_hotwords(library):
+    """eu.yaml re-lists AT's "entgeltliche Einschaltung" for itself used alone (`not_inherited`):
+    counted again it took a place in the German hotwords and the 60 s German bench lost a
+    "Werbung" and ran 4x slower. It is still spoken vocabulary, through AT."""
+    from complianceguard.packs.plan import _spoken_terms
+
+    eu = library.get("eu-ucpd").pack
+    assert "entgeltliche Einschaltung" in eu.vocabulary["de"].labels
+    assert "entgeltliche Einschaltung" not in _spoken_terms(eu, "labels")["de"]
+    assert "entgeltliche Einschaltung" in spoken_keywords(library)["de"]
