@@ -284,10 +284,8 @@ class CommercialAnalyzer:
         self.affiliate_urls = [(programme, re.compile(p, re.IGNORECASE))
                                for programme, patterns in book.affiliate_urls.items() for p in patterns]
         self.any_affiliate_url = re.compile("|".join(p.pattern for _, p in self.affiliate_urls), re.IGNORECASE)
-        shops = [p for patterns in book.shop_urls.values() for p in patterns]
-        self.any_shop_url = re.compile("|".join(shops) or r"(?!)", re.IGNORECASE)  # none: matches nothing
-        shorteners = [p for patterns in book.link_shorteners.values() for p in patterns]
-        self.any_shortener = re.compile("|".join(shorteners) or r"(?!)", re.IGNORECASE)  # none: matches nothing
+        self.any_shop_url = _any_of(book.shop_urls)
+        self.any_shortener = _any_of(book.link_shorteners)
 
     @property
     def nlp(self) -> spacy.language.Language:
@@ -416,6 +414,12 @@ class CommercialAnalyzer:
 
     def _programme(self, url: str) -> str | None:
         return next((programme for programme, pattern in self.affiliate_urls if pattern.search(url)), None)
+
+
+def _any_of(named_patterns: dict[str, list[str]]) -> re.Pattern[str]:
+    """One case-blind regular expression for every pattern of a cue-book map (none: matches nothing)."""
+    patterns = [p for group in named_patterns.values() for p in group]
+    return re.compile("|".join(patterns) or r"(?!)", re.IGNORECASE)
 
 
 _CURRENCY = frozenset("$£€¥₹")

@@ -254,9 +254,15 @@ def na_codes(region: Mapping[str, Any], catalogue: Catalogue | None) -> list[str
         return list(region.get("na", []))
     if catalogue is None or region["pack"] not in catalogue:
         raise ValueError(f"a region's na_rest needs the rule catalogue of {region['pack']}")
+    listed = _listed_besides_na(region)
+    return [code for code in catalogue[region["pack"]] if code not in listed]
+
+
+def _listed_besides_na(region: Mapping[str, Any]) -> set[str]:
+    """The rule codes a 2.x region holds other than in `na`: its findings, `na_when` and `usual`."""
     listed = {f["rule"] for f in region.get("findings", [])} | set(region.get("na_when", []))
     listed.update(code for codes in (region.get("usual") or {}).values() for code in codes)
-    return [code for code in catalogue[region["pack"]] if code not in listed]
+    return listed
 
 
 def _region_findings(region: Mapping[str, Any], catalogue: Catalogue) -> list[Mapping[str, Any]]:
@@ -283,16 +289,15 @@ def expand_item(item: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]
     """A 2.0 item (a JSON dict) as the engine wrote it: a 1.0 item dict (RecordItem validates it)."""
     caption = item.get("caption")
     coverage = {c["channel"]: c for c in item.get("coverage", [])}
+    channels = {s["id"]: s.get("channel") for s in item.get("segments", [])}
+    mentions = [_full_mention(m, caption, channels) for m in item.get("mentions", [])]  # evidence refers to them
     out: dict[str, Any] = {}
     for key, value in item.items():
         if key == "segments":
             out[key] = [_full_segment(s, caption) for s in value]
         elif key == "mentions":
-            channels = {s["id"]: s.get("channel") for s in item.get("segments", [])}
-            out[key] = [_full_mention(m, caption, channels) for m in value]
+            out[key] = mentions
         elif key == "regions":
-            channels = {s["id"]: s.get("channel") for s in item.get("segments", [])}
-            mentions = [_full_mention(m, caption, channels) for m in item.get("mentions", [])]
             out[key] = {code: _expand_region(item, region, catalogue, coverage, mentions)
                         for code, region in value.items()}
         elif key != "coverage":
@@ -594,7 +599,7 @@ def _compact_region(item: Mapping[str, Any], region: Mapping[str, Any], catalogu
         kept.append(f)
     if kept:
         out["findings"] = kept
-    others = {f["rule"] for f in kept} | set(lists["na_when"]) | {c for codes in usual.values() for c in codes}
+    others = _listed_besides_na({"findings": kept, "na_when": lists["na_when"], "usual": usual})
     rest = lists["na"] and lists["na"] == [code for code in order if code not in others]
     out.update((name, codes) for name, codes in lists.items() if codes and not (rest and name == "na"))
     if rest:
