@@ -253,6 +253,33 @@ def test_post_type_inferred_from_media_unless_declared(declared, kinds, expected
     assert post_type_of(post, kinds)[0] == expected
 
 
+@pytest.mark.parametrize("post_type, unread", [
+    ("video", ["overlay", "speech"]), ("story", ["overlay", "speech"]), ("live", ["overlay", "speech"]),
+    ("audio", ["speech"]), ("carousel", ["overlay"]),
+])
+@pytest.mark.parametrize("region, code", [("KR", "KR101"), ("DE", "DE101"), ("US", "US101")])
+def test_a_declared_video_story_or_podcast_without_its_files_is_inconclusive_not_fail(
+        engine, post_type, unread, region, code):
+    """Its label may be on the pictures or said: those were not read, so no FAIL is claimed."""
+    item = evaluate(engine, region, caption="My new serum from @glowskincare", relationship="paid",
+                    post_type=post_type)
+    result = finding(item, region, code)
+    assert result.status == "inconclusive" and item.regions[region].verdict == "inconclusive"
+    assert "no media file given" in result.message
+    assert {c.channel for c in result.coverage if not c.read} <= set(unread)
+
+
+@pytest.mark.parametrize("case", [
+    {},  # a caption only: a feed post (a creator's draft)
+    {"post_type": "feed"},
+    {"post_type": "video", "media": "video", "duration_s": 20},  # described, with nothing on it
+    {"post_type": "video", "speech": [{"text": "My morning routine", "start_s": 0, "end_s": 2}]},
+])
+def test_a_caption_only_post_or_a_described_video_without_a_label_still_fails(engine, case):
+    item = evaluate(engine, "DE", caption="Mein neues Serum von @glowskincare", relationship="paid", **case)
+    assert finding(item, "DE", "DE101").status == "fail"
+
+
 # --- pack validation ---------------------------------------------------------------------------
 
 def _pack_with(tmp_path: Path, rule_update: dict) -> Path:

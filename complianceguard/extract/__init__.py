@@ -47,6 +47,12 @@ def media_kind(path: str) -> str | None:
 
 
 MEDIA_CHANNELS = {"image": ("overlay",), "video": ("overlay", "speech"), "audio": ("speech",)}
+# Where the disclosure of a declared post type can be besides its caption. A post declared a video,
+# story, live, podcast or carousel without its files was not read there, so a label missing from
+# its caption is no proof of a missing disclosure (an unread place is never a FAIL). A `feed` post,
+# declared or by default, is its caption: a creator's draft checked with `check --caption`.
+DECLARED_CHANNELS = {"video": ("overlay", "speech"), "live": ("overlay", "speech"),
+                     "story": ("overlay", "speech"), "audio": ("speech",), "carousel": ("overlay",)}
 
 
 def media_channels(path: str) -> tuple[str, ...]:
@@ -72,6 +78,11 @@ def extract(submission: Submission) -> Extraction:
     why = {"overlay": "on-screen text in {} (not OCRed)", "speech": "speech in {} (not transcribed)"}
     for channel, names in unread.items():
         coverage[channel] = Coverage(channel=channel, read=False, detail=why[channel].format(", ".join(names)))
+    if not submission.media:
+        what = {"overlay": "on-screen text", "speech": "speech"}
+        for channel in DECLARED_CHANNELS.get(submission.post_type or "", ()):
+            coverage[channel] = Coverage(channel=channel, read=False, detail=(
+                f"{what[channel]} of the declared {submission.post_type} post (no media file given)"))
     kinds = frozenset(k for k in map(media_kind, submission.media) if k)
     return Extraction(caption_segments(submission), coverage, layout, kinds)
 
@@ -92,7 +103,10 @@ def described(submission: Submission, media: str | None, duration_s: float | Non
     whole = TimeSpan(start_s=0.0, end_s=duration_s) if media in ("video", "audio") and duration_s else None
     base = extract(submission.model_copy(update={"media": []}))
     segments = list(base.segments)
-    coverage = dict(base.coverage)
+    # A description (of media, or of texts alone) is what the post shows and says, complete: the
+    # declared post type's places are not left unread beside it.
+    complete = media is not None or bool(overlay) or bool(speech)
+    coverage = {channel: c for channel, c in base.coverage.items() if c.read or not complete}
     for channel, items in (("overlay", overlay), ("speech", speech)):
         for number, (text, start, end, *measured) in enumerate(items, 1):
             time = TimeSpan(start_s=start, end_s=end) if start is not None and end is not None else whole
