@@ -375,3 +375,62 @@ def test_a_term_two_languages_list_is_reported_in_the_posts_language(engine):
     polish, polish_language = label("#reklama Moje nowe serum od @glowskincare", "pl")
     assert (czech.language, polish.language) == ("cs", "pl")
     assert czech_language.status == polish_language.status == "pass"
+
+
+# --- sixth round: what the picture shows first, unplaced story texts, a long video's brand section --
+
+BURIED = ("Morning routine with @glowskincare. I have been using this for weeks and honestly it is the best "
+          "thing I tried this year and my skin feels amazing every day since #skincare #ad")
+
+
+@pytest.mark.parametrize("start_s, status", [(0, "pass"), (10, "fail")])
+def test_a_label_on_screen_from_the_first_second_places_the_post_whatever_the_caption(engine, start_s, status):
+    """A buried caption label does not undo "#ad" shown as the video starts (GB102 failed it while
+    the same video with no caption label at all passed)."""
+    item = check(engine, "GB", BURIED, media="video", duration_s=30,
+                 overlay=[("#ad", start_s, 30)])
+    assert finding(item, "GB", "GB102").status == status
+
+
+def test_a_carousel_label_on_a_later_image_is_not_seen_first(engine):
+    from complianceguard.packs.cases import evaluate_case
+    from complianceguard.packs.schema import Case
+
+    def placement(frame: int) -> str:
+        case = Case(caption=BURIED, relationship="paid", media="image", frames=3,
+                    overlay=[{"text": "#ad", "frame": frame}])
+        return finding(evaluate_case(engine, case, "GB"), "GB", "GB102").status
+
+    assert (placement(1), placement(3)) == ("pass", "fail")
+
+
+def test_a_story_label_described_on_no_frame_is_inconclusive_not_fail(engine):
+    from complianceguard.packs.cases import evaluate_case
+    from complianceguard.packs.schema import Case
+
+    def story(**overlay) -> object:
+        case = Case(caption="", relationship="paid", post_type="story", media="image", frames=3,
+                    overlay=[{"text": "#ad", **overlay}])
+        return finding(evaluate_case(engine, case, "US"), "US", "US121")
+
+    unplaced, first_only = story(), story(frame=1)
+    assert unplaced.status == "inconclusive" and "described on no frame" in unplaced.message
+    assert first_only.status == "fail" and "frames 2 and 3 of 3" in first_only.message
+
+
+def test_a_long_videos_brand_section_at_its_end_labelled_throughout_is_not_labelled_only_at_the_end(engine):
+    """IN105: "not only at the end" (our reading of R-A:373) yields to the whole-brand-section tier."""
+    from complianceguard.packs.cases import evaluate_case
+    from complianceguard.packs.schema import Case
+
+    def in105(start_s: float, brand_named: bool) -> str:
+        overlay = [{"text": "#ad", "start_s": start_s, "end_s": 560}]
+        if brand_named:
+            overlay.append({"text": "Glow serum", "start_s": 480, "end_s": 560})
+        case = Case(caption="My weekly vlog", brand="Glow", relationship="paid", language="en", media="video",
+                    duration_s=600, overlay=overlay)
+        return finding(evaluate_case(engine, case, "IN"), "IN", "IN105").status
+
+    assert in105(480, brand_named=True) == "pass"
+    assert in105(500, brand_named=True) == "fail"  # the section starts at 480 s
+    assert in105(480, brand_named=False) == "fail"  # no section: a whole-video label from 480 s of 600 s

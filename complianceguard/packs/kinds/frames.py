@@ -87,9 +87,19 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
             missing.append(number)
             evidence.append(Evidence(channel=channels[0], kind="missing-label", text="", media=media,
                                      frame=number, reason=f"{where}: no label"))
+    # A label described without the frame it is on (`overlay` with no `frame` on a post of several)
+    # may be on any of them: the frames without one are not known to lack it.
+    unplaced = [m for m in labels if m.media not in {media for media, _ in frames}]
     needed = {"every": "on every", "first-and-last": "on the first and the last", "first": "on the first"}[
         p.which_frames]
     shown = f"Labelled: {_frame_names(ctx, labelled)}." if labelled else "No frame carries a label."
+    if unplaced and missing:
+        unknown = f"{quoted(unplaced[:1])} is described on no {word}"
+        evidence = [e.model_copy(update={"kind": "not-read", "reason": f"{e.reason} known, but {unknown}"})
+                    if e.kind == "missing-label" else e for e in evidence]
+        return Outcome("inconclusive", f"{_frame_names(ctx, missing).capitalize()} of {total}: {unknown}, so "
+                       f"whether they carry it is not known; one is needed {needed} {word}. {shown}",
+                       [*evidence, evidence_of(unplaced[0])])
     if missing:
         return Outcome("fail", f"No label on {_frame_names(ctx, missing)} of {total}; one is needed {needed} "
                        f"{word}. {shown}", evidence)

@@ -37,19 +37,30 @@ class LabelPlacementParams(CheckParams):
                          "hashtag\")")
 
 
+SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the video starts playing
+
+
 @check_kind("label-placement", LabelPlacementParams,
             usual={"not-applicable": "No accepted label in the caption to place."})
 def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcome:
     """Passes when at least one accepted caption label meets every given constraint (or one of them,
-    with `any_of`), or a label is printed on a still image (seen before the caption).
+    with `any_of`), or a label is printed on a still image or on a video from its first second
+    (seen before the caption).
 
     Not applicable when there is no accepted label in the caption (`label-present` reports that).
 
     Params: constraints, each optional; give at least one.
     """
-    on_picture = [m for m in ctx.labels(rule.scopes) if m.channel == "overlay" and m.time is None]
-    if on_picture:  # a label printed on a still image is seen with the picture, before any caption
-        return Outcome("pass", f"{quoted(on_picture[:1])} is on the picture itself, seen before the caption.",
+    # A label printed on a still image, or on a video from its first second, is seen with the
+    # picture, before any caption: a caption label buried further down does not undo it. In a
+    # carousel or a story only the first picture is seen first.
+    first = ctx.frames[0][0] if len(ctx.frames) > 1 else None
+    on_picture = [m for m in ctx.labels(rule.scopes) if m.channel == "overlay"
+                  and (m.time is None or m.time.start_s <= SEEN_AT_ONCE_S)
+                  and (first is None or m.media == first)]
+    if on_picture:
+        where = "the picture itself" if on_picture[0].time is None else "the video from its first second"
+        return Outcome("pass", f"{quoted(on_picture[:1])} is on {where}, seen before the caption.",
                        [evidence_of(on_picture[0])])
     labels = [m for m in ctx.labels(rule.scopes) if m.channel == "caption" and m.span]
     if not labels:

@@ -39,7 +39,7 @@ class VideoTimingParams(CheckParams):
     not_only_in_last_fraction: Number | None = Field(
         None, gt=0, lt=1, description="the first label begins before the last F of the duration: a label only at "
         "the end fails (0.25: it must begin within the first 75 %), for sources that say \"not at the end\" "
-        "without a seconds figure")
+        "without a seconds figure; not asked where a `brand_section` tier finds the section: its place decides")
     end_within_s: Seconds | None = Field(None, description="a label is present in the last S seconds")
     min_visible_s: Seconds | None = Field(None, description="visible (or spoken) for at least D seconds in total")
     min_fraction: Number | None = Field(None, description="visible for at least this fraction of the duration")
@@ -151,7 +151,10 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
             and intervals[0][0] > p.start_within_s + TIMING_TOLERANCE_S):
         problems.append(f"the first label is at {intervals[0][0]:g} s; it must come within the first "
                         f"{p.start_within_s:g} s")
-    if (p.not_only_in_last_fraction is not None and upfront_caption is None
+    # Where the label must cover the brand's section (IN's long videos), that section says when it
+    # comes: a section at the end is labelled at the end.
+    section = _brand_section(ctx) if getattr(_tier(p, duration), "brand_section", False) else None
+    if (p.not_only_in_last_fraction is not None and upfront_caption is None and section is None
             and intervals[0][0] > duration * (1 - p.not_only_in_last_fraction) + TIMING_TOLERANCE_S):
         problems.append(f"the first label is at {intervals[0][0]:g} s of {duration:g} s, in the last "
                         f"{p.not_only_in_last_fraction:.0%}; it must not come only at the end")
@@ -160,7 +163,6 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
                         f"{p.end_within_s:g} s (of {duration:g} s)")
     required, described = _required_visible(p, duration)
     total = sum(b - a for a, b in intervals)
-    section = _brand_section(ctx) if getattr(_tier(p, duration), "brand_section", False) else None
     if section is not None:
         shown = _covered(intervals, section)
         if shown + TIMING_TOLERANCE_S < section[1] - section[0]:
