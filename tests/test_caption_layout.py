@@ -22,6 +22,17 @@ def test_fold_is_the_earlier_of_chars_and_lines():
     assert caption_layout(long_line, "instagram").fold.at == platform_folds()["instagram"]["fold_chars"]
 
 
+def test_wide_characters_take_two_columns_of_the_fold():
+    """A fold figure in characters hides a Chinese, Japanese or Korean caption about half as far in:
+    a 111-character Chinese caption ending in 广告 hides its label on Instagram (sixth-round probe)."""
+    columns = platform_folds()["instagram"]["fold_chars"]
+    chinese = "这款精华我已经用了一个月" * 9 + "广告"
+    assert caption_layout(chinese, "instagram").fold.at == columns // 2
+    assert chinese.index("广告") > caption_layout(chinese, "instagram").fold.at
+    mixed = "ab" + "광고" + "x" * 200
+    assert caption_layout(mixed, "instagram").fold.at == columns - 2
+
+
 def test_hashtag_run_and_tokens():
     layout = caption_layout("Loving it @glow #skincare #glow #ad", "instagram")
     assert [t.kind for t in layout.tokens] == ["word", "word", "mention", "hashtag", "hashtag", "hashtag"]

@@ -8,6 +8,7 @@ character offsets, the same offsets the evidence quotes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -82,7 +83,7 @@ def fold_for(platform: str, caption: str) -> Fold:
     entry = table.get(platform) or table["other"]
     chars = int(entry["fold_chars"])
     lines = entry.get("fold_lines")
-    at = min(chars, len(caption))
+    at = _within_width(caption, chars)
     if lines:
         line_end = -1
         for _ in range(int(lines)):
@@ -94,6 +95,18 @@ def fold_for(platform: str, caption: str) -> Fold:
     source = entry.get("source") or {}
     cited = ", ".join(str(source[k]) for k in ("title", "publisher", "year", "url") if source.get(k))
     return Fold(platform, at, chars, lines, entry.get("confidence", "not-found"), cited or "no source found")
+
+
+def _within_width(text: str, columns: int) -> int:
+    """How many characters of `text` fit in `columns`: a wide character (Chinese, Japanese, Korean,
+    fullwidth forms; Unicode East Asian Width W or F) takes two, as it does on screen, so a fold
+    figure given in characters hides a Chinese caption about half as far in."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used > columns:
+            return index
+    return len(text)
 
 
 def tokenize_layout(caption: str) -> tuple[Token, ...]:
