@@ -76,6 +76,8 @@ class Engine:
             submission, [kind for _, kind in frames] or sorted(extraction.media_kinds))
         handles = tuple((s.channel, h) for s in extraction.segments if s.channel in ("caption", "overlay")
                         for h in HANDLE.findall(s.text))
+        screen_texts = tuple((s.id, s.media, s.time, s.overlay) for s in extraction.segments
+                             if s.channel == "overlay" and s.overlay is not None)
         speech_times = tuple(s.time for s in extraction.segments
                              if s.channel == "speech" and s.time is not None and s.tentative is None)
         for region in self.regions_for(submission):
@@ -85,7 +87,8 @@ class Engine:
             ctx = Context(submission, extraction.layout, mentions, language, extraction.coverage,
                           extraction.media_kinds, extraction.duration_s, with_text,
                           post_type=post_type, frames=frames, speech_times=speech_times,
-                          title_mentions=self._title_mentions(submission, pack, language), handles=handles)
+                          title_mentions=self._title_mentions(submission, pack, language), handles=handles,
+                          screen_texts=screen_texts)
             result = self._region(ctx, pack)
             regions[region] = result
             label = preferred_label(pack, language)

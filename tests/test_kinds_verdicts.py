@@ -434,3 +434,20 @@ def test_a_long_videos_brand_section_at_its_end_labelled_throughout_is_not_label
     assert in105(480, brand_named=True) == "pass"
     assert in105(500, brand_named=True) == "fail"  # the section starts at 480 s
     assert in105(480, brand_named=False) == "fail"  # no section: a whole-video label from 480 s of 600 s
+
+
+def test_a_label_small_next_to_the_text_beside_it_warns_only_while_they_show_together(engine):
+    """JP108 `min_relative_height`: "small text compared with the surrounding characters" (R-A:511)."""
+    from complianceguard.packs.cases import evaluate_case
+    from complianceguard.packs.schema import Case
+
+    def jp108(title_from_s: float) -> object:
+        case = Case(caption="新作リップ", language="ja", relationship="paid", media="video", duration_s=20,
+                    overlay=[{"text": "PR", "start_s": 0, "end_s": 5, "height_fraction": 0.03},
+                             {"text": "新作リップ全色レビュー！", "start_s": title_from_s, "end_s": title_from_s + 5,
+                              "height_fraction": 0.15}])
+        return finding(evaluate_case(engine, case, "JP"), "JP", "JP108")
+
+    together, apart = jp108(0), jp108(10)
+    assert together.status == "warn" and "20%" in together.message
+    assert apart.status == "pass"

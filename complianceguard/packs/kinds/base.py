@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict, WithJsonSchema, model_serializer
 
-from complianceguard.model import Coverage, Evidence, Mention, TimeSpan
+from complianceguard.model import Coverage, Evidence, Mention, OverlayInfo, TimeSpan
 
 if TYPE_CHECKING:
     from complianceguard.extract.caption import CaptionLayout
@@ -162,6 +162,9 @@ class Context:
     # (channel, "@handle") for every handle tagged in the post's text, caption or on screen: an
     # advertiser named by its handle (`needs_advertiser: post`) wherever the rule reads.
     handles: tuple[tuple[str, str], ...] = ()
+    # Every on-screen text measured (segment id, media, when, its size and contrast), labels or not:
+    # what a label's size is compared with ("small next to the surrounding text").
+    screen_texts: tuple[tuple[str, str | None, TimeSpan | None, OverlayInfo], ...] = ()
 
     def labels(self, scopes: list[str]) -> list[Mention]:
         """Accepted labels that count: not negated, not disguised, not tentative, in the given channels."""

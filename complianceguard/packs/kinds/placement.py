@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
-from complianceguard.model import Mention
+from complianceguard.model import Mention, OverlayInfo, TimeSpan
 from complianceguard.packs.kinds.base import (CheckParams, Context, Count, Flag, Number, Outcome, check_kind,
                                               evidence_of, quoted)
 
@@ -165,17 +165,21 @@ class LabelProminenceParams(CheckParams):
                                                "frame height")
     min_contrast: Number | None = Field(None, description="WCAG contrast ratio against the pixels around it, at "
                                         "least this")
+    min_relative_height: Number | None = Field(
+        None, gt=0, description="letter height at least this fraction of the tallest other text measured on the "
+        "same picture at the same time (JP: \"small text compared with the surrounding characters\"); a label "
+        "alone on screen meets it")
 
 
 @check_kind("label-prominence", LabelProminenceParams, usual={"not-applicable": "No label on screen to measure."})
 def label_prominence(ctx: Context, rule: Rule, p: LabelProminenceParams) -> Outcome:
     """Passes when an accepted label on screen (measured by OCR: letter height and WCAG contrast
-    against the pixels around it) meets `min_height_fraction` and `min_contrast`; one label that
-    meets both is enough.
+    against the pixels around it) meets `min_height_fraction`, `min_contrast` and
+    `min_relative_height`; one label that meets all of them is enough.
 
     Not applicable when there is no label on screen to measure.
 
-    Params: both optional.
+    Params: all optional.
     """
     shown = [m for m in ctx.labels(rule.scopes) if m.overlay is not None]
     if not shown:
@@ -190,6 +194,11 @@ def label_prominence(ctx: Context, rule: Rule, p: LabelProminenceParams) -> Outc
         if p.min_contrast is not None and o.contrast_ratio < p.min_contrast:
             found.append(f"its contrast against the background is {o.contrast_ratio:g}:1; needs at least "
                          f"{p.min_contrast:g}:1")
+        tallest = _tallest_beside(ctx, m) if p.min_relative_height is not None else None
+        if tallest is not None and o.height_fraction + 1e-9 < p.min_relative_height * tallest.height_fraction:
+            found.append(f"its letters are {o.text_height_px} px high beside other text on screen "
+                         f"{tallest.text_height_px} px high ({o.height_fraction / tallest.height_fraction:.0%}); "
+                         f"needs at least {p.min_relative_height:.0%} of it")
         return found
 
     measured = [(m, problems(m)) for m in shown]
@@ -201,6 +210,18 @@ def label_prominence(ctx: Context, rule: Rule, p: LabelProminenceParams) -> Outc
     label, why = measured[0]
     return Outcome("fail", f"{quoted([label])} is not clearly visible: " + "; ".join(why) + ".",
                    [evidence_of(m, "; ".join(w)) for m, w in measured[:3]])
+
+
+def _tallest_beside(ctx: Context, label: Mention) -> OverlayInfo | None:
+    """The tallest other text measured on the label's picture while the label shows (None: none)."""
+    def together(time: TimeSpan | None) -> bool:
+        if time is None or label.time is None:
+            return time is None and label.time is None
+        return time.start_s < label.time.end_s and label.time.start_s < time.end_s
+
+    others = [info for segment, media, time, info in ctx.screen_texts
+              if segment != label.segment and media == label.media and together(time)]
+    return max(others, key=lambda info: info.height_fraction, default=None)
 
 
 class LabelNextToSignalParams(CheckParams):
