@@ -451,3 +451,20 @@ def test_a_label_small_next_to_the_text_beside_it_warns_only_while_they_show_tog
     together, apart = jp108(0), jp108(10)
     assert together.status == "warn" and "20%" in together.message
     assert apart.status == "pass"
+
+
+@pytest.mark.parametrize("overlay, status", [
+    ([(0, 599), (600, 1200)], "pass"),  # one OCR sample missed: still the whole time
+    ([(1, 1199)], "pass"),
+    ([(0, 590), (600, 1200)], "fail"),  # ten seconds without it
+])
+def test_the_whole_video_is_measured_with_frame_sampling_gaps_closed(engine, overlay, status):
+    """IN105's longer-video tier when no brand section is found: the label the whole time, with the
+    2 s that `live-repeat continuous` allows for frame sampling."""
+    from complianceguard.packs.cases import evaluate_case
+    from complianceguard.packs.schema import Case
+
+    case = Case(caption="Live now", relationship="paid", language="en", media="video", duration_s=1200,
+                overlay=[{"text": "#ad", "start_s": a, "end_s": b} for a, b in overlay],
+                speech=[{"text": "This is an ad for Glow", "start_s": 0, "end_s": 3}])
+    assert finding(evaluate_case(engine, case, "IN"), "IN", "IN105").status == status
