@@ -468,3 +468,14 @@ def test_the_whole_video_is_measured_with_frame_sampling_gaps_closed(engine, ove
                 overlay=[{"text": "#ad", "start_s": a, "end_s": b} for a, b in overlay],
                 speech=[{"text": "This is an ad for Glow", "start_s": 0, "end_s": 3}])
     assert finding(evaluate_case(engine, case, "IN"), "IN", "IN105").status == status
+
+
+def test_a_video_of_unknown_length_with_nothing_to_time_is_not_inconclusive(engine):
+    """NO113/NO114 time a label only where there is one (`only_when_labelled`) or speech only where
+    something is said: without the video's duration that is still known (sixth-round probe)."""
+    from complianceguard.packs.cases import evaluate_case
+    from complianceguard.packs.schema import Case
+
+    case = Case(caption="Reklame for @glowskincare: mitt nye serum", language="no", relationship="paid",
+                media="video", post_type="video")
+    assert evaluate_case(engine, case, "NO").regions["NO"].verdict == "pass"

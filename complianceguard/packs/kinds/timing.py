@@ -150,16 +150,17 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     not_read = unread(ctx, rule.scopes)
     labels = [m for m in ctx.labels(rule.scopes) if m.time is not None]
     where = " or ".join(CHANNEL_WORDS[s] for s in rule.scopes)
+    # What makes the rule not apply is known without the media's duration.
+    if set(rule.scopes) == {"speech"} and "speech" not in ctx.channels_with_text and not not_read:
+        return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
+    if not labels and not not_read and p.only_when_labelled:
+        return Outcome("not-applicable", f"No label in the {where} to time (searched {searched(ctx, rule.scopes)}).")
     if ctx.duration_s is None or (not_read and not labels):
         why = "; ".join(c.detail for c in not_read) or "the media's duration is unknown"
         return Outcome("inconclusive", f"Timing could not be checked: {why}.")
-    if set(rule.scopes) == {"speech"} and "speech" not in ctx.channels_with_text and not not_read:
-        return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
     duration = ctx.duration_s
     intervals = merged([(m.time.start_s, m.time.end_s) for m in labels])
     evidence = [evidence_of(m) for m in labels]
-    if not intervals and p.only_when_labelled:
-        return Outcome("not-applicable", f"No label in the {where} to time (searched {searched(ctx, rule.scopes)}).")
     if not intervals:
         return Outcome("fail", f"No label in the {where} at any time (searched {searched(ctx, rule.scopes)}).")
     spans = ", ".join(f"{a:g}-{b:g} s" for a, b in intervals)
