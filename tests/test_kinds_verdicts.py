@@ -479,3 +479,36 @@ def test_a_video_of_unknown_length_with_nothing_to_time_is_not_inconclusive(engi
     case = Case(caption="Reklame for @glowskincare: mitt nye serum", language="no", relationship="paid",
                 media="video", post_type="video")
     assert evaluate_case(engine, case, "NO").regions["NO"].verdict == "pass"
+
+
+def test_require_each_counts_a_label_only_where_the_pack_says_it_counts(tmp_path):
+    """`require_each` groups follow `counts_only_in_media` and `counts_only_for` as a single scope
+    does: a bare "AD" meant for the screen and speech does not label the caption (sixth-round probe;
+    before, each group took any label)."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text("""
+id: zz-test
+version: 1.0.0
+name: Written and said, a bare AD on screen or said only
+region: ZZ
+languages: [nl]
+sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
+vocabulary: {nl: {labels: ["#advertentie", AD, reclame]}}
+rules:
+  - {code: ZZ101, name: written-and-said, check: label-present, scopes: [caption, overlay, speech],
+     params: {require_each: [[caption, overlay], [speech]], counts_only_in_media: {AD: [video]},
+              counts_only_for: {reclame: [paid]}},
+     message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+""", encoding="utf-8")
+    zz = Engine(PackLibrary(extra=[pack]))
+
+    def status(caption: str, relationship: str = "paid") -> str:
+        post = Submission(id="p", regions=["ZZ"], caption=caption, relationship=relationship, language="nl",
+                          media=["clip.mp4"])
+        item = zz.evaluate(post, described(post, "video", 20.0, [], [("dit is AD", 0.0, 2.0)]))
+        return finding(item, "ZZ", "ZZ101").status
+
+    assert status("#advertentie Mijn nieuwe serum") == "pass"  # written, and AD said in the video
+    assert status("AD Mijn nieuwe serum") == "fail"  # AD counts only on screen or said
+    assert status("reclame: mijn nieuwe serum") == "pass"
+    assert status("reclame: mijn nieuwe serum", "gifted") == "fail"  # reclame counts for paid posts only

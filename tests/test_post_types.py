@@ -269,6 +269,15 @@ def test_a_declared_video_story_or_podcast_without_its_files_is_inconclusive_not
     assert {c.channel for c in result.coverage if not c.read} <= set(unread)
 
 
+def test_a_declared_video_labelled_in_its_caption_only_cannot_have_its_video_rules_checked(engine):
+    """DE109 asks for the label in the video from its start: with no file that is not known, so no
+    pass is claimed either (sixth-round probe: it passed as though there were no video)."""
+    item = evaluate(engine, "DE", caption="Werbung | Mein Test vom Kuizo", relationship="paid",
+                    post_type="video", platform="youtube", language="de")
+    assert finding(item, "DE", "DE109").status == "inconclusive"
+    assert item.regions["DE"].verdict == "inconclusive"
+
+
 @pytest.mark.parametrize("case", [
     {},  # a caption only: a feed post (a creator's draft)
     {"post_type": "feed"},

@@ -53,6 +53,9 @@ MEDIA_CHANNELS = {"image": ("overlay",), "video": ("overlay", "speech"), "audio"
 # declared or by default, is its caption: a creator's draft checked with `check --caption`.
 DECLARED_CHANNELS = {"video": ("overlay", "speech"), "live": ("overlay", "speech"),
                      "story": ("overlay", "speech"), "audio": ("speech",), "carousel": ("overlay",)}
+# The media such a post has though its files were not given, for the rules about that media (a
+# video's timing cannot be checked, not "there is no video"). A story may be pictures or videos.
+DECLARED_KINDS = {"video": "video", "live": "video", "audio": "audio", "carousel": "image"}
 
 
 def media_channels(path: str) -> tuple[str, ...]:
@@ -78,12 +81,13 @@ def extract(submission: Submission) -> Extraction:
     why = {"overlay": "on-screen text in {} (not OCRed)", "speech": "speech in {} (not transcribed)"}
     for channel, names in unread.items():
         coverage[channel] = Coverage(channel=channel, read=False, detail=why[channel].format(", ".join(names)))
+    kinds = frozenset(k for k in map(media_kind, submission.media) if k)
     if not submission.media:
         what = {"overlay": "on-screen text", "speech": "speech"}
         for channel in DECLARED_CHANNELS.get(submission.post_type or "", ()):
             coverage[channel] = Coverage(channel=channel, read=False, detail=(
                 f"{what[channel]} of the declared {submission.post_type} post (no media file given)"))
-    kinds = frozenset(k for k in map(media_kind, submission.media) if k)
+        kinds = frozenset(k for k in [DECLARED_KINDS.get(submission.post_type or "")] if k)
     return Extraction(caption_segments(submission), coverage, layout, kinds)
 
 
@@ -126,7 +130,8 @@ def described(submission: Submission, media: str | None, duration_s: float | Non
         what = "on-screen text" if channel == "overlay" else "speech"
         coverage[channel] = Coverage(channel=channel, read=True,
                                      detail=f"{what} of the {media} (described: {count} segments)")
-    return Extraction(segments, coverage, base.layout, frozenset([media]) if media else frozenset(), duration_s)
+    kinds = frozenset([media]) if media else frozenset() if complete else base.media_kinds
+    return Extraction(segments, coverage, base.layout, kinds, duration_s)
 
 
 # Tesseract language packs for pack languages in other scripts (installed by the set-up). Latin-script

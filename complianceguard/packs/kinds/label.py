@@ -51,12 +51,8 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     Params: all optional.
     """
     if p.require_each:
-        return _label_in_each(ctx, p.require_each, p.title_counts)
-    only_in = {term.casefold(): kinds for term, kinds in p.counts_only_in_media.items()}
-    found = ctx.labels(rule.scopes)
-    misplaced = [m for m in found if m.term.casefold() in only_in
-                 and _media_kind(ctx, m) not in only_in[m.term.casefold()]]
-    labels, not_counting = _counting(ctx, [m for m in found if m not in misplaced], p.counts_only_for)
+        return _label_in_each(ctx, p)
+    labels, misplaced, not_counting = _counted(ctx, rule.scopes, p)
     if labels and p.needs_advertiser:
         return _names_advertiser(ctx, rule, p.needs_advertiser, labels)
     if labels:
@@ -78,7 +74,7 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         why_not = (f" {quoted(not_counting[:2])} counts only for {limited_to} posts, not for this "
                    f"{ctx.submission.relationship} one.")
     elif misplaced:
-        where = " or ".join(f"a {kind}" for kind in only_in[misplaced[0].term.casefold()])
+        where = " or ".join(f"a {kind}" for kind in _only_in(p)[misplaced[0].term.casefold()])
         why_not = f" {quoted(misplaced[:2])} counts here only on screen or said in {where}."
     elif any(m.disguise for m in near_misses):
         why_not = f" Only a disguised label was found: {quoted([m for m in near_misses if m.disguise])}."
@@ -89,6 +85,21 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
         return Outcome("inconclusive", "No label in what was read; not read: "
                        + "; ".join(c.detail for c in not_read) + "." + why_not, notes)
     return Outcome("fail", f"Searched {searched(ctx, rule.scopes)}.{why_not}", notes)
+
+
+def _only_in(p: LabelPresentParams) -> dict[str, list[str]]:
+    return {term.casefold(): kinds for term, kinds in p.counts_only_in_media.items()}
+
+
+def _counted(ctx: Context, scopes: list[str], p: LabelPresentParams) -> tuple[list[Mention], ...]:
+    """(labels that count here, labels of media of another kind (`counts_only_in_media`), labels
+    for other relationships (`counts_only_for`)) in the scopes."""
+    only_in = _only_in(p)
+    found = ctx.labels(scopes)
+    misplaced = [m for m in found if m.term.casefold() in only_in
+                 and _media_kind(ctx, m) not in only_in[m.term.casefold()]]
+    labels, not_counting = _counting(ctx, [m for m in found if m not in misplaced], p.counts_only_for)
+    return labels, misplaced, not_counting
 
 
 def _media_kind(ctx: Context, mention: Mention) -> str | None:
@@ -148,17 +159,19 @@ def _names_advertiser(ctx: Context, rule: Rule, mode: str, labels: list) -> Outc
                    [evidence_of(m) for m in labels[:2]])
 
 
-def _label_in_each(ctx: Context, groups: list[list[str]], title_counts: bool = False) -> Outcome:
-    """A label in every group of channels: "written (caption or on screen) and spoken". With
-    `title_counts`, a label in the declared title is a written one: it counts for a group that
-    holds the caption (BE: "oral ... and written in the video, in the title or in the description")."""
+def _label_in_each(ctx: Context, p: LabelPresentParams) -> Outcome:
+    """A label in every group of channels (`require_each`): "written (caption or on screen) and
+    spoken", each counted as `counts_only_for` and `counts_only_in_media` say. With `title_counts`, a
+    label in the declared title is a written one: it counts for a group that holds the caption (BE:
+    "oral ... and written in the video, in the title or in the description")."""
+    groups = p.require_each
     evidence, missing, not_read = [], [], []
     for group in groups:
-        found = ctx.labels(group)
+        found = _counted(ctx, group, p)[0]
         if found:
             evidence.append(evidence_of(found[0]))
             continue
-        in_title = [m for m in ctx.title_mentions or () if title_counts and "caption" in group
+        in_title = [m for m in ctx.title_mentions or () if p.title_counts and "caption" in group
                     and m.kind == "label" and not m.negated and not m.disguise]
         if in_title:
             evidence.extend(_title_evidence(in_title[:1]))
