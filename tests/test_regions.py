@@ -130,3 +130,33 @@ def test_the_eu_pack_alone_reads_national_statutory_words_its_members_do_not_inh
     assert engine.evaluate(post("EU")).regions["EU"].verdict == "pass"
     member = {"fr": "BE", "de": "DE", "en": "DE"}[language]
     assert engine.evaluate(post(member)).regions[member].verdict == "fail"
+
+
+ALL_REGIONS = ["US", "GB", "IE", "CA", "AU", "NZ", "IN", "SG", "CN", "JP", "KR", "BR", "MX", "AE", "EU", "DE",
+               "AT", "FR", "ES", "IT", "NL", "BE", "PL", "SE", "DK", "NO", "FI", "PT", "CZ"]
+
+
+# Placement rules that judge the caption's own label whatever the picture shows, each with its source.
+CAPTION_ITSELF = {"NL126": "R-E:247 [M]: the description's mention must show without 'meer weergeven'"}
+
+
+@pytest.mark.parametrize("region", ALL_REGIONS)
+def test_a_label_seen_with_the_picture_first_is_not_undone_by_a_late_caption_label(engine, library, region):
+    """Every pack's caption-placement rules (sixth round): a still image printed with the region's
+    label, or a video showing it from its first second, is labelled before anyone reads the caption,
+    so the same label buried at the caption's end fails none of them (it failed US102, EU102, KR102
+    and 40 others while the same post with no caption label passed them)."""
+    from complianceguard.engine import preferred_label
+
+    pack = library.for_region(region)
+    language = pack.pack.languages[0]
+    label = preferred_label(pack, language) or pack.pack.vocabulary[language].labels[0]
+    caption = ("My morning routine with @glowskincare: a month of using it every single day, and honestly "
+               "my skin has never felt better, more on that in a later post #skincare #morning " + label)
+    placement = [r.code for r in pack.pack.rules if r.check == "label-placement" and r.code not in CAPTION_ITSELF]
+    for media, overlay in (("image", [(label, None, None)]), ("video", [(label, 0.0, 30.0)])):
+        post = Submission(id="p", regions=[region], caption=caption, relationship="paid", language=language,
+                          brand_handles=["@glowskincare"], media=[f"post.{'jpg' if media == 'image' else 'mp4'}"])
+        item = engine.evaluate(post, described(post, media, 30.0 if media == "video" else None, overlay, []))
+        failed = {f.rule for f in item.regions[region].findings if f.status in ("fail", "warn")}
+        assert not failed & set(placement), (media, failed & set(placement))
