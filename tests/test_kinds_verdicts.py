@@ -479,6 +479,10 @@ def test_a_video_of_unknown_length_with_nothing_to_time_is_not_inconclusive(engi
     case = Case(caption="Reklame for @glowskincare: mitt nye serum", language="no", relationship="paid",
                 media="video", post_type="video")
     assert evaluate_case(engine, case, "NO").regions["NO"].verdict == "pass"
+    # A label on screen with neither its times nor the video's length cannot be timed: inconclusive.
+    untimed = Case(caption=case.caption, language="no", relationship="paid", media="video", post_type="video",
+                   overlay=[{"text": "REKLAME for Glow"}])
+    assert evaluate_case(engine, untimed, "NO").regions["NO"].verdict == "inconclusive"
 
 
 def test_require_each_counts_a_label_only_where_the_pack_says_it_counts(tmp_path):

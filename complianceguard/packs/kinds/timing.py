@@ -153,7 +153,7 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     # What makes the rule not apply is known without the media's duration.
     if set(rule.scopes) == {"speech"} and "speech" not in ctx.channels_with_text and not not_read:
         return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
-    if not labels and not not_read and p.only_when_labelled:
+    if not ctx.labels(rule.scopes) and not not_read and p.only_when_labelled:  # timed or not
         return Outcome("not-applicable", f"No label in the {where} to time (searched {searched(ctx, rule.scopes)}).")
     if ctx.duration_s is None or (not_read and not labels):
         why = "; ".join(c.detail for c in not_read) or "the media's duration is unknown"
