@@ -195,9 +195,6 @@ def _shipped_models(model: str | None, multilingual: bool) -> tuple[ModelInfo | 
 # turned "twenty percent off at" into "of ad" (tests/test_speech.py, sponsor-read-undisclosed), and
 # so is a label that merely extends one already chosen ("advert" beside "advertisement").
 HOTWORDS_PER_LANGUAGE = 4
-# Nor is a label another chosen one inflected: with "reklama" in the prompt, "reklamu, reklamou"
-# made Whisper base write the list into Czech talk (3 false labels, bench/speech_languages.py).
-INFLECTION_LETTERS = 2
 HOTWORD_MIN_LETTERS = 6
 # How many are proposed by keyword verification (proposals per segment are capped anyway).
 VERIFIED_PER_LANGUAGE = 8
@@ -225,31 +222,16 @@ DETECTION_SECONDS = 30  # of the first speech (after the voice-activity filter):
 ECHO_CHECK_MAX_S = 29.0
 
 
-def _inflection(a: str, b: str) -> bool:
-    """Are two folded keywords one phrase in another grammatical case or gender ("reklama" /
-    "reklamu", "patrocinado por" / "patrocinada por")? Word for word, each pair differs at most in
-    its last two letters."""
-    words_a, words_b = a.split(), b.split()
-    if len(words_a) != len(words_b):
-        return False
-    for x, y in zip(words_a, words_b):
-        common = len(os.path.commonprefix([x, y]))
-        if len(x) - common > INFLECTION_LETTERS or len(y) - common > INFLECTION_LETTERS or common < 3:
-            return False
-    return True
-
-
 def hotword_list(keywords: tuple[str, ...]) -> list[str]:
     """The first HOTWORDS_PER_LANGUAGE keywords long enough not to pull ordinary words towards them,
-    none a prefix or an inflection of another chosen."""
+    none a prefix of another chosen."""
     chosen: list[str] = []
     for keyword in keywords:
         folded = keyword_verify.fold(keyword)
         latin = all(c < "\u0250" for c in folded if c.isalpha())
         if latin and sum(c.isalpha() for c in folded) < HOTWORD_MIN_LETTERS:
             continue
-        if any(folded.startswith(c) or c.startswith(folded) or _inflection(folded, c)
-               for c in map(keyword_verify.fold, chosen)):
+        if any(folded.startswith(c) or c.startswith(folded) for c in map(keyword_verify.fold, chosen)):
             continue
         chosen.append(keyword)
         if len(chosen) == HOTWORDS_PER_LANGUAGE:
