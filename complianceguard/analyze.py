@@ -331,7 +331,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                     continue
                 key = f"{kind}|{vocab_language}|{term}"
                 if _is_advertiser_hashtag(key):  # "#{advertiser}partner": one hashtag
-                    prefix, suffix = term[1:].lower().split(ADVERTISER, 1)
+                    prefix, suffix = _around_advertiser(key)
                     regex = f"^{re.escape(prefix)}[^\\W_]+{re.escape(suffix)}$"
                     patterns.add(key, [[{"ORTH": "#"}, {"LOWER": {"REGEX": regex}}]],
                                  (max((prefix, suffix), key=len),))
@@ -438,12 +438,19 @@ def _is_advertiser_hashtag(key: str) -> bool:
     return ADVERTISER in term and term.startswith("#") and not any(c.isspace() for c in term)
 
 
+def _around_advertiser(key: str) -> tuple[str, str]:
+    """What an advertiser hashtag's term has before and after the name ("#{advertiser}partner":
+    "", "partner"), lower case and without the "#"."""
+    prefix, suffix = key.split("|", 2)[2][1:].lower().split(ADVERTISER, 1)
+    return prefix, suffix
+
+
 def _hashtag_names_advertiser(span: Span, brands: tuple[str, ...], tagged: frozenset[str]) -> bool:
     """"#GlowPartner" for "#{advertiser}partner": the name inside the hashtag is the declared brand
     or a handle the post shows, or the start of one ("#GlowPartner" beside @glowskincare); a name
     the post shows nowhere ("#JessSkisPartner" beside @northpeak: the creator's own name) is not
     the advertiser's. A post that names no brand and tags no one cannot tell: the hashtag counts."""
-    prefix, suffix = span.label_.split("|", 2)[2][1:].lower().split(ADVERTISER, 1)
+    prefix, suffix = _around_advertiser(span.label_)
     word = without_accents(span[-1].text)
     stem = word[len(prefix):len(word) - len(suffix)]
     names = set().union(*_names_shown(brands, tagged, span.doc.text))

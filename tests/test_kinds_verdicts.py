@@ -11,8 +11,10 @@ from pydantic import ValidationError
 from complianceguard.engine import NO_LABEL_NAMED, Engine, preferred_label
 from complianceguard.extract import described
 from complianceguard.model import ItemResult, Submission
+from complianceguard.packs.cases import evaluate_case
 from complianceguard.packs.kinds.placement import LabelNextToSignalParams
 from complianceguard.packs.loader import PackLibrary
+from complianceguard.packs.schema import Case
 from complianceguard.submission import load_all
 
 
@@ -393,9 +395,6 @@ def test_a_label_on_screen_from_the_first_second_places_the_post_whatever_the_ca
 
 
 def test_a_carousel_label_on_a_later_image_is_not_seen_first(engine):
-    from complianceguard.packs.cases import evaluate_case
-    from complianceguard.packs.schema import Case
-
     def placement(frame: int) -> str:
         case = Case(caption=BURIED, relationship="paid", media="image", frames=3,
                     overlay=[{"text": "#ad", "frame": frame}])
@@ -405,9 +404,6 @@ def test_a_carousel_label_on_a_later_image_is_not_seen_first(engine):
 
 
 def test_a_story_label_described_on_no_frame_is_inconclusive_not_fail(engine):
-    from complianceguard.packs.cases import evaluate_case
-    from complianceguard.packs.schema import Case
-
     def story(**overlay) -> object:
         case = Case(caption="", relationship="paid", post_type="story", media="image", frames=3,
                     overlay=[{"text": "#ad", **overlay}])
@@ -420,9 +416,6 @@ def test_a_story_label_described_on_no_frame_is_inconclusive_not_fail(engine):
 
 def test_a_long_videos_brand_section_at_its_end_labelled_throughout_is_not_labelled_only_at_the_end(engine):
     """IN105: "not only at the end" (our reading of R-A:373) yields to the whole-brand-section tier."""
-    from complianceguard.packs.cases import evaluate_case
-    from complianceguard.packs.schema import Case
-
     def in105(start_s: float, brand_named: bool) -> str:
         overlay = [{"text": "#ad", "start_s": start_s, "end_s": 560}]
         if brand_named:
@@ -438,9 +431,6 @@ def test_a_long_videos_brand_section_at_its_end_labelled_throughout_is_not_label
 
 def test_a_label_small_next_to_the_text_beside_it_warns_only_while_they_show_together(engine):
     """JP108 `min_relative_height`: "small text compared with the surrounding characters" (R-A:511)."""
-    from complianceguard.packs.cases import evaluate_case
-    from complianceguard.packs.schema import Case
-
     def jp108(title_from_s: float) -> object:
         case = Case(caption="新作リップ", language="ja", relationship="paid", media="video", duration_s=20,
                     overlay=[{"text": "PR", "start_s": 0, "end_s": 5, "height_fraction": 0.03},
@@ -461,9 +451,6 @@ def test_a_label_small_next_to_the_text_beside_it_warns_only_while_they_show_tog
 def test_the_whole_video_is_measured_with_frame_sampling_gaps_closed(engine, overlay, status):
     """IN105's longer-video tier when no brand section is found: the label the whole time, with the
     2 s that `live-repeat continuous` allows for frame sampling."""
-    from complianceguard.packs.cases import evaluate_case
-    from complianceguard.packs.schema import Case
-
     case = Case(caption="Live now", relationship="paid", language="en", media="video", duration_s=1200,
                 overlay=[{"text": "#ad", "start_s": a, "end_s": b} for a, b in overlay],
                 speech=[{"text": "This is an ad for Glow", "start_s": 0, "end_s": 3}])
@@ -473,9 +460,6 @@ def test_the_whole_video_is_measured_with_frame_sampling_gaps_closed(engine, ove
 def test_a_video_of_unknown_length_with_nothing_to_time_is_not_inconclusive(engine):
     """NO113/NO114 time a label only where there is one (`only_when_labelled`) or speech only where
     something is said: without the video's duration that is still known (sixth-round probe)."""
-    from complianceguard.packs.cases import evaluate_case
-    from complianceguard.packs.schema import Case
-
     case = Case(caption="Reklame for @glowskincare: mitt nye serum", language="no", relationship="paid",
                 media="video", post_type="video")
     assert evaluate_case(engine, case, "NO").regions["NO"].verdict == "pass"

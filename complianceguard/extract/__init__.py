@@ -47,15 +47,14 @@ def media_kind(path: str) -> str | None:
 
 
 MEDIA_CHANNELS = {"image": ("overlay",), "video": ("overlay", "speech"), "audio": ("speech",)}
-# Where the disclosure of a declared post type can be besides its caption. A post declared a video,
-# story, live, podcast or carousel without its files was not read there, so a label missing from
-# its caption is no proof of a missing disclosure (an unread place is never a FAIL). A `feed` post,
-# declared or by default, is its caption: a creator's draft checked with `check --caption`.
-DECLARED_CHANNELS = {"video": ("overlay", "speech"), "live": ("overlay", "speech"),
-                     "story": ("overlay", "speech"), "audio": ("speech",), "carousel": ("overlay",)}
-# The media such a post has though its files were not given, for the rules about that media (a
-# video's timing cannot be checked, not "there is no video"). A story may be pictures or videos.
-DECLARED_KINDS = {"video": "video", "live": "video", "audio": "audio", "carousel": "image"}
+# The media a declared post type has (a story: pictures or videos). A post declared a video, story,
+# live, podcast or carousel without its files was not read where that media carries a disclosure,
+# so a label missing from its caption is no proof of a missing disclosure (an unread place is never
+# a FAIL), and where the media is of one kind it stands for the rules about it (a video's timing
+# cannot be checked, not "there is no video"). A `feed` post, declared or by default, is its
+# caption: a creator's draft checked with `check --caption`.
+DECLARED_MEDIA = {"video": ("video",), "live": ("video",), "audio": ("audio",), "carousel": ("image",),
+                  "story": ("image", "video")}
 
 
 def media_channels(path: str) -> tuple[str, ...]:
@@ -82,12 +81,13 @@ def extract(submission: Submission) -> Extraction:
     for channel, names in unread.items():
         coverage[channel] = Coverage(channel=channel, read=False, detail=why[channel].format(", ".join(names)))
     kinds = frozenset(k for k in map(media_kind, submission.media) if k)
-    if not submission.media:
-        what = {"overlay": "on-screen text", "speech": "speech"}
-        for channel in DECLARED_CHANNELS.get(submission.post_type or "", ()):
-            coverage[channel] = Coverage(channel=channel, read=False, detail=(
-                f"{what[channel]} of the declared {submission.post_type} post (no media file given)"))
-        kinds = frozenset(k for k in [DECLARED_KINDS.get(submission.post_type or "")] if k)
+    declared = DECLARED_MEDIA.get(submission.post_type or "", ()) if not submission.media else ()
+    what = {"overlay": "on-screen text", "speech": "speech"}
+    for channel in dict.fromkeys(c for kind in declared for c in MEDIA_CHANNELS[kind]):
+        coverage[channel] = Coverage(channel=channel, read=False, detail=(
+            f"{what[channel]} of the declared {submission.post_type} post (no media file given)"))
+    if len(declared) == 1:
+        kinds = frozenset(declared)
     return Extraction(caption_segments(submission), coverage, layout, kinds)
 
 

@@ -80,24 +80,13 @@ def _brand_section(ctx: Context) -> tuple[float, float] | None:
 CONTINUOUS_GAP_S = 2.0  # our reading of "continuous": on-screen text is sampled about once a second
 
 
-def _covered(intervals: list[tuple[float, float]], section: tuple[float, float]) -> float:
-    return sum(max(0.0, min(b, section[1]) - max(a, section[0])) for a, b in intervals)
-
-
-def _bridged(intervals: list[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
-    """Label intervals with the gaps of frame sampling closed (up to CONTINUOUS_GAP_S between two,
-    or from `start` to the first, or from the last to `end`): what "the whole time" is measured on."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(intervals):
-        if a - start <= CONTINUOUS_GAP_S and not out:
-            a = min(a, start)
-        if out and a - out[-1][1] <= CONTINUOUS_GAP_S:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    if out and end - out[-1][1] <= CONTINUOUS_GAP_S:
-        out[-1] = (out[-1][0], max(out[-1][1], end))
-    return out
+def _shown_through(intervals: list[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of `start`-`end` with the label there, counting a frame-sampling gap (no longer than
+    CONTINUOUS_GAP_S, as live-repeat's `continuous` allows) as shown: what "the whole time" and
+    "the whole brand section" are measured on. `intervals` are merged and in order."""
+    inside = [(max(a, start) - start, min(b, end) - start) for a, b in intervals if b > start and a < end]
+    missing = sum(b - a for a, b in _gaps(inside, end - start) if b - a > CONTINUOUS_GAP_S)
+    return end - start - missing
 
 
 def _required_visible(p: VideoTimingParams, duration: float) -> tuple[float | None, str]:
@@ -182,11 +171,10 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
         problems.append(f"the last label ends at {intervals[-1][1]:g} s; one is needed in the last "
                         f"{p.end_within_s:g} s (of {duration:g} s)")
     required, described = _required_visible(p, duration)
-    total = sum(b - a for a, b in intervals)
-    if required is not None and required >= duration:  # the whole video: frame sampling leaves gaps
-        total = _covered(_bridged(intervals, 0.0, duration), (0.0, duration))
+    whole = required is not None and required >= duration
+    total = _shown_through(intervals, 0.0, duration) if whole else sum(b - a for a, b in intervals)
     if section is not None:
-        shown = _covered(_bridged(intervals, *section), section)
+        shown = _shown_through(intervals, *section)
         if shown + TIMING_TOLERANCE_S < section[1] - section[0]:
             problems.append(f"the brand is named from {section[0]:g} s to {section[1]:g} s; the label is there for "
                             f"{shown:.1f} s of that section, and must stay through all of it")
