@@ -25,6 +25,7 @@ from complianceguard.report import DEFAULT_FORMATS, FORMATS
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 PLATFORMS = ["instagram", "tiktok", "youtube", "youtube-shorts", "facebook", "x", "linkedin", "twitch", "other"]
 RELATIONSHIPS = ["paid", "gifted", "affiliate", "employee", "own-brand", "none", "unknown"]
+POST_TYPES = ["feed", "carousel", "story", "video", "live", "audio"]
 
 
 def _fail(message: str) -> None:
@@ -133,6 +134,10 @@ def _checkable_text(ctx: click.Context, param: click.Parameter, value: Any) -> A
 @click.option("--language", help="Language of the content (detected when absent).")
 @click.option("--paid-partnership-tag/--no-paid-partnership-tag", default=False,
               help="The platform's own paid-partnership label is switched on.")
+@click.option("--post-type", type=click.Choice(POST_TYPES),
+              help="What the post is (inferred from the media when absent). A video, story, live, audio or "
+                   "carousel checked without its files has its media reported unread.")
+@click.option("--title", callback=_checkable_text, help="The title as published (a YouTube video, a podcast).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fix", is_flag=True, help="Print a corrected caption for each region.")
 @click.option("-v", "--verbose", is_flag=True, callback=_debug_log("-"),
@@ -144,9 +149,9 @@ def _checkable_text(ctx: click.Context, param: click.Parameter, value: Any) -> A
 @click.argument("media", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @friendly_errors
 def check(caption: str, regions: tuple[str, ...], platform: str, relationship: str, brand: str | None,
-          brand_handles: tuple[str, ...], language: str | None, paid_partnership_tag: bool, fmt: str,
-          fix: bool, verbose: bool, asr_backend: str, asr_model: str | None, ocr_fps: float,
-          packs: tuple[str, ...], media: tuple[str, ...]) -> None:
+          brand_handles: tuple[str, ...], language: str | None, paid_partnership_tag: bool,
+          post_type: str | None, title: str | None, fmt: str, fix: bool, verbose: bool, asr_backend: str,
+          asr_model: str | None, ocr_fps: float, packs: tuple[str, ...], media: tuple[str, ...]) -> None:
     """Check one caption (and its media) and say what to fix."""
     from complianceguard.batch.work import ScanSettings
     from complianceguard.model import Submission
@@ -157,6 +162,7 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
         id="caption", platform=platform, regions=[r.upper() for r in regions], language=language,
         caption=caption, media=[str(Path(m).resolve()) for m in media], relationship=relationship,
         brand=brand, brand_handles=list(brand_handles), paid_partnership_tag=paid_partnership_tag,
+        post_type=post_type, title=title,
     )
     # Media read only when there is some: a caption alone loads nothing of OCR or ASR.
     settings = ScanSettings(asr_backend=asr_backend, asr_model=asr_model, ocr_fps=ocr_fps or None,

@@ -129,6 +129,27 @@ def test_fix_output_passes_when_checked_again():
         assert again["regions"][region]["verdict"] == "pass", (fixed, again["regions"][region])
 
 
+def test_a_video_draft_checked_without_its_file_says_the_video_was_not_read():
+    # The caption is labelled, but a video's on-screen and spoken label cannot be judged from it.
+    code, item = run_check("Werbung: Mein neues Serum von @glowskincare", "DE", "--post-type", "video",
+                           "--title", "Mein neues Serum")
+    assert code == 1 and item["post_type"] == "video"
+    region = item["regions"]["DE"]
+    assert region["verdict"] == "inconclusive"
+    assert any(f["status"] == "inconclusive" and "no media file given" in json.dumps(f) for f in region["findings"])
+    _, feed = run_check("Werbung: Mein neues Serum von @glowskincare", "DE", "--post-type", "feed")
+    assert feed["regions"]["DE"]["verdict"] == "pass"
+
+
+def test_the_cli_offers_every_relationship_and_post_type_the_model_knows():
+    from typing import get_args
+
+    from complianceguard.cli import POST_TYPES, RELATIONSHIPS
+    from complianceguard.model import PostType, Relationship
+
+    assert RELATIONSHIPS == list(get_args(Relationship)) and POST_TYPES == list(get_args(PostType))
+
+
 def test_python_dash_m_and_console_script_both_work():
     result = subprocess.run([sys.executable, "-m", "complianceguard", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "complianceguard" in result.stdout
