@@ -84,9 +84,13 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces be
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # `{advertiser}` in a label term ("Mainos {advertiser}", "Reklam för {advertiser}"): the words before
 # it, then the advertiser: a @handle, the post's declared brand, or a capitalised name. Between them
-# at most two of these connectors ("Mainos: Glow", "Mainos / @glow", "Reklame for #Glow").
+# at most two of these connectors ("Mainos: Glow", "Mainos / @glow", "Reklame for #Glow"), emoji
+# among them ("✨MAINOS✨ @glow": creators decorate a heading, R-E:354).
 ADVERTISER = "{advertiser}"
 _ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ","]
+_EMOJI = r"^[\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]+$"
+_CONNECTOR = {"TEXT": {"REGEX": "^(?:" + "|".join(map(re.escape, _ADVERTISER_CONNECTORS)) + ")$|" + _EMOJI}}
+_CONNECTOR_TEXT = re.compile(_CONNECTOR["TEXT"]["REGEX"])
 # Whole-term placeholders (packs/schema.py, TOKEN_PLACEHOLDERS): one token of a kind, any words.
 _PLACEHOLDER_TOKENS = {"{handle}": ({"TEXT": {"REGEX": r"^@\w"}}, ("@",)),
                        "{web-address}": ({"LIKE_URL": True}, (".", "://"))}
@@ -385,7 +389,7 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     prefix = term.split(ADVERTISER, 1)[0].strip()
     pattern: list[dict] = [{"ORTH": "#", "OP": "?"}] if not prefix.startswith("#") else []
     pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix.translate(APOSTROPHES))]
-    pattern += [{"ORTH": {"IN": _ADVERTISER_CONNECTORS}, "OP": "?"}] * 2
+    pattern += [{**_CONNECTOR, "OP": "?"}] * 2
     pattern.append({"IS_SPACE": False, "IS_PUNCT": False})
     return pattern
 
@@ -416,12 +420,33 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
             n.startswith(stem) for n in names | handles for stem in stems):
         return True
     before = token.doc[token.i - 1] if token.i else None
-    if before is not None and before.text in _ADVERTISER_CONNECTORS and before.text != "#":
-        return False  # "Reklame | Elsker ...": after a separator a capitalised word starts a sentence
+    if before is not None and _is_connector(before) and before.text != "#":
+        # "Reklame | Elsker ...", "Mainos: Tänään testasin": after a separator a capitalised word
+        # starts a sentence, unless the name stands alone as a heading's second part
+        # ("Kaupallinen yhteistyö: Glow Skincare | ...", R-E:354 "Kaupallinen yhteistyö [Yritys]").
+        return not (names | handles) and _heading_name(token)
     # A capitalised word stands for the advertiser only where the post shows no name of its own:
     # beside @glowskincare, "Adoro" in "#ad Adoro ..." and "Rakastan" in "Mainos Rakastan ..." start
     # a sentence (verdict matrix, Dec 2026); "Mainos Lumene" in a post that tags nobody names one.
-    return not (names | handles) and text[:1].isupper() and text[:1].isalpha() and not token.is_stop
+    return not (names | handles) and _capitalised_name(token)
+
+
+def _is_connector(token) -> bool:
+    return bool(_CONNECTOR_TEXT.match(token.text))
+
+
+def _capitalised_name(token) -> bool:
+    text = token.text.removeprefix("#")
+    return text[:1].isupper() and text[:1].isalpha() and not token.is_stop
+
+
+def _heading_name(token) -> bool:
+    """One or two capitalised words that end their line or their part of a heading ("Glow Skincare"
+    before "|", a line break or the end): a name, where a sentence would go on in lower case."""
+    doc, end = token.doc, token.i + 1
+    if end < len(doc) and _capitalised_name(doc[end]):
+        end += 1
+    return _capitalised_name(token) and (end == len(doc) or "\n" in doc[end].text or _is_connector(doc[end]))
 
 
 def _names_shown(brands: tuple[str, ...], tagged: frozenset[str], text: str) -> tuple[set[str], set[str]]:

@@ -238,6 +238,8 @@ def test_the_declared_brand_names_the_advertiser_in_any_case(library):
     ("FI", "fi", "MAINOS: glow uusi seerumi", {"brand_handles": ["@glowskincare"]}),
     ("SE", "sv", "Reklam: Glow | Mitt nya serum @glowskincare", {}),
     ("SE", "sv", "Reklam: Glow | Mitt nya serum", {"brand": "Glow Skincare"}),
+    ("SE", "sv", "Reklam: Glow | Mitt nya serum", {}),  # a name alone before the heading's separator
+    ("FI", "fi", "Kaupallinen yhteistyö: Glow Skincare | Uusi seerumi", {}),
 ])
 def test_a_name_after_a_separator_counts_where_it_starts_a_name_the_post_shows(library, region, language, caption,
                                                                                fields):
@@ -245,11 +247,18 @@ def test_a_name_after_a_separator_counts_where_it_starts_a_name_the_post_shows(l
     assert [m.term for m in found if m.kind == "label"] == [f"{caption.split(':')[0].lower()} {{advertiser}}"]
 
 
+@pytest.mark.parametrize("caption", ["Mainos ✨ @glowskincare uusi seerumi", "✨MAINOS✨ @glowskincare uusi"])
+def test_emoji_between_the_label_and_the_advertiser_join_them_as_a_colon_does(library, caption):
+    found = mentions(library, library.for_region("FI"), caption, language="fi")
+    assert [m.term for m in found if m.kind == "label"] == ["mainos {advertiser}"]
+
+
 @pytest.mark.parametrize("region,language,caption,fields", [
     ("FI", "fi", "MAINOS: Glow uusi seerumi", {}),  # names nothing the post shows: a sentence after the label
     ("FI", "fi", "MAINOS: Tänään uusi seerumi @glowskincare", {}),  # the handle does not start with it
     ("FI", "fi", "MAINOS: Glow uusi seerumi", {"brand": "Lumo"}),
-    ("SE", "sv", "Reklam: Glow | Mitt nya serum", {}),
+    ("SE", "sv", "Reklam: Glow mitt nya serum", {}),
+    ("FI", "fi", "Mainos: Tänään testasin uuden seerumin", {}),  # a sentence, even with a capital
 ])
 def test_a_capitalised_word_after_a_separator_that_names_nothing_is_refused(library, region, language, caption,
                                                                             fields):
