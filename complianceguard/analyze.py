@@ -91,7 +91,7 @@ _ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ","]
 _EMOJI = r"^[\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]+$"
 _CONNECTOR = {"TEXT": {"REGEX": "^(?:" + "|".join(map(re.escape, _ADVERTISER_CONNECTORS)) + ")$|" + _EMOJI}}
 _CONNECTOR_TEXT = re.compile(_CONNECTOR["TEXT"]["REGEX"])
-# Whole-term placeholders (packs/schema.py, TOKEN_PLACEHOLDERS): one token of a kind, any words.
+# Placeholders (packs/schema.py, TOKEN_PLACEHOLDERS): one token of a kind, as a term or a word of one.
 _PLACEHOLDER_TOKENS = {"{handle}": ({"TEXT": {"REGEX": r"^@\w"}}, ("@",)),
                        "{web-address}": ({"LIKE_URL": True}, (".", "://"))}
 
@@ -347,12 +347,10 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                 if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
                     phrases.add(key, [nlp.make_doc(term.translate(APOSTROPHES))])
                     continue
-                if term in _PLACEHOLDER_TOKENS:  # "{handle}": any @handle; "{web-address}": any web address
-                    token, needles = _PLACEHOLDER_TOKENS[term]
-                    patterns.add(key, [[token]], needles)
-                    continue
-                if is_gap_term(term):  # "sent me * for free": a few words between the two parts
-                    patterns.add(key, [_gap_pattern(nlp, term)], (max(term.lower().split(), key=len),))
+                if is_gap_term(term) or any(w in _PLACEHOLDER_TOKENS for w in term.split()):
+                    # "sent me * for free": a few words between the two parts; "{handle}": any
+                    # @handle, "{web-address}": any web address, alone or inside a term
+                    patterns.add(key, [_word_pattern(nlp, term)], _needles(term))
                     continue
                 if term.startswith("#") and "*" in term:
                     regex = "^" + ".*".join(re.escape(p) for p in term[1:].lower().split("*")) + "$"
@@ -374,13 +372,28 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                      negation_fillers=frozenset(fillers))
 
 
-def _gap_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
-    """Matcher tokens for a term with a gap: "sent me * for free" -> sent, me, 1 to GAP_MAX_WORDS
-    words that are not punctuation (the gap stays inside one clause), for, free."""
-    before, after = term.split("*", 1)
-    words = [[{"LOWER": t.lower_} for t in nlp.make_doc(part.strip().translate(APOSTROPHES))]
-             for part in (before, after)]
-    return [*words[0], {"IS_PUNCT": False, "IS_SPACE": False, "OP": f"{{1,{GAP_MAX_WORDS}}}"}, *words[1]]
+def _word_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
+    """Matcher tokens for a term with a gap or a placeholder: "sent me * for free" -> sent, me, 1 to
+    GAP_MAX_WORDS words that are not punctuation (the gap stays inside one clause), for, free;
+    "ganhei da {handle}" -> ganhei, da, an @handle."""
+    pattern: list[dict] = []
+    for word in term.split():
+        if word == "*":
+            pattern.append({"IS_PUNCT": False, "IS_SPACE": False, "OP": f"{{1,{GAP_MAX_WORDS}}}"})
+        elif word in _PLACEHOLDER_TOKENS:
+            pattern.append(_PLACEHOLDER_TOKENS[word][0])
+        else:
+            pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(word.translate(APOSTROPHES))]
+    return pattern
+
+
+def _needles(term: str) -> tuple[str, ...]:
+    """What a text must contain for the term's pattern to be worth running: its longest word, or
+    the placeholder's marks ("@") where it has no word of its own."""
+    words = [w for w in term.lower().split() if w != "*" and w not in _PLACEHOLDER_TOKENS]
+    if words:
+        return (max(words, key=len),)
+    return _PLACEHOLDER_TOKENS[term.strip()][1]
 
 
 def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
@@ -645,7 +658,12 @@ class Analyzer:
         denials.sort(key=foreign)
         others.sort(key=lambda s: (s.label_.startswith("signal|"), foreign(s)))
         speech_or_screen = segment.channel in ("speech", "overlay")
-        for span in (*filter_spans(denials), *filter_spans(others), *filter_spans(specials)):
+        # A label wins over a longer signal that contains it ("gekregen van" inside the signal
+        # "gekregen van {handle}"): filter_spans alone would keep the longer span.
+        labels = filter_spans([s for s in others if not s.label_.startswith("signal|")])
+        signals = [s for s in filter_spans([s for s in others if s.label_.startswith("signal|")])
+                   if not any(k.start < s.end and s.start < k.end for k in labels)]
+        for span in (*filter_spans(denials), *labels, *signals, *filter_spans(specials)):
             kind, vocab_language, term = span.label_.split("|", 2)
             kind, _, category = kind.partition(":")
             o_start, o_end = normalized.to_original(span.start_char, span.end_char)

@@ -1,6 +1,7 @@
 """What the December 2026 audits left because it needed code (docs/pack-audit-2026-12-status.md):
 a carousel labelled only on a later image (`which_frames: first`, DE123), vocabulary terms with a
-word gap ("sent me * for free") and the whole-term placeholders `{handle}` / `{web-address}`, the
+word gap ("sent me * for free") and the placeholders `{handle}` / `{web-address}` (a whole term or a
+word of one: "ganhei da {handle}"), the
 DE presumption that a bare tag does not trigger (`presumed_commercial.not_presumed`), labels that
 count only for some declared relationships in KR and BE (`counts_only_for`), and words the EU pack
 counts only for an audience that speaks them (`audience_only`, C7)."""
@@ -123,6 +124,28 @@ def test_a_brand_handle_the_post_declares_is_still_presumed_in_de(engine):
     assert item.regions["DE"].verdict == "fail"
 
 
+@pytest.mark.parametrize("region, language, caption, family", [
+    ("BR", "pt", "Ganhei da @glowskin esse sérum maravilhoso, amei!", "minha mãe"),
+    ("FR", "fr", "Merci @glowskin pour ce colis, j'adore ce sérum", "maman"),
+    ("IT", "it", "Grazie @glowskin per il pacco, adoro questo siero", "mamma"),
+])
+def test_a_gift_from_a_tagged_account_is_a_hint_where_a_gift_from_family_is_not(engine, region, language, caption,
+                                                                                 family):
+    item = evaluate(engine, region, caption, relationship="unknown", language=language)
+    assert item.regions[region].verdict == "warn", "a gift from a tagged account: likely commercial"
+    assert "@glowskin" in signals(item, region)
+    from_family = evaluate(engine, region, caption.replace("@glowskin", family), relationship="unknown",
+                           language=language)
+    assert from_family.regions[region].verdict == "pass"
+
+
+def test_a_label_inside_a_longer_gift_signal_is_still_the_label(engine):
+    # NL lists "gekregen van" as the gift label; base lists "gekregen van {handle}" as a signal.
+    item = evaluate(engine, "NL", "Gekregen van @glowskin: mijn nieuwe serum", relationship="gifted", language="nl")
+    assert item.regions["NL"].verdict == "pass"
+    assert "@glowskin" not in signals(item, "NL")
+
+
 @pytest.mark.parametrize("term, gap", [("sent me * for free", True), ("#*partner", False), ("ad", False),
                                        ("hat mir * geschenkt", True)])
 def test_gap_terms_are_told_from_hashtag_wildcards(term, gap):
@@ -132,7 +155,8 @@ def test_gap_terms_are_told_from_hashtag_wildcards(term, gap):
 @pytest.mark.parametrize("terms, problem", [
     (["* for free"], "needs words before and after"),
     (["sent me *"], "needs words before and after"),
-    (["mehr auf {web-address}"], "stand alone as a whole term"),
+    (["mehr auf{web-address}"], "words of their own"),
+    (["#{handle}"], "words of their own"),
 ])
 def test_a_malformed_gap_or_placeholder_is_refused(terms, problem):
     with pytest.raises(ValidationError, match=problem):

@@ -55,7 +55,7 @@ class RuleSource(_Strict):
 # ("sent me * for free": "sent me this serum for free"). Four words cover a product's name with an
 # article and an adjective ("das neue Serum"); our choice, not a figure from the research.
 GAP_MAX_WORDS = 4
-# Terms that stand for one token of a kind, whatever its words (matched as a whole term only).
+# Words that stand for one token of a kind, whatever it says: a whole term or one word of it.
 TOKEN_PLACEHOLDERS = {"{handle}": "any @handle", "{web-address}": "any web address (glow.com, www.glow.de/shop)"}
 TERM_FIELDS = ("labels", "insufficient", "denials", "signals", "negators", "not_labels")
 
@@ -69,8 +69,9 @@ class Vocabulary(_Strict):
     """Terms for one language. A bare term also matches its hashtag form (`paid partnership` ->
     `#paidpartnership`); a term written with `#` matches only as a hashtag; `*` inside a hashtag
     term matches any letters (`#*partner` for #[Brand]Partner); `*` as a word of its own between
-    words is a gap of 1 to 4 words (`sent me * for free`, `hat mir * geschenkt`); the whole term
-    `{handle}` matches any @handle and `{web-address}` any web address."""
+    words is a gap of 1 to 4 words (`sent me * for free`, `hat mir * geschenkt`); the word
+    `{handle}` matches any @handle and `{web-address}` any web address, as a whole term (`{handle}`)
+    or inside one (`ganhei da {handle}`: a gift from a tagged account, not from "minha mãe")."""
 
     labels: list[str] = Field(default_factory=list, description="Accepted disclosure labels.")
     insufficient: list[str] = Field(default_factory=list, description="Labels regulators call unclear.")
@@ -111,13 +112,13 @@ class Vocabulary(_Strict):
     @field_validator(*TERM_FIELDS)
     @classmethod
     def _gaps_between_words(cls, terms: list[str]) -> list[str]:
-        """A gap needs words on both sides, one gap per term; a placeholder is a whole term."""
+        """A gap needs words on both sides, one gap per term; a placeholder is a word of its own."""
         for term in terms:
             words = term.split()
             if "*" in words and (words[0] == "*" or words[-1] == "*"):
                 raise ValueError(f"{term!r}: a gap `*` needs words before and after it")
-            if any(p in term and p != term.strip() for p in TOKEN_PLACEHOLDERS):
-                raise ValueError(f"{term!r}: {{handle}} and {{web-address}} stand alone as a whole term")
+            if any(p in term and p not in words for p in TOKEN_PLACEHOLDERS):
+                raise ValueError(f"{term!r}: {{handle}} and {{web-address}} are words of their own")
         return terms
 
     @model_validator(mode="after")
