@@ -502,7 +502,8 @@ def test_below_its_threshold_the_model_is_one_hint_beside_the_cues():
     assert 0.5 <= score(pitched).probability < 0.9 and not assess(pitched).commercial
     found = model_mentions(caption(pitched), "en")
     assert [m.kind for m in found] == ["signal"]
-    assert found[0].why.startswith("model score 0.79 >= hint 0.5 (+0.6) with cues 0.4 (shop call to action")
+    assert found[0].why.startswith("model score 0.76 without the cues' words >= hint 0.5 (+0.6) with cues 0.4 "
+                                   "(shop call to action")
     assert ": 1 >= cue threshold 1; top words: " in found[0].why
     no_cue = "A cozy evening with my new candle"
     assert 0.5 <= score(no_cue).probability < 0.9 and model_mentions(caption(no_cue), "en") == []
@@ -512,6 +513,23 @@ def test_below_its_threshold_the_model_is_one_hint_beside_the_cues():
     assert 0.5 <= score(tagged).probability < 0.9 and model_mentions(caption(tagged), "en") == []
     ordinary = "Weekend hike with the dog, available at sunrise"  # the cue, but the model says no
     assert score(ordinary).probability < 0.5 and model_mentions(caption(ordinary), "en") == []
+
+
+def test_one_word_is_not_enough_for_the_model_and_a_cue_is_not_counted_twice():
+    """"Thanks" is the model's strongest word (generated sponsored captions thank brands); real
+    captions thank friends: without it the model must still lean commercial to decide alone, and as the
+    second hint beside the cue "thanks @handle" it is scored without the cue's own words."""
+    from complianceguard.signal_model import default_model, model_mentions, score
+
+    def caption(text: str) -> list[Segment]:
+        return [Segment(id="caption", channel="caption", text=text)]
+
+    for friendly in ("Thanks @anna for the lovely dinner last night", "Thanks @tom for the photos"):
+        assert score(friendly).commercial and score(friendly).top[0][0] == "thanks"
+        assert default_model().score(friendly, without=frozenset({"thanks"})).probability < 0.5
+        assert model_mentions(caption(friendly), "en") == []
+    robust = "Loving this new serum, it makes my skin glow. Get yours now!"
+    assert "without 'loving'" in model_mentions(caption(robust), "en")[0].why
 
 
 def test_the_model_file_is_small_versioned_and_names_its_training_licences():
