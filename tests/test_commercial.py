@@ -35,6 +35,7 @@ CUE_EXAMPLES = [
     ("my playlist: https://bit.ly/3xYzAbc", "link-shortener"),
     ("这款精华 https://item.jd.com/100012345678.html", "shop-url"),
     ("this serum was kindly gifted by the brand", "gifted"),
+    ("thank you for the gift", "gift-thanks"),
     ("thank you @glowhotel for having me this weekend", "hosted"),
     ("just go to glow dot com slash anna", "vanity-url"),
     ("get 20 percent off your first box", "discount"),
@@ -92,6 +93,14 @@ def test_ordinary_talk_scores_nothing():
 def test_one_hint_is_not_enough_two_are():
     assert not assess("links to my other videos are in the description below").commercial
     assert assess("start your free trial with the link in the description").commercial
+
+
+def test_thanks_for_a_gift_needs_a_brand_beside_it():
+    """Family send parcels too: thanks for a gift is a strong hint, commercial with a tagged brand."""
+    for family in ("Thanks mum for the gift", "my sister sent me this jumper", "thanks dad for sending me these"):
+        assert not assess(family).commercial, family
+    assert assess("Thanks @glowskin for the gift").commercial
+    assert assess("Glow sent me this serum, use code GLOW20").commercial
 
 
 def test_a_cue_counts_once_however_often_it_is_said():
@@ -287,7 +296,7 @@ def test_like_and_subscribe_reminders_are_not_commercial_speech():
 
 
 def test_gifting_and_giveaway_wording():
-    assert "gifted" in cue_ids("the team sent me these to try out")
+    assert "gift-thanks" in cue_ids("the team sent me these to try out")
     assert "giveaway" in cue_ids("we are giving away three of these")
     assert "hosted" in cue_ids("thanks to our friends at glow for the coffee")
 
