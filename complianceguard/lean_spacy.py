@@ -147,6 +147,25 @@ class BlankPipeline:
         return self.make_doc(text)  # no components to run
 
 
+# Separators creators stick to words ("Werbung|Neue", "Anzeige• Serum", "#ad|"): split off as "/"
+# already is, so the label before them is a word of its own (ninth probe round, every region).
+# Not "·": Catalan writes it inside words ("col·laboració").
+SEPARATORS = r"[|｜•¦]"
+
+
+def _split_separators(nlp: Any) -> Any:
+    tokenizer = nlp.tokenizer
+    if not hasattr(tokenizer, "infix_finditer"):  # character-segmenting tokenizers (zh, ja) split them anyway
+        return nlp
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+    defaults = nlp.Defaults
+    tokenizer.infix_finditer = compile_infix_regex([*(defaults.infixes or ()), SEPARATORS]).finditer
+    tokenizer.prefix_search = compile_prefix_regex([*(defaults.prefixes or ()), SEPARATORS]).search
+    tokenizer.suffix_search = compile_suffix_regex([*(defaults.suffixes or ()), SEPARATORS]).search
+    return nlp
+
+
 def blank(code: str, config: dict | None = None) -> Any:
     """`spacy.blank(code, config=config)` for a language whose tokenizer is spaCy's default one
     (most languages, and any `config` that asks for it): a `BlankPipeline`, without importing every
@@ -160,8 +179,8 @@ def blank(code: str, config: dict | None = None) -> Any:
     tokenizer = dict(asked.pop("nlp", {}) or {})
     tokenizer_config = tokenizer.pop("tokenizer", None) or language_class.default_config["nlp"]["tokenizer"]
     if asked or tokenizer or dict(tokenizer_config) != {"@tokenizers": DEFAULT_TOKENIZER}:
-        return spacy.blank(code, config=config or {})
-    return BlankPipeline(language_class)
+        return _split_separators(spacy.blank(code, config=config or {}))
+    return _split_separators(BlankPipeline(language_class))
 
 
 import_spacy()

@@ -28,6 +28,17 @@ def test_hashtag_and_bare_forms_of_a_label(library, gb):
     assert [t for k, t in kinds(found) if k == "label"] == ["Ad", "#ad", "#Advert"]
 
 
+@pytest.mark.parametrize("region, language, caption, label", [
+    ("DE", "de", "Werbung|Mein neues Serum von @glowskin", "Werbung"),
+    ("DE", "de", "Anzeige•Mein neues Serum", "Anzeige"),
+    ("FR", "fr", "Publicité｜Mon nouveau sérum", "Publicité"),
+    ("GB", "en", "#ad|my new serum", "#ad"),
+])
+def test_a_label_stuck_to_a_separator_is_still_a_word(library, region, language, caption, label):
+    found = mentions(library, library.for_region(region), caption, language)
+    assert ("label", label) in kinds(found)
+
+
 def test_label_inside_another_hashtag_is_not_a_label(library, gb):
     found = mentions(library, gb, "#adventure #badge #admin")
     assert not [m for m in found if m.kind == "label"]
