@@ -289,11 +289,11 @@ class CommercialAnalyzer:
 
     @property
     def nlp(self) -> spacy.language.Language:
-        """The blank English pipeline (what `spacy.blank("en")` tokenises with), built on first use
+        """The blank English pipeline (`spacy.blank("en")`, separators split off), built on first use
         (0.09 s): a caption in another language is tokenised by its own language's pipeline and
         the cue tokens come from the cache, so a German `check` never needs it."""
         if self._nlp is None:
-            self._nlp = lean_spacy.blank(self.LANGUAGE)
+            self._nlp = lean_spacy.split_separators(lean_spacy.blank(self.LANGUAGE))
         return self._nlp
 
     def matcher(self, vocab: Vocab) -> PhraseMatcher:

@@ -153,7 +153,9 @@ class BlankPipeline:
 SEPARATORS = r"[|｜•¦]"
 
 
-def _split_separators(nlp: Any) -> Any:
+def split_separators(nlp: Any) -> Any:
+    """The pipeline, its tokenizer told to split off `SEPARATORS` (what the analyzers tokenise with;
+    `blank` itself stays spaCy's)."""
     tokenizer = nlp.tokenizer
     if not hasattr(tokenizer, "infix_finditer"):  # character-segmenting tokenizers (zh, ja) split them anyway
         return nlp
@@ -179,8 +181,8 @@ def blank(code: str, config: dict | None = None) -> Any:
     tokenizer = dict(asked.pop("nlp", {}) or {})
     tokenizer_config = tokenizer.pop("tokenizer", None) or language_class.default_config["nlp"]["tokenizer"]
     if asked or tokenizer or dict(tokenizer_config) != {"@tokenizers": DEFAULT_TOKENIZER}:
-        return _split_separators(spacy.blank(code, config=config or {}))
-    return _split_separators(BlankPipeline(language_class))
+        return spacy.blank(code, config=config or {})
+    return BlankPipeline(language_class)
 
 
 import_spacy()
