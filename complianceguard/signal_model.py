@@ -153,14 +153,15 @@ def model_mentions(segments: list[Segment], language: str | None) -> list[Mentio
 
 
 def _alone(text: str, result: Score, model: CommercialModel) -> str | None:
-    """Why the score alone makes the caption commercial: at or above the threshold, and still more
-    likely commercial than not without its strongest word. One word is not enough: the model learned
-    "thanks" from generated sponsored captions, where real ones thank friends for dinner as often."""
+    """Why the score alone makes the caption commercial: at or above the threshold, with and without
+    its strongest word. One word is not enough: the model learned "thanks" and "perfect" from
+    generated sponsored captions, where real ones thank friends for dinner as often ("Thank you
+    Grandma for the package, the scarf is perfect": 0.95, 0.71 without "perfect")."""
     if not result.commercial or not result.top:
         return None
     strongest = result.top[0][0]
     rest = model.score(text, without=frozenset(strongest.split()))
-    if rest.probability < (model.hint_probability if model.hint_probability is not None else 0.5):
+    if rest.probability < model.threshold:
         return None
     return f"{result.explain()}; {rest.probability:.2f} without '{strongest}'"
 

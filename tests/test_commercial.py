@@ -533,11 +533,13 @@ def test_one_word_is_not_enough_for_the_model_and_a_cue_is_not_counted_twice():
     def caption(text: str) -> list[Segment]:
         return [Segment(id="caption", channel="caption", text=text)]
 
+    grandma = "Thank you Grandma for the package, the scarf is perfect"  # 'perfect' decides: not alone
+    assert score(grandma).commercial and model_mentions(caption(grandma), "en") == []
     for friendly in ("Thanks @anna for the lovely dinner last night", "Thanks @tom for the photos"):
         assert score(friendly).commercial and score(friendly).top[0][0] == "thanks"
         assert default_model().score(friendly, without=frozenset({"thanks"})).probability < 0.5
         assert model_mentions(caption(friendly), "en") == []
-    robust = "Loving this new serum, it makes my skin glow. Get yours now!"
+    robust = "Loving this new serum, it makes my skin glow. Get yours now! Obsessed with the new formula"
     assert "without 'loving'" in model_mentions(caption(robust), "en")[0].why
 
 
