@@ -102,7 +102,8 @@ def pipeline(language: str) -> spacy.language.Language:
     code = language if language in SPACY_LANGUAGES or language in _BLANK_CONFIG else "xx"
     if code == "en":  # the cue analyzer's blank English pipeline is this one: built once (0.2 s), one vocabulary
         return default_cue_analyzer().nlp
-    return lean_spacy.blank(code, _BLANK_CONFIG.get(code))  # spacy.blank's vocabulary and tokenizer
+    # spacy.blank's vocabulary and tokenizer, separators split off ("Werbung|Neue")
+    return lean_spacy.split_separators(lean_spacy.blank(code, _BLANK_CONFIG.get(code)))
 
 
 _LANGID_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
@@ -380,6 +381,9 @@ def _word_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     for word in term.split():
         if word == "*":
             pattern.append({"IS_PUNCT": False, "IS_SPACE": False, "OP": f"{{1,{GAP_MAX_WORDS}}}"})
+        elif word == "{handle}" and len(nlp.make_doc("@ab")) > 1:
+            # Character-segmenting tokenizers (zh, ja) split "@glowskin" into "@", "g", "l", ...
+            pattern += [{"ORTH": "@"}, {"TEXT": {"REGEX": r"^[A-Za-z0-9_.]$"}, "OP": "+"}]
         elif word in _PLACEHOLDER_TOKENS:
             pattern.append(_PLACEHOLDER_TOKENS[word][0])
         else:
