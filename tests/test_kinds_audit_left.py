@@ -128,6 +128,9 @@ def test_a_brand_handle_the_post_declares_is_still_presumed_in_de(engine):
     ("BR", "pt", "Ganhei da @glowskin esse sérum maravilhoso, amei!", "minha mãe"),
     ("FR", "fr", "Merci @glowskin pour ce colis, j'adore ce sérum", "maman"),
     ("IT", "it", "Grazie @glowskin per il pacco, adoro questo siero", "mamma"),
+    ("FR", "fr", "Merci pour ce colis @glowskin, j'adore ce sérum", "maman"),
+    ("NL", "nl", "@glowskin bedankt voor dit pakketje, ik ben fan", "Mam"),
+    ("CN", "zh", "感谢@glowskin寄来的礼物，超级好用", "妈妈"),
 ])
 def test_a_gift_from_a_tagged_account_is_a_hint_where_a_gift_from_family_is_not(engine, region, language, caption,
                                                                                  family):
