@@ -239,6 +239,18 @@ rules:
     assert run("Menu tasting at @glowcafe") == "fail"
 
 
+def test_platform_tool_places_a_label_after_the_fold_where_the_rule_counts_it(engine):
+    """Ninth round (BR102): the paid-partnership label shows above the caption, so "#publi" after the
+    fold beside it is placed (R-A:620, 631 [M]); without the tool the buried label still fails."""
+    caption = ("Gente, testei o sérum novo por duas semanas e preciso contar tudo pra vocês: a textura é leve, "
+               "absorve rápido, não deixa a pele oleosa e o cheirinho é delicioso. Usei de manhã e à noite. #publi")
+    tagged = Submission(id="p", regions=["BR"], caption=caption, relationship="paid", paid_partnership_tag=True,
+                        language="pt")
+    assert finding(engine.evaluate(tagged), "BR", "BR102").status == "pass"
+    untagged = tagged.model_copy(update={"paid_partnership_tag": False})
+    assert finding(engine.evaluate(untagged), "BR", "BR102").status == "fail"
+
+
 def test_platform_tool_meets_a_video_start_where_the_rule_counts_it(tmp_path):
     """Fourth round (AU107): AU accepts the platform's "Paid Partnership" label (R-A:268, 281 [M]); it is shown
     above the post from the first second, so it meets a start window. A rule without the param still fails."""

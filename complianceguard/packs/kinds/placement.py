@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
-from complianceguard.model import Mention, OverlayInfo, TimeSpan
+from complianceguard.model import Evidence, Mention, OverlayInfo, TimeSpan
 from complianceguard.packs.kinds.base import (CheckParams, Context, Count, Flag, Number, Outcome, check_kind,
                                               evidence_of, quoted)
 
@@ -35,6 +35,8 @@ class LabelPlacementParams(CheckParams):
                               "added, \"Ad\" must come first)")
     any_of: Flag = Field(False, description="one of the given constraints is enough (\"first line *or* first "
                          "hashtag\")")
+    platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership flag, shown above the "
+                                       "caption before any fold, places the disclosure (BR: the tool is accepted)")
 
 
 SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the video starts playing
@@ -65,6 +67,10 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     labels = [m for m in ctx.labels(rule.scopes) if m.channel == "caption" and m.span]
     if not labels:
         return Outcome("not-applicable", "No accepted label in the caption to place.")
+    if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
+        return Outcome("pass", "The platform's paid-partnership label is set; the platform shows it above the "
+                       "caption, before any fold.",
+                       [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
     layout = ctx.layout
     # Words of the caption other than the labels themselves ("Gifted - Ad" has one word before "Ad").
     marked = [m.span for m in labels]
