@@ -6,10 +6,11 @@ Trained by scripts/train_commercial_model.py, reproducibly, on the synthetic cap
 (versioned: `version` and the SHA-256 of the training rows). It reads a caption (or a transcript)
 and gives a probability and the words that pushed it up, so a reviewer can see why.
 
-It is an applicability signal only: a caption scoring at or above the file's threshold, in a post
-where nothing else is commercial (no label, signal or brand), gets one `signal` mention ("likely
-commercial"), which makes the region's rules apply to the undeclared post. Below that threshold,
-a score of at least the file's `hint_probability` (more likely commercial than not) counts as one
+It is an applicability signal only: a caption scoring at or above the file's threshold, with and
+without its strongest word, in a post where nothing else is commercial (no label, signal or brand),
+gets one `signal` mention ("likely commercial"), which makes the region's rules apply to the
+undeclared post. Short of that, a score of at least the file's `hint_probability` (more likely
+commercial than not, without the words the cues matched) counts as one
 hint of `hint_weight` on the cue book's scale (data/commercial.yaml): a caption whose cues fall
 short of the cue threshold by no more than that (a tagged brand and a shop call to action) gets
 the mention too, with both scores as its why. Alone, the model ranks real captions only a little
