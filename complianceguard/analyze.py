@@ -32,8 +32,10 @@ import lzma
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 from complianceguard import lean_spacy  # noqa: F401 - first: spaCy imported without torch and its command line
 import numpy as np
@@ -103,7 +105,7 @@ def pipeline(language: str) -> spacy.language.Language:
     if code == "en":  # the cue analyzer's blank English pipeline is this one: built once (0.2 s), one vocabulary
         return default_cue_analyzer().nlp
     # spacy.blank's vocabulary and tokenizer, separators split off ("Werbung|Neue")
-    return lean_spacy.split_separators(lean_spacy.blank(code, _BLANK_CONFIG.get(code)))
+    return lean_spacy.blank(code, _BLANK_CONFIG.get(code), separators=lean_spacy.SEPARATORS)
 
 
 _LANGID_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
@@ -207,7 +209,9 @@ class _Compiled:
     patterns: Matcher  # shared by every pack with the same token patterns (see _shared_matcher)
     negators: frozenset[str]
     patterns_id: str = ""
-    weights: tuple[tuple[str, float], ...] = ()  # span label -> confidence factor (`term_confidence`)
+    # span label -> confidence factor (`term_confidence`): a mapping, read per span (a pack lists
+    # a thousand marked terms; rebuilding it per segment cost a tenth of a caption's check)
+    weights: Mapping[str, float] = field(default_factory=dict)
     negation_fillers: frozenset[str] = frozenset()
 
 
@@ -369,7 +373,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
     patterns.add("signal|xx|discount code", [[{"LOWER": {"REGEX": "code[sn]?$|^código$|^codice$|^kod$"}},
                                               {"TEXT": {"REGEX": _CODE.pattern}}]], ("code", "código", "codice", "kod"))
     matcher, signature = _shared_matcher(language, patterns)
-    return _Compiled(phrases, matcher, frozenset(negators), signature, tuple(weights.items()),
+    return _Compiled(phrases, matcher, frozenset(negators), signature, MappingProxyType(weights),
                      negation_fillers=frozenset(fillers))
 
 
@@ -653,7 +657,7 @@ class Analyzer:
         specials = [s for s in others if s.label_.startswith("special:")]
         others = [s for s in others if not s.label_.startswith("special:")]
         mentions = []
-        weights = dict(compiled.weights)
+        weights = compiled.weights
         # The same words as a label (or insufficient label) and as a signal are reported as the label;
         # a term several languages list ("#reklama": pl, cs) is reported in the content's language.
         def foreign(span: Span) -> bool:

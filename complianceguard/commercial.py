@@ -293,7 +293,7 @@ class CommercialAnalyzer:
         (0.09 s): a caption in another language is tokenised by its own language's pipeline and
         the cue tokens come from the cache, so a German `check` never needs it."""
         if self._nlp is None:
-            self._nlp = lean_spacy.split_separators(lean_spacy.blank(self.LANGUAGE))
+            self._nlp = lean_spacy.blank(self.LANGUAGE, separators=lean_spacy.SEPARATORS)
         return self._nlp
 
     def matcher(self, vocab: Vocab) -> PhraseMatcher:

@@ -119,13 +119,41 @@ def import_spacy() -> None:
         del spacy.cli  # `import spacy.cli` binds the real one
 
 
+# Separators creators stick to words ("Werbung|Neue", "Anzeige• Serum", "#ad|"): split off as "/"
+# already is, so the label before them is a word of its own (ninth probe round, every region).
+# Not "·": Catalan writes it inside words ("col·laboració").
+SEPARATORS = r"[|｜•¦]"
+
+
+def default_tokenizer(vocab: Any, defaults: Any, separators: str | None = None) -> Any:
+    """The tokenizer `spacy.Tokenizer.v1` builds for a language (`create_tokenizer`), with
+    `separators` (a regex) split off as prefix, suffix and infix too. Built in one go: setting a
+    tokenizer's affix rules afterwards reloads its thousands of special cases once per rule (a
+    second of a scan's warm-up per language)."""
+    from spacy.tokenizer import Tokenizer
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+    extra = [separators] if separators else []
+
+    def rules(entries: Any, compile_regex: Any) -> Any:
+        entries = [*(entries or ()), *extra]
+        return compile_regex(entries) if entries else None
+
+    prefix, suffix = rules(defaults.prefixes, compile_prefix_regex), rules(defaults.suffixes, compile_suffix_regex)
+    infix = rules(defaults.infixes, compile_infix_regex)
+    return Tokenizer(vocab, rules=defaults.tokenizer_exceptions, prefix_search=prefix.search if prefix else None,
+                     suffix_search=suffix.search if suffix else None,
+                     infix_finditer=infix.finditer if infix else None, token_match=defaults.token_match,
+                     url_match=defaults.url_match)
+
+
 class BlankPipeline:
     """What rule matching uses of a blank `spacy.Language`: its vocabulary, tokenizer, `Defaults`
-    (stop words) and `make_doc`, built by spaCy's own `create_vocab` and `create_tokenizer`, as
-    `Language.__init__` builds them for `spacy.blank`."""
+    (stop words) and `make_doc`, built by spaCy's own `create_vocab` and the tokenizer
+    `create_tokenizer` makes (`default_tokenizer`), as `Language.__init__` builds them for
+    `spacy.blank`."""
 
-    def __init__(self, language_class: Any, max_length: int = 10**6):
-        from spacy.language import create_tokenizer
+    def __init__(self, language_class: Any, max_length: int = 10**6, separators: str | None = None):
         from spacy.vectors import Vectors
         from spacy.vocab import create_vocab
 
@@ -134,7 +162,7 @@ class BlankPipeline:
         self.max_length = max_length  # `Language`'s default
         self.vocab = create_vocab(self.lang, self.Defaults)
         self.vocab.vectors = Vectors(strings=self.vocab.strings)  # what `spacy.Vectors.v1` makes
-        self.tokenizer = create_tokenizer()(self)
+        self.tokenizer = default_tokenizer(self.vocab, self.Defaults, separators)
 
     def make_doc(self, text: str):
         if len(text) > self.max_length:  # as `Language.make_doc` refuses it
@@ -147,32 +175,13 @@ class BlankPipeline:
         return self.make_doc(text)  # no components to run
 
 
-# Separators creators stick to words ("Werbung|Neue", "Anzeige• Serum", "#ad|"): split off as "/"
-# already is, so the label before them is a word of its own (ninth probe round, every region).
-# Not "·": Catalan writes it inside words ("col·laboració").
-SEPARATORS = r"[|｜•¦]"
-
-
-def split_separators(nlp: Any) -> Any:
-    """The pipeline, its tokenizer told to split off `SEPARATORS` (what the analyzers tokenise with;
-    `blank` itself stays spaCy's)."""
-    tokenizer = nlp.tokenizer
-    if not hasattr(tokenizer, "infix_finditer"):  # character-segmenting tokenizers (zh, ja) split them anyway
-        return nlp
-    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
-
-    defaults = nlp.Defaults
-    tokenizer.infix_finditer = compile_infix_regex([*(defaults.infixes or ()), SEPARATORS]).finditer
-    tokenizer.prefix_search = compile_prefix_regex([*(defaults.prefixes or ()), SEPARATORS]).search
-    tokenizer.suffix_search = compile_suffix_regex([*(defaults.suffixes or ()), SEPARATORS]).search
-    return nlp
-
-
-def blank(code: str, config: dict | None = None) -> Any:
+def blank(code: str, config: dict | None = None, separators: str | None = None) -> Any:
     """`spacy.blank(code, config=config)` for a language whose tokenizer is spaCy's default one
     (most languages, and any `config` that asks for it): a `BlankPipeline`, without importing every
     pipeline component and resolving the config through the registry (about 0.05 s of a creator's
-    check). Other tokenizers (Chinese, Japanese...) and other config come from `spacy.blank`."""
+    check). Other tokenizers (Chinese, Japanese...) and other config come from `spacy.blank`.
+    `separators`: also split off from words by the default tokenizer (what the analyzers tokenise
+    with, `SEPARATORS`); character-segmenting tokenizers (zh, ja) split them anyway."""
     import spacy
     from spacy.util import get_lang_class
 
@@ -181,8 +190,11 @@ def blank(code: str, config: dict | None = None) -> Any:
     tokenizer = dict(asked.pop("nlp", {}) or {})
     tokenizer_config = tokenizer.pop("tokenizer", None) or language_class.default_config["nlp"]["tokenizer"]
     if asked or tokenizer or dict(tokenizer_config) != {"@tokenizers": DEFAULT_TOKENIZER}:
-        return spacy.blank(code, config=config or {})
-    return BlankPipeline(language_class)
+        nlp = spacy.blank(code, config=config or {})
+        if separators and hasattr(nlp.tokenizer, "infix_finditer"):
+            nlp.tokenizer = default_tokenizer(nlp.vocab, nlp.Defaults, separators)
+        return nlp
+    return BlankPipeline(language_class, separators=separators)
 
 
 import_spacy()

@@ -86,6 +86,28 @@ def test_blank_tokenises_as_spacy_blank(code):
     assert [[getattr(t, a) for a in ATTRIBUTES] for t in lean.make_doc(TEXT)] == tokens
 
 
+@pytest.mark.parametrize("code", ["de", "fr", "ko", "xx"])
+def test_separators_split_as_spacy_blank_with_the_affix_rules_extended(code):
+    """The tokenizer built in one go with the separators splits as spaCy's own tokenizer told
+    afterwards to split them (what the analyzers did before: three reloads of its special cases)."""
+    import spacy
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+    from complianceguard import lean_spacy
+    from complianceguard.analyze import _BLANK_CONFIG
+
+    config = _BLANK_CONFIG.get(code)
+    real, lean = spacy.blank(code, config=config or {}), lean_spacy.blank(code, config, lean_spacy.SEPARATORS)
+    extra, defaults = [lean_spacy.SEPARATORS], real.Defaults
+    real.tokenizer.infix_finditer = compile_infix_regex([*(defaults.infixes or ()), *extra]).finditer
+    real.tokenizer.prefix_search = compile_prefix_regex([*(defaults.prefixes or ()), *extra]).search
+    real.tokenizer.suffix_search = compile_suffix_regex([*(defaults.suffixes or ()), *extra]).search
+    text = TEXT + " Werbung|Neue Anzeige• Serum #ad|Glow ＡＮＺＥＩＧＥ｜neu ¦x col·laboració"
+    tokens = [[getattr(t, a) for a in ATTRIBUTES] for t in real.make_doc(text)]
+    assert [[getattr(t, a) for a in ATTRIBUTES] for t in lean.make_doc(text)] == tokens
+    assert "Werbung" in [t.text for t in lean.make_doc("Werbung|Neue")]
+
+
 def test_blank_uses_spacy_for_other_tokenizers_and_keeps_the_length_limit():
     from complianceguard import lean_spacy
 
