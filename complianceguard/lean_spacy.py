@@ -18,6 +18,14 @@
   with spaCy's own functions, minus the factory and config machinery. `spacy.blank` and
   `spacy.load` still work: their factories import the components they need.
 
+- **French's token-match regex** (`spacy.lang.fr.tokenizer_exceptions.TOKEN_MATCH`): 266
+  anchored alternatives joined into one 1.4 MB pattern, each repeating spaCy's whole letter
+  class, which `re` takes 3-7 s to compile at import (most of a French creator's check, and of
+  every scan's warm-up with French posts). While a language's package imports, a pattern that
+  large is compiled with its alternatives' common endings shared instead (`factored_alternation`,
+  the same set of strings: a union of sequences that end alike is their heads' union followed by
+  the ending) in about 0.1 s; any pattern it cannot read is compiled as written.
+
 A module that imports spaCy imports this module first (`from complianceguard import lean_spacy`):
 importing it imports spaCy so; later imports of spaCy find it loaded.
 """
@@ -27,6 +35,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import types
 from typing import Any
@@ -175,6 +184,113 @@ class BlankPipeline:
         return self.make_doc(text)  # no components to run
 
 
+# ------------------------------------------------------------------ large alternations, factored
+
+FACTOR_PATTERNS_OVER = 100_000  # characters: spaCy's French TOKEN_MATCH is 1.4 MB, other patterns < 20 KB
+_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+_CLASS = r"\[\^?\]?(?:\\.|[^\]\\])*\]"
+_CLASS_AT = re.compile(_CLASS)
+# One atom of a regex and its quantifier: an escape, a character class, a non-capturing group
+# (its own groups nested once), or a plain character.
+_ATOM = re.compile(rf"""(?:\\.|{_CLASS}|\(\?:(?:\\.|{_CLASS}|\(\?:(?:\\.|{_CLASS}|[^()\\\[])*\)|[^()\\\[])*\)"""
+                   r"""|[^\\\[\]()|*+?{}])(?:(?:[*+?]|\{\d*,?\d*\})\??)?""")
+
+
+def _atoms(text: str) -> list[str] | None:
+    """`text` as a list of atoms (None when it holds anything else: an alternation, a group)."""
+    atoms, position = [], 0
+    while position < len(text):
+        match = _ATOM.match(text, position)
+        if match is None:
+            return None
+        atoms.append(match.group(0))
+        position = match.end()
+    return atoms
+
+
+def _top_level_alternatives(body: str) -> list[str] | None:
+    """`(?:A)|(?:B)|...` as [A, B, ...]; None when `body` is not only that."""
+    alternatives, position = [], 0
+    while position < len(body):
+        if not body.startswith("(?:", position):
+            return None
+        depth, index, start = 0, position, position + 3
+        while index < len(body):
+            if body[index] == "\\":
+                index += 2
+                continue
+            if body[index] == "[":
+                klass = _CLASS_AT.match(body, index)
+                if klass is None:
+                    return None
+                index = klass.end()
+                continue
+            depth += {"(": 1, ")": -1}.get(body[index], 0)
+            index += 1
+            if depth == 0:
+                break
+        if depth != 0:
+            return None
+        alternatives.append(body[start:index - 1])
+        if index == len(body):
+            return alternatives
+        if not body.startswith("|", index) or index + 1 == len(body):  # "(?:a)b", "(?:a)|": not only groups
+            return None
+        position = index + 1
+    return alternatives
+
+
+def factored_alternation(pattern: str) -> str | None:
+    """`(?flags)(?:A)|(?:B)|...` rewritten with the alternatives' common endings shared: a trie of
+    their atoms read from the end, so "^p[-][a-z]+$" and "^q[-][a-z]+$" become "^(?:p|q)[-][a-z]+$".
+    Matches the same strings (concatenation distributes over union); None when an alternative is
+    not a plain sequence of atoms."""
+    flags = _FLAGS.match(pattern)
+    head = flags.group(0) if flags else ""
+    alternatives = _top_level_alternatives(pattern[len(head):])
+    sequences = [_atoms(a) for a in alternatives] if alternatives else None
+    if not sequences or any(s is None for s in sequences):
+        return None
+    trie: dict[str, dict] = {}
+    for sequence in sequences:
+        node = trie
+        for atom in reversed(sequence):  # type: ignore[arg-type]
+            node = node.setdefault(atom, {})
+        node[""] = {}  # an alternative may end where another goes on
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [emit(child) + atom if atom else "" for atom, child in node.items()]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return head + emit(trie)
+
+
+class _factored_large_patterns:
+    """While a language package imports: `re.compile` of a pattern over FACTOR_PATTERNS_OVER
+    characters compiles its `factored_alternation` (the same strings match); all else as it is."""
+
+    def __enter__(self) -> None:
+        self.compile = real = re.compile
+
+        def compile_factored(pattern: Any, flags: int = 0) -> Any:
+            if isinstance(pattern, str) and len(pattern) > FACTOR_PATTERNS_OVER:
+                pattern = factored_alternation(pattern) or pattern
+            return real(pattern, flags)
+
+        re.compile = compile_factored  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        re.compile = self.compile  # type: ignore[assignment]
+
+
+def language_class(code: str) -> Any:
+    """`spacy.util.get_lang_class(code)`, its package imported with large patterns factored."""
+    from spacy.util import get_lang_class
+
+    with _factored_large_patterns():
+        return get_lang_class(code)
+
+
 def blank(code: str, config: dict | None = None, separators: str | None = None) -> Any:
     """`spacy.blank(code, config=config)` for a language whose tokenizer is spaCy's default one
     (most languages, and any `config` that asks for it): a `BlankPipeline`, without importing every
@@ -183,18 +299,17 @@ def blank(code: str, config: dict | None = None, separators: str | None = None) 
     `separators`: also split off from words by the default tokenizer (what the analyzers tokenise
     with, `SEPARATORS`); character-segmenting tokenizers (zh, ja) split them anyway."""
     import spacy
-    from spacy.util import get_lang_class
 
-    language_class = get_lang_class(code)
+    language = language_class(code)
     asked = dict(config or {})
     tokenizer = dict(asked.pop("nlp", {}) or {})
-    tokenizer_config = tokenizer.pop("tokenizer", None) or language_class.default_config["nlp"]["tokenizer"]
+    tokenizer_config = tokenizer.pop("tokenizer", None) or language.default_config["nlp"]["tokenizer"]
     if asked or tokenizer or dict(tokenizer_config) != {"@tokenizers": DEFAULT_TOKENIZER}:
         nlp = spacy.blank(code, config=config or {})
         if separators and hasattr(nlp.tokenizer, "infix_finditer"):
             nlp.tokenizer = default_tokenizer(nlp.vocab, nlp.Defaults, separators)
         return nlp
-    return BlankPipeline(language_class, separators=separators)
+    return BlankPipeline(language, separators=separators)
 
 
 import_spacy()

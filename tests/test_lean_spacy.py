@@ -117,3 +117,57 @@ def test_blank_uses_spacy_for_other_tokenizers_and_keeps_the_length_limit():
     english.max_length = 10
     with pytest.raises(ValueError, match="E088"):
         english.make_doc("x" * 11)
+
+
+@pytest.mark.parametrize(("pattern", "factored"), [
+    ("(?iu)(?:^p[-][a-z]+$)|(?:^q[-][a-z]+$)", "(?iu)(?:^p|^q)[-][a-z]+$"),
+    ("(?:^ab$)|(?:^b$)|(?:^c?d{1,2}(?:x|y)$)", "(?:(?:^a|^)b|^c?d{1,2}(?:x|y))$"),
+])
+def test_factored_alternation_shares_common_endings(pattern, factored):
+    import re
+
+    from complianceguard.lean_spacy import factored_alternation
+
+    assert factored_alternation(pattern) == factored
+    for text in ("p-abc", "Q-x", "pq-a", "ab", "b", "a", "cdd", "ddy", "cdx", "dddx", "p-", "p-1", "abab"):
+        assert bool(re.match(pattern, text)) == bool(re.match(factored, text)), text
+
+
+@pytest.mark.parametrize("unreadable", ["(?i)a|b", "(?:a)(?:b)", "(?:a(b))", "(?:a)|", "(?:[a)"])
+def test_factored_alternation_leaves_what_it_cannot_read(unreadable):
+    from complianceguard.lean_spacy import factored_alternation
+
+    assert factored_alternation(unreadable) is None
+
+
+FRENCH_CHECK = """
+import random, re, sys
+from complianceguard import lean_spacy
+
+french = lean_spacy.language_class("fr")  # first: spaCy's registry keeps the class it imports
+from spacy.lang.fr import tokenizer_exceptions as module
+from spacy.lang.fr._tokenizer_exceptions_list import FR_BASE_EXCEPTIONS
+
+original = re.compile("(?iu)" + "|".join(f"(?:{m})" for m in module._regular_exp)).match
+assert french.Defaults.token_match is module.TOKEN_MATCH
+assert len(module.TOKEN_MATCH.__self__.pattern) < lean_spacy.FACTOR_PATTERNS_OVER  # it was factored
+rng = random.Random(16)
+noise = ["".join(rng.choice("abdeélrsnt-'’") for _ in range(rng.randint(1, 14))) for _ in range(20000)]
+words = [*FR_BASE_EXCEPTIONS, *(w.upper() for w in FR_BASE_EXCEPTIONS), "faux-vampire", "entr'abat",
+         "saut-de-ski", "pet-en-l'air", "Hip-hopeurs", "new-yorkais", "aujourd'hui\\n", *noise]
+assert sum(bool(module.TOKEN_MATCH(w)) for w in words) > 200  # the words it exists for still match
+print([w for w in words if bool(module.TOKEN_MATCH(w)) != bool(original(w))])
+"""
+
+
+@pytest.mark.slow  # compiles spaCy's own 1.4 MB pattern for the comparison (3-7 s)
+def test_french_token_match_accepts_exactly_what_spacys_pattern_does():
+    """French imported through lean_spacy (its TOKEN_MATCH factored) accepts the same words as the
+    pattern spaCy's module builds: its own exception list, hyphenated and elided forms, noise. In a
+    process of its own: this one may have imported French through spaCy already."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FRENCH_CHECK], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
