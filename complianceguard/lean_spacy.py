@@ -37,6 +37,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import types
 from typing import Any
 
@@ -267,9 +268,13 @@ def factored_alternation(pattern: str) -> str | None:
 
 class _factored_large_patterns:
     """While a language package imports: `re.compile` of a pattern over FACTOR_PATTERNS_OVER
-    characters compiles its `factored_alternation` (the same strings match); all else as it is."""
+    characters compiles its `factored_alternation` (the same strings match); all else as it is.
+    One at a time (a lock): two threads loading languages must not restore each other's."""
+
+    _lock = threading.Lock()
 
     def __enter__(self) -> None:
+        self._lock.acquire()
         self.compile = real = re.compile
 
         def compile_factored(pattern: Any, flags: int = 0) -> Any:
@@ -281,6 +286,7 @@ class _factored_large_patterns:
 
     def __exit__(self, *exc: object) -> None:
         re.compile = self.compile  # type: ignore[assignment]
+        self._lock.release()
 
 
 def language_class(code: str) -> Any:

@@ -171,3 +171,16 @@ def test_french_token_match_accepts_exactly_what_spacys_pattern_does():
     done = subprocess.run([sys.executable, "-c", FRENCH_CHECK], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_language_class_leaves_re_compile_as_it_was():
+    import re
+
+    from complianceguard import lean_spacy
+
+    before = re.compile
+    assert lean_spacy.language_class("de").lang == "de"
+    with pytest.raises(ZeroDivisionError), lean_spacy._factored_large_patterns():
+        assert re.compile is not before
+        raise ZeroDivisionError  # an import that fails still puts it back
+    assert re.compile is before
