@@ -1,3 +1,3 @@
-from complianceguard.cli import main
+from complianceguard.cli import run
 
-main()
+run()

@@ -110,6 +110,42 @@ def main() -> None:
     """Check influencer posts for ad disclosure against region rule packs."""
 
 
+# Set by a one-shot command whose process has nothing left to do once it has answered (no worker
+# processes, no server, no files it writes at exit): `run` then ends it without the teardown.
+_ENDS_WITHOUT_TEARDOWN = False
+
+
+def run() -> None:
+    """The command line's entry point (`complianceguard`, `python -m complianceguard`): `main`; a
+    command that allows it then ends without the interpreter's teardown, which frees spaCy's
+    vocabularies, the packs' models and the caches object by object (about 0.3 s of a creator's
+    1.5 s `check`). The standard streams and logging are flushed first; the exit code is kept."""
+    try:
+        main()
+    except SystemExit as done:
+        if not _ENDS_WITHOUT_TEARDOWN:
+            raise
+        code = done.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)  # what the interpreter does with a message as exit code
+            code = 1
+        import logging
+
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: the interpreter would only warn
+                pass
+        os._exit(code or 0)
+    raise SystemExit(0)  # unreachable: click's standalone mode always exits
+
+
+def _ends_without_teardown() -> None:
+    global _ENDS_WITHOUT_TEARDOWN
+    _ENDS_WITHOUT_TEARDOWN = True
+
+
 def _checkable_text(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """--caption, --brand ...: over the caption limit or not valid Unicode (invalid UTF-8 in argv
     arrives as lone surrogates) is one line and exit 2, before anything runs."""
@@ -153,6 +189,7 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
           post_type: str | None, title: str | None, fmt: str, fix: bool, verbose: bool, asr_backend: str,
           asr_model: str | None, ocr_fps: float, packs: tuple[str, ...], media: tuple[str, ...]) -> None:
     """Check one caption (and its media) and say what to fix."""
+    _ends_without_teardown()
     from complianceguard.batch.work import ScanSettings
     from complianceguard.model import Submission
     from complianceguard.scan import error_item, exit_code

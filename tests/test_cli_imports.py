@@ -55,3 +55,25 @@ def test_check_of_a_caption_loads_no_media_module(tmp_path):
     assert code == 0
     assert "complianceguard.engine" in modules  # the check ran
     assert not modules & MEDIA_MODULES, sorted(modules & MEDIA_MODULES)
+
+
+def _entry(*args: str) -> subprocess.CompletedProcess:
+    """`python -m complianceguard ...` as a creator's shell runs it (the real entry point, `run`)."""
+    return subprocess.run([sys.executable, "-m", "complianceguard", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_check_without_teardown_keeps_its_exit_codes_and_all_its_output():
+    """`check` ends without the interpreter's teardown: its output still arrives whole (JSON parses)
+    and its exit codes stay SQLFluff's (0 pass, 1 fail, 2 error), on the pipe a script reads."""
+    passing = _entry("check", "--caption", "#ad My new serum from @glowskincare", "--region", "GB",
+                     "--relationship", "paid", "--format", "json")
+    assert passing.returncode == 0, passing.stderr[-2000:]
+    assert json.loads(passing.stdout)["verdict"] == "pass"
+    failing = _entry("check", "--caption", "My new serum from @glowskincare", "--region", "GB", "--region", "DE",
+                     "--relationship", "paid", "--fix", "-v")
+    assert failing.returncode == 1, failing.stderr[-2000:]
+    assert "GB" in failing.stdout and "DE" in failing.stdout and failing.stdout.endswith("\n")
+    broken = _entry("check", "--caption", "#ad", "--region", "ZZ")
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("error: ") and "ZZ" in broken.stderr and "Traceback" not in broken.stderr
