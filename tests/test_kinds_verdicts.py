@@ -512,3 +512,35 @@ rules:
     assert status("AD Mijn nieuwe serum") == "fail"  # AD counts only on screen or said
     assert status("reclame: mijn nieuwe serum") == "pass"
     assert status("reclame: mijn nieuwe serum", "gifted") == "fail"  # reclame counts for paid posts only
+
+
+# --- tenth round: a declared post type without its files (never more than was read) ------------
+
+def test_a_story_declared_without_its_frames_is_inconclusive_on_every_frame_rules(engine):
+    story = check(engine, "DE", "Werbung | Mein Serum von @glowskincare", post_type="story", language="de")
+    every_slide = finding(story, "DE", "DE121")
+    assert every_slide.status == "inconclusive" and "were not read" in every_slide.message
+    assert [e.kind for e in every_slide.evidence] == ["not-read", "not-read"]  # screen and speech
+    assert story.regions["DE"].verdict == "inconclusive"
+    # A caption label that the pack lets stand for every image still answers it without the images.
+    assert finding(check(engine, "KR", "광고 새 세럼 @glowskincare", post_type="carousel", language="ko"),
+                   "KR", "KR121").status != "inconclusive"
+    # A feed post has no frames to read: the rule does not apply.
+    assert finding(check(engine, "DE", "Werbung | Mein Serum", language="de"), "DE", "DE121").status == \
+        "not-applicable"
+
+
+def test_a_late_caption_label_on_an_unread_video_is_inconclusive_not_fail(engine):
+    caption = ("Mitt nye serum, jeg elsker det virkelig og bruker det hver kveld før jeg sovner, huden har aldri vært "
+               "bedre og jeg anbefaler det til alle med tørr hud om vinteren. Reklame for Glow @glowskincare")
+    fields = {"language": "no", "platform": "instagram", "brand": "Glow", "brand_handles": ["@glowskincare"]}
+    unread = finding(check(engine, "NO", caption, post_type="video", **fields), "NO", "NO102")
+    assert unread.status == "inconclusive" and "was not read" in unread.message
+    assert finding(check(engine, "NO", caption, **fields), "NO", "NO102").status == "fail"  # a feed post
+
+
+def test_a_brevity_rule_does_not_wait_for_an_unread_video_when_the_caption_is_labelled(engine):
+    labelled = finding(check(engine, "JP", "#PR 新作リップ", post_type="video", language="ja"), "JP", "JP107")
+    assert labelled.status == "not-applicable" and "was not read" in labelled.message
+    bare = finding(check(engine, "JP", "新作リップ", post_type="video", language="ja"), "JP", "JP107")
+    assert bare.status == "inconclusive"  # a label in the video, if any, could not be timed

@@ -42,13 +42,17 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
     scopes. The evidence names each frame (`frame`, 1-based, and its media): the label it carries,
     or that it has none, or that it was not read (then inconclusive, never a pass).
 
-    Not applicable when the post has no images or frames.
+    Not applicable when the post has no images or frames. A story or carousel declared without its
+    files has frames that were not read: inconclusive, unless the caption or the platform's flag
+    answers the rule without them.
 
     Params: all optional.
     """
     frames = ctx.frames
     word = FRAME_WORDS.get(ctx.post_type, "frame")
-    if not frames:
+    unread = [] if frames else [ctx.coverage[c] for c in rule.scopes
+                                if c in ("overlay", "speech") and c in ctx.coverage and not ctx.coverage[c].read]
+    if not frames and not unread:
         return Outcome("not-applicable", "The post has no images or frames.")
     if p.caption_counts and "caption" in rule.scopes and ctx.labels(["caption"]):
         found = ctx.labels(["caption"])
@@ -57,6 +61,10 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
     if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
         return Outcome("pass", f"The platform's paid-partnership label is set; the platform shows it on every {word}.",
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
+    if not frames:  # declared, not given: whether each frame carries a label is not known
+        return Outcome("inconclusive", f"The {ctx.post_type or 'post'}'s {word}s were not read ("
+                       f"{'; '.join(c.detail for c in unread)}); a label is needed on every {word} the rule names.",
+                       [Evidence(channel=c.channel, kind="not-read", text="", reason=c.detail) for c in unread])
     total = len(frames)
     wanted = range(1, total + 1)
     if p.which_frames != "every":

@@ -92,8 +92,15 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
             return Outcome("pass", f"{quoted([label])} is placed where it is seen first.", [evidence_of(label)])
         attempts.append((label, problems))
     label, problems = attempts[0]
-    return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".",
-                   [evidence_of(m, "; ".join(why)) for m, why in attempts])
+    evidence = [evidence_of(m, "; ".join(why)) for m, why in attempts]
+    # A label on the picture (or the video's first second) would be seen first: where the rule looks
+    # on screen and the screen was not read, a late caption label does not show the post fails.
+    unread = [ctx.coverage[c] for c in rule.scopes if c == "overlay" and c in ctx.coverage and not ctx.coverage[c].read]
+    if unread:
+        return Outcome("inconclusive", f"{quoted([label])}: " + "; ".join(problems) + ". A label on the picture "
+                       f"itself would be seen first, and that was not read ({unread[0].detail}).",
+                       [*evidence, Evidence(channel="overlay", kind="not-read", text="", reason=unread[0].detail)])
+    return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".", evidence)
 
 
 def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionLayout,

@@ -124,7 +124,8 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     all: fail; scopes not read or no duration: inconclusive.
 
     Not applicable when the post has no video or audio, or the rule reads only `speech` and nothing
-    is said, or (`only_when_labelled`) the scopes carry no label to time.
+    is said, or (`only_when_labelled`) the scopes carry no label to time, or were not read while the
+    caption carries an accepted label.
 
     Params: at least one; all that are given must hold.
     """
@@ -144,6 +145,15 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
         return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
     if not ctx.labels(rule.scopes) and not not_read and p.only_when_labelled:  # timed or not
         return Outcome("not-applicable", f"No label in the {where} to time (searched {searched(ctx, rule.scopes)}).")
+    elsewhere = [] if not p.only_when_labelled or ctx.labels(rule.scopes) else [*ctx.labels(["caption"]), *(
+        m for m in ctx.title_mentions or () if m.kind == "label" and not m.negated and not m.disguise)]
+    if not_read and elsewhere:
+        # The rule only times a label that is there (a rule that asks for one in the video reports
+        # the unread video itself); the post's disclosure is in its caption or title, so how long an
+        # unread video might show one more label does not decide it.
+        return Outcome("not-applicable", f"The post is labelled in its {elsewhere[0].segment} "
+                       f"({quoted(elsewhere[:1])}); this rule only times a label in the {where}, which was not read ("
+                       + "; ".join(c.detail for c in not_read) + ").", [evidence_of(elsewhere[0])])
     if ctx.duration_s is None or (not_read and not labels):
         why = "; ".join(c.detail for c in not_read) or "the media's duration is unknown"
         return Outcome("inconclusive", f"Timing could not be checked: {why}.")
