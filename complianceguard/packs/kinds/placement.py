@@ -47,7 +47,8 @@ SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the v
 def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcome:
     """Passes when at least one accepted caption label meets every given constraint (or one of them,
     with `any_of`), or a label is printed on a still image or on a video from its first second
-    (seen before the caption).
+    (seen before the caption). A caption label that meets none is a fail, or inconclusive when the
+    rule also looks on screen and the screen was not read.
 
     Not applicable when there is no accepted label in the caption (`label-present` reports that).
 
@@ -95,11 +96,11 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     evidence = [evidence_of(m, "; ".join(why)) for m, why in attempts]
     # A label on the picture (or the video's first second) would be seen first: where the rule looks
     # on screen and the screen was not read, a late caption label does not show the post fails.
-    unread = [ctx.coverage[c] for c in rule.scopes if c == "overlay" and c in ctx.coverage and not ctx.coverage[c].read]
-    if unread:
+    screen = ctx.coverage.get("overlay") if "overlay" in rule.scopes else None
+    if screen is not None and not screen.read:
         return Outcome("inconclusive", f"{quoted([label])}: " + "; ".join(problems) + ". A label on the picture "
-                       f"itself would be seen first, and that was not read ({unread[0].detail}).",
-                       [*evidence, Evidence(channel="overlay", kind="not-read", text="", reason=unread[0].detail)])
+                       f"itself would be seen first, and that was not read ({screen.detail}).",
+                       [*evidence, Evidence(channel="overlay", kind="not-read", text="", reason=screen.detail)])
     return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".", evidence)
 
 
