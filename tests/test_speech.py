@@ -239,3 +239,16 @@ def test_a_worker_forked_after_this_process_transcribed_still_transcribes(tmp_pa
         pool.run([(0, audio)], answers.__setitem__)
     assert not isinstance(answers[0], Failure), answers[0]
     assert answers[0] == heard_here
+
+
+def test_the_compute_type_follows_the_kernels_ctranslate2_runs(monkeypatch):
+    """int8 on MKL's kernels, float32 on CTranslate2's own (AMD): there its int8 kernels lost the
+    synthetic voices' labels. CT2_USE_MKL, CTranslate2's own switch, decides where it is set."""
+    from complianceguard.extract.speech import FasterWhisperTranscriber, default_compute_type
+
+    monkeypatch.setenv("CT2_USE_MKL", "1")
+    assert default_compute_type() == "int8"
+    monkeypatch.setenv("CT2_USE_MKL", "0")
+    assert default_compute_type() == "float32"
+    assert FasterWhisperTranscriber().compute_type == "float32"
+    assert FasterWhisperTranscriber(compute_type="int8").compute_type == "int8"  # asked for: kept
