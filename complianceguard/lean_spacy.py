@@ -243,7 +243,7 @@ def _top_level_alternatives(body: str) -> list[str] | None:
 
 def factored_alternation(pattern: str) -> str | None:
     """`(?flags)(?:A)|(?:B)|...` rewritten with the alternatives' common endings shared: a trie of
-    their atoms read from the end, so "^p[-][a-z]+$" and "^q[-][a-z]+$" become "^(?:p|q)[-][a-z]+$".
+    their atoms read from the end, so "^p[-][a-z]+$" and "^q[-][a-z]+$" become "(?:^p|^q)[-][a-z]+$".
     Matches the same strings (concatenation distributes over union); None when an alternative is
     not a plain sequence of atoms."""
     flags = _FLAGS.match(pattern)

@@ -171,6 +171,10 @@ class Context:
         return [m for m in self.mentions if m.kind == "label" and m.channel in scopes and not m.negated
                 and not m.disguise and not m.tentative]
 
+    def title_labels(self) -> list[Mention]:
+        """Accepted labels in the declared title (not negated or disguised); none without a title."""
+        return [m for m in self.title_mentions or () if m.kind == "label" and not m.negated and not m.disguise]
+
     def tentative_labels(self, scopes: list[str]) -> list[Mention]:
         """Labels only possibly said (a reading verified by rescoring): they can neither pass nor fail a rule."""
         return [m for m in self.mentions if m.kind == "label" and m.channel in scopes and not m.negated

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from complianceguard.model import Evidence
 from complianceguard.packs.kinds.base import (CHANNEL_WORDS, CheckParams, Context, Flag, Outcome, check_kind,
-                                              evidence_of, quoted)
+                                              evidence_of, quoted, unread)
 
 if TYPE_CHECKING:
     from complianceguard.packs.schema import Rule
@@ -50,9 +50,8 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
     """
     frames = ctx.frames
     word = FRAME_WORDS.get(ctx.post_type, "frame")
-    unread = [] if frames else [ctx.coverage[c] for c in rule.scopes
-                                if c in ("overlay", "speech") and c in ctx.coverage and not ctx.coverage[c].read]
-    if not frames and not unread:
+    not_read = [] if frames else unread(ctx, [s for s in rule.scopes if s in ("overlay", "speech")])
+    if not frames and not not_read:
         return Outcome("not-applicable", "The post has no images or frames.")
     if p.caption_counts and "caption" in rule.scopes and ctx.labels(["caption"]):
         found = ctx.labels(["caption"])
@@ -63,8 +62,8 @@ def label_on_every_frame(ctx: Context, rule: Rule, p: LabelOnEveryFrameParams) -
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
     if not frames:  # declared, not given: whether each frame carries a label is not known
         return Outcome("inconclusive", f"The {ctx.post_type or 'post'}'s {word}s were not read ("
-                       f"{'; '.join(c.detail for c in unread)}); a label is needed on every {word} the rule names.",
-                       [Evidence(channel=c.channel, kind="not-read", text="", reason=c.detail) for c in unread])
+                       f"{'; '.join(c.detail for c in not_read)}); a label is needed on every {word} the rule names.",
+                       [Evidence(channel=c.channel, kind="not-read", text="", reason=c.detail) for c in not_read])
     total = len(frames)
     wanted = range(1, total + 1)
     if p.which_frames != "every":

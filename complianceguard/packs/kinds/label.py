@@ -60,8 +60,7 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
     if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
         return Outcome("pass", "The platform's paid-partnership label is set, and counts here.",
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
-    in_title = [m for m in ctx.title_mentions or () if p.title_counts and m.kind == "label"
-                and not m.negated and not m.disguise]
+    in_title = ctx.title_labels() if p.title_counts else []
     if in_title:
         return Outcome("pass", f"The title carries {quoted(in_title[:2])}.", _title_evidence(in_title[:2]))
     near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
@@ -171,8 +170,7 @@ def _label_in_each(ctx: Context, p: LabelPresentParams) -> Outcome:
         if found:
             evidence.append(evidence_of(found[0]))
             continue
-        in_title = [m for m in ctx.title_mentions or () if p.title_counts and "caption" in group
-                    and m.kind == "label" and not m.negated and not m.disguise]
+        in_title = ctx.title_labels() if p.title_counts and "caption" in group else []
         if in_title:
             evidence.extend(_title_evidence(in_title[:1]))
             continue
@@ -361,7 +359,7 @@ def label_in_title(ctx: Context, rule: Rule, p: LabelInTitleParams) -> Outcome:
     if ctx.title_mentions is None:
         return Outcome("not-applicable", "No title declared for this post.")
     title = ctx.submission.title or ""
-    labels = [m for m in ctx.title_mentions if m.kind == "label" and not m.negated and not m.disguise]
+    labels = ctx.title_labels()
     if labels:
         return Outcome("pass", f"The title carries {quoted(labels[:2])}.", _title_evidence(labels[:2]))
     weak = [m for m in ctx.title_mentions if m.kind in ("label", "insufficient")]

@@ -145,8 +145,8 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
         return Outcome("not-applicable", "Nothing is said in the media, so there is no spoken endorsement.")
     if not ctx.labels(rule.scopes) and not not_read and p.only_when_labelled:  # timed or not
         return Outcome("not-applicable", f"No label in the {where} to time (searched {searched(ctx, rule.scopes)}).")
-    elsewhere = [] if not p.only_when_labelled or ctx.labels(rule.scopes) else [*ctx.labels(["caption"]), *(
-        m for m in ctx.title_mentions or () if m.kind == "label" and not m.negated and not m.disguise)]
+    elsewhere = [] if not p.only_when_labelled or ctx.labels(rule.scopes) else [*ctx.labels(["caption"]),
+                                                                                *ctx.title_labels()]
     if not_read and elsewhere:
         # The rule only times a label that is there (a rule that asks for one in the video reports
         # the unread video itself); the post's disclosure is in its caption or title, so how long an
