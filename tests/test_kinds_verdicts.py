@@ -544,3 +544,67 @@ def test_a_brevity_rule_does_not_wait_for_an_unread_video_when_the_caption_is_la
     assert labelled.status == "not-applicable" and "was not read" in labelled.message
     bare = finding(check(engine, "JP", "新作リップ", post_type="video", language="ja"), "JP", "JP107")
     assert bare.status == "inconclusive"  # a label in the video, if any, could not be timed
+
+
+def test_label_language_takes_codes_and_the_posts_own_language_together(tmp_path):
+    """Tenth round (IN): ASCI accepts a label in English or in the advertisement's own language
+    (R-A:367 [H]): `languages: [en, content]`. A Hindi label passes a Hindi post and fails an
+    English or Tamil one; an English label passes any; a post of unknown language cannot be judged
+    on a label in neither."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text("""
+id: zz-test
+version: 1.0.0
+name: An English-or-own-language rule
+region: ZZ
+languages: [en, hi, ta]
+sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
+vocabulary: {en: {labels: [ad]}, hi: {labels: [विज्ञापन]}, ta: {labels: [விளம்பரம்]}}
+rules:
+  - {code: ZZ101, name: english-or-own, check: label-language, scopes: [caption], params: {languages: [en, content]},
+     message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+""", encoding="utf-8")
+    zz = Engine(PackLibrary(extra=[pack]))
+
+    def run(caption: str, language: str | None) -> tuple[str, str]:
+        post = Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid", language=language)
+        result = finding(zz.evaluate(post), "ZZ", "ZZ101")
+        return result.status, result.message
+
+    assert run("विज्ञापन मेरा नया सीरम", "hi")[0] == "pass"
+    status, message = run("विज्ञापन my new serum from Glow", "en")
+    assert status == "fail" and "English" in message
+    assert run("விளம்பரம் என் புதிய சீரம்", "ta")[0] == "pass"
+    assert run("विज्ञापन என் புதிய சீரம்", "ta")[0] == "fail"
+    assert run("#ad मेरा नया सीरम", "hi")[0] == "pass"
+    assert run("#ad my new serum", None)[0] == "pass"
+
+
+def test_label_placement_counts_a_title_label_where_the_rule_says_so(tmp_path):
+    """Tenth round (KR): a label "in the title or the first part" (R-A:571 [M]): with `title_counts`
+    a title label places the disclosure; a caption label buried at the end of the same post still
+    fails a rule without the param."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text("""
+id: zz-test
+version: 1.0.0
+name: A first-part rule
+region: ZZ
+languages: [en]
+sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
+vocabulary: {en: {labels: [ad]}}
+rules:
+  - {code: ZZ101, name: title-counts, check: label-placement, scopes: [caption], params: {first_line: true,
+     title_counts: true}, message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+  - {code: ZZ102, name: title-not-counted, check: label-placement, scopes: [caption], params: {first_line: true},
+     message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+""", encoding="utf-8")
+    zz = Engine(PackLibrary(extra=[pack]))
+    caption = "My week with the new serum\nit is light and absorbs fast\n#ad"
+    titled = zz.evaluate(Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid",
+                                    title="[ad] A week with Glow serum"))
+    placed = finding(titled, "ZZ", "ZZ101")
+    assert placed.status == "pass" and placed.evidence[0].kind == "title label"
+    assert finding(titled, "ZZ", "ZZ102").status == "fail"
+    untitled = zz.evaluate(Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid"))
+    assert finding(untitled, "ZZ", "ZZ101").status == "fail"

@@ -209,6 +209,12 @@ def evidence_of(mention: Mention, reason: str | None = None) -> Evidence:
                     media=mention.media, overlay=mention.overlay)
 
 
+def title_evidence(labels: list[Mention]) -> list[Evidence]:
+    """Title labels as evidence: metadata (the title is declared, not read from the media)."""
+    return [evidence_of(m, "in the title").model_copy(update={"channel": "metadata", "kind": "title label"})
+            for m in labels]
+
+
 def unless_possibly_said(ctx: Context, rule: Rule, outcome: Outcome) -> Outcome:
     """A label-seeking fail becomes inconclusive where a tentative label (a reading verified by
     rescoring, not what the transcriber wrote) is in the rule's channels: the report neither

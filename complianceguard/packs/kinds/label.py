@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field
 from complianceguard.model import Channel, Evidence, Mention, Relationship, SpecialFlag
 from complianceguard.packs.kinds.base import (CHANNEL_WORDS, TIMING_TOLERANCE_S, CheckParams, Context, Flag,
                                               NoParams, Number, Outcome, check_kind, evidence_of, language_name,
-                                              merged, quoted, searched, unread)
+                                              merged, quoted, searched, title_evidence, unread)
 
 if TYPE_CHECKING:
     from complianceguard.packs.schema import Rule
@@ -62,7 +62,7 @@ def label_present(ctx: Context, rule: Rule, p: LabelPresentParams) -> Outcome:
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
     in_title = ctx.title_labels() if p.title_counts else []
     if in_title:
-        return Outcome("pass", f"The title carries {quoted(in_title[:2])}.", _title_evidence(in_title[:2]))
+        return Outcome("pass", f"The title carries {quoted(in_title[:2])}.", title_evidence(in_title[:2]))
     near_misses = [m for m in ctx.mentions if m.channel in rule.scopes
                    and not m.tentative and (m.kind == "label" or (m.kind == "insufficient" and m.disguise))]
     notes = [evidence_of(m, "negated" if m.negated else None) for m in near_misses if m not in not_counting]
@@ -110,12 +110,6 @@ def _media_kind(ctx: Context, mention: Mention) -> str | None:
     if kind in (None, "unknown") and len(ctx.media_kinds) == 1:
         return next(iter(ctx.media_kinds))
     return kind
-
-
-def _title_evidence(labels: list[Mention]) -> list[Evidence]:
-    """Title labels as evidence: metadata (the title is declared, not read from the media)."""
-    return [evidence_of(m, "in the title").model_copy(update={"channel": "metadata", "kind": "title label"})
-            for m in labels]
 
 
 def _counting(ctx: Context, labels: list[Mention], only_for: dict[str, list[str]]) -> tuple[list[Mention],
@@ -172,7 +166,7 @@ def _label_in_each(ctx: Context, p: LabelPresentParams) -> Outcome:
             continue
         in_title = ctx.title_labels() if p.title_counts and "caption" in group else []
         if in_title:
-            evidence.extend(_title_evidence(in_title[:1]))
+            evidence.extend(title_evidence(in_title[:1]))
             continue
         names = " or ".join(CHANNEL_WORDS[c] for c in group)
         (not_read if unread(ctx, group) else missing).append(names)
@@ -209,7 +203,8 @@ def insufficient_label(ctx: Context, rule: Rule, p: InsufficientLabelParams) -> 
 
 class LabelLanguageParams(CheckParams):
     languages: list[str] | Literal["content"] = Field(
-        description="language codes (`[de]`), or `content` for the language of the post itself")
+        description="language codes (`[de]`), or `content` for the language of the post itself; a list may "
+        "name `content` beside codes (`[en, content]`: English or the post's own language)")
 
     @field_validator("languages", mode="wrap")
     @classmethod
@@ -226,15 +221,18 @@ def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
     labels in another language.
 
     Not applicable when there is no label (or only unclear ones in the right language) to check,
-    or `languages: content` and the post's language could not be told.
+    or the labels are in none of the named languages and `content` is among them while the post's
+    language could not be told.
 
     Params: `languages` is required.
     """
-    wanted = p.languages
-    if wanted == "content":
-        if not ctx.language:
-            return Outcome("not-applicable", "The content language could not be told.")
-        wanted = [ctx.language]
+    named = [p.languages] if p.languages == "content" else p.languages
+    wanted = [code for code in named if code != "content"]
+    content_unknown = "content" in named and not ctx.language
+    if "content" in named and ctx.language:
+        wanted.append(ctx.language)
+    if content_unknown and not wanted:
+        return Outcome("not-applicable", "The content language could not be told.")
     candidates = [m for m in ctx.mentions if m.kind in ("label", "insufficient") and m.channel in rule.scopes
                   and not m.negated]
     if not candidates:
@@ -246,6 +244,9 @@ def label_language(ctx: Context, rule: Rule, p: LabelLanguageParams) -> Outcome:
     wrong = [m for m in candidates if m.language not in wanted]
     if not wrong:
         return Outcome("not-applicable", "Only unclear labels, in the right language.")
+    if content_unknown:
+        return Outcome("not-applicable", f"{quoted(wrong)} may be in the post's own language, which could not "
+                       "be told.", [evidence_of(m) for m in wrong])
     names = " or ".join(language_name(code) for code in wanted)
     return Outcome("fail", f"{quoted(wrong)} is {language_name(wrong[0].language)}; the audience "
                    f"needs a label in {names}.", [evidence_of(m) for m in wrong])
@@ -361,7 +362,7 @@ def label_in_title(ctx: Context, rule: Rule, p: LabelInTitleParams) -> Outcome:
     title = ctx.submission.title or ""
     labels = ctx.title_labels()
     if labels:
-        return Outcome("pass", f"The title carries {quoted(labels[:2])}.", _title_evidence(labels[:2]))
+        return Outcome("pass", f"The title carries {quoted(labels[:2])}.", title_evidence(labels[:2]))
     weak = [m for m in ctx.title_mentions if m.kind in ("label", "insufficient")]
     why = f" It has only {quoted(weak[:2])}." if weak else ""
     shown = Evidence(channel="metadata", kind="title", text=title, reason="the title, as declared")

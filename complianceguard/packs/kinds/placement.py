@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from complianceguard.model import Evidence, Mention, OverlayInfo, TimeSpan
 from complianceguard.packs.kinds.base import (CheckParams, Context, Count, Flag, Number, Outcome, check_kind,
-                                              evidence_of, quoted)
+                                              evidence_of, quoted, title_evidence)
 
 if TYPE_CHECKING:
     from complianceguard.extract.caption import CaptionLayout
@@ -37,6 +37,8 @@ class LabelPlacementParams(CheckParams):
                          "hashtag\")")
     platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership flag, shown above the "
                                        "caption before any fold, places the disclosure (BR: the tool is accepted)")
+    title_counts: Flag = Field(False, description="a label in the post's declared title places the disclosure: the "
+                               "title is read before the caption (KR: \"in the title or the first part\")")
 
 
 SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the video starts playing
@@ -47,8 +49,9 @@ SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the v
 def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcome:
     """Passes when at least one accepted caption label meets every given constraint (or one of them,
     with `any_of`), or a label is printed on a still image or on a video from its first second
-    (seen before the caption). A caption label that meets none is a fail, or inconclusive when the
-    rule also looks on screen and the screen was not read.
+    (seen before the caption), or, with `title_counts`, is in the declared title. A caption label
+    that meets none is a fail, or inconclusive when the rule also looks on screen and the screen was
+    not read.
 
     Not applicable when there is no accepted label in the caption (`label-present` reports that).
 
@@ -65,6 +68,10 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
         where = "the picture itself" if on_picture[0].time is None else "the video from its first second"
         return Outcome("pass", f"{quoted(on_picture[:1])} is on {where}, seen before the caption.",
                        [evidence_of(on_picture[0])])
+    in_title = ctx.title_labels() if p.title_counts else []
+    if in_title:
+        return Outcome("pass", f"The title carries {quoted(in_title[:1])}, read before the caption.",
+                       title_evidence(in_title[:1]))
     labels = [m for m in ctx.labels(rule.scopes) if m.channel == "caption" and m.span]
     if not labels:
         return Outcome("not-applicable", "No accepted label in the caption to place.")
