@@ -86,10 +86,11 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and Han: no spaces be
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # `{advertiser}` in a label term ("Mainos {advertiser}", "Reklam för {advertiser}"): the words before
 # it, then the advertiser: a @handle, the post's declared brand, or a capitalised name. Between them
-# at most two of these connectors ("Mainos: Glow", "Mainos / @glow", "Reklame for #Glow"), emoji
-# among them ("✨MAINOS✨ @glow": creators decorate a heading, R-E:354).
+# at most three of these connectors ("Mainos: Glow", "Mainos / @glow", "Reklame for #Glow"), emoji
+# among them ("✨MAINOS✨ @glow": creators decorate a heading, R-E:354; "‼️MAINOS‼️ Glow" is "!", "!"
+# and the emoji selector U+FE0F once normalised).
 ADVERTISER = "{advertiser}"
-_ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ","]
+_ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ",", "!"]
 _EMOJI = r"^[\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]+$"
 _CONNECTOR = {"TEXT": {"REGEX": "^(?:" + "|".join(map(re.escape, _ADVERTISER_CONNECTORS)) + ")$|" + _EMOJI}}
 _CONNECTOR_TEXT = re.compile(_CONNECTOR["TEXT"]["REGEX"])
@@ -406,11 +407,11 @@ def _needles(term: str) -> tuple[str, ...]:
 
 def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     """Matcher tokens for a label that names the advertiser: "Mainos {advertiser}" -> (#) mainos,
-    up to two connectors, one word (checked by `_names_advertiser`)."""
+    up to three connectors, one word (checked by `_names_advertiser`)."""
     prefix = term.split(ADVERTISER, 1)[0].strip()
     pattern: list[dict] = [{"ORTH": "#", "OP": "?"}] if not prefix.startswith("#") else []
     pattern += [{"LOWER": t.lower_} for t in nlp.make_doc(prefix.translate(APOSTROPHES))]
-    pattern += [{**_CONNECTOR, "OP": "?"}] * 2
+    pattern += [{**_CONNECTOR, "OP": "?"}] * 3
     pattern.append({"IS_SPACE": False, "IS_PUNCT": False})
     return pattern
 
@@ -423,7 +424,8 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     `tagged`: the handles (lower case, no @) tagged anywhere in the post. Some tokenizers keep a
     hashtag in one token (Norwegian: "#glowskincare"), others split off the "#": both read the same."""
     text = token.text.removeprefix("#")
-    lowered = without_accents(text).lstrip("@")  # "Fjällkaffe" names @fjallkaffe
+    # "Fjällkaffe" names @fjallkaffe; "Glow'n" (Finnish genitive after an apostrophe) names Glow
+    lowered = _CASE_ENDING.sub("", without_accents(text).lstrip("@"))
     if any(lowered and lowered == without_accents(b).lstrip("@").split()[0] for b in brands if b.strip()):
         return True
     # "#ad #glowskincare": the brand written as one lower-case word, or a handle the post tags
@@ -450,6 +452,9 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
     # beside @glowskincare, "Adoro" in "#ad Adoro ..." and "Rakastan" in "Mainos Rakastan ..." start
     # a sentence (verdict matrix, Dec 2026); "Mainos Lumene" in a post that tags nobody names one.
     return not (names | handles) and _capitalised_name(token)
+
+
+_CASE_ENDING = re.compile(r"(?<=[^\W\d_])'[^\W\d_]{1,3}$")  # "Glow'n", "Glow's": the name is before it
 
 
 def _is_connector(token) -> bool:

@@ -127,6 +127,9 @@ class CueBook(_Strict):
     affiliate_urls: dict[str, list[str]]
     shop_urls: dict[str, list[str]] = Field(default_factory=dict)
     link_shorteners: dict[str, list[str]] = Field(default_factory=dict)
+    not_cues: list[str] = Field(default_factory=list, description="phrases in which a cue's words say nothing "
+                                "commercial ('sponsored walk': money raised for a charity): a cue overlapping "
+                                "one is dropped, as a pack's `not_labels` cancel a label")
 
     @field_validator("affiliate_urls", "shop_urls", "link_shorteners")
     @classmethod
@@ -219,6 +222,7 @@ def _forms(phrase: str) -> list[str]:
 
 
 CUE_TOKENS_KIND = "cue-tokens"  # cache entries: the cue phrases' tokens, as JSON
+NOT_CUE = "not-cue"  # the matcher key of `not_cues` phrases
 
 
 def _phrase_words(language: str, grouped: dict[str, list[str]],
@@ -227,12 +231,13 @@ def _phrase_words(language: str, grouped: dict[str, list[str]],
     splits them. Tokenising the thousand forms costs about 0.07 s of every process start (a
     creator's `check`), so the tokens are kept in the cache folder, keyed by the forms and the
     spaCy version (the tokenizer's rules are spaCy's own data for the language); they are plain
-    JSON and rebuilt when unreadable. The pipeline is asked for only then."""
+    JSON and rebuilt when unreadable. The pipeline is asked for only then. The key holds the
+    separators the analyzers add to spaCy's rules: changing them changes the tokens."""
     from complianceguard.cache import Cache, cache_key, sha256_bytes
 
     forms = json.dumps(grouped, ensure_ascii=False, sort_keys=True).encode("utf-8")
     key = cache_key(CUE_TOKENS_KIND, sha256_bytes(forms), {"language": language},
-                    {"spacy": spacy.__version__, "format": 1})
+                    {"spacy": spacy.__version__, "format": 1, "separators": repr(lean_spacy.SEPARATORS)})
     cache = Cache()
     stored = cache.get(CUE_TOKENS_KIND, key)
     if stored is not None:
@@ -247,6 +252,20 @@ def _phrase_words(language: str, grouped: dict[str, list[str]],
              for cue, phrases in grouped.items()}
     cache.put(CUE_TOKENS_KIND, key, json.dumps(words, ensure_ascii=False).encode("utf-8"))
     return words
+
+
+def cue_forms(book: CueBook) -> dict[str, list[str]]:
+    """Every phrase form of the cue book under its matcher key ("cue|preceded_by|followed_by"), the
+    `not_cues` under `NOT_CUE`, in the order the matcher adds them."""
+    grouped: dict[str, list[str]] = {}
+    for cue_id, spec in book.cues.items():
+        for phrase in spec.phrases:
+            phrase = phrase if isinstance(phrase, Phrase) else Phrase(text=phrase)
+            key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
+            grouped.setdefault(key, []).extend(_forms(phrase.text))
+    if book.not_cues:
+        grouped[f"{NOT_CUE}||"] = [form for phrase in book.not_cues for form in _forms(phrase)]
+    return grouped
 
 
 class CommercialAnalyzer:
@@ -266,13 +285,7 @@ class CommercialAnalyzer:
         # web addresses, which spaCy's Latin-language tokenizers split the same way. A matcher is
         # compiled per vocabulary, so the analyzer's own tokens (any language) can be matched.
         self._nlp: spacy.language.Language | None = None  # see `nlp`
-        grouped: dict[str, list[str]] = {}
-        for cue_id, spec in book.cues.items():
-            for phrase in spec.phrases:
-                phrase = phrase if isinstance(phrase, Phrase) else Phrase(text=phrase)
-                key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
-                grouped.setdefault(key, []).extend(_forms(phrase.text))
-        self.phrase_words = _phrase_words(self.LANGUAGE, grouped, lambda: self.nlp)
+        self.phrase_words = _phrase_words(self.LANGUAGE, cue_forms(book), lambda: self.nlp)
         self.matchers: dict[int, tuple[Vocab, PhraseMatcher]] = {}
         self.endings = tuple((cue_id, tuple(e.lower() for e in spec.hashtag_endings))
                              for cue_id, spec in book.cues.items() if spec.hashtag_endings)
@@ -317,6 +330,8 @@ class CommercialAnalyzer:
                 start -= (2 if before == "price" else 1) if before else 0
                 found.append((cue_id, start, end + (1 if after else 0)))
         found += self._token_cues(doc, text)
+        cancelled = [(start, end) for cue_id, start, end in found if cue_id == NOT_CUE]
+        found = [f for f in found if f[0] != NOT_CUE and not any(a < f[2] and f[1] < b for a, b in cancelled)]
         cues = []
         for cue_id, start, end in self._without_overlaps(found):
             spec = self.book.cues[cue_id]

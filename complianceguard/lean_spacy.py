@@ -39,6 +39,7 @@ import re
 import sys
 import threading
 import types
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TOKENIZER = "spacy.Tokenizer.v1"  # the registered name of `spacy.language.create_tokenizer`
@@ -129,28 +130,51 @@ def import_spacy() -> None:
         del spacy.cli  # `import spacy.cli` binds the real one
 
 
-# Separators creators stick to words ("Werbung|Neue", "Anzeige• Serum", "#ad|"): split off as "/"
-# already is, so the label before them is a word of its own (ninth probe round, every region).
+@dataclass(frozen=True)
+class AffixRules:
+    """Regexes split off words on top of a language's own affix rules: at a word's start
+    (`prefixes`), at its end (`suffixes`) and inside it (`infixes`)."""
+
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    infixes: tuple[str, ...] = ()
+
+
+# Separators creators stick to words, split off so the label beside them is a word of its own
+# (ninth and eleventh probe rounds, every region; most languages' own rules split none of these):
+# - anywhere: "Werbung|Neue", "Anzeige• Serum", "#ad|", "Werbung—Glow", "–Werbung–", "‼️REKLAM‼️",
+#   and the emoji presentation selector U+FE0F after "❗️" ("❗️Ad❗️": it stuck to the label);
+# - a hyphen or slash at a word's edge only ("-Werbung-", "Reklama/ Nowe"): inside a word it joins
+#   ("Sommer-Kollektion"), before a digit it is a sign ("-20%");
+# - a slash between letters ("Reklama/Werbung"; web addresses are kept whole by the URL rule);
+# - a colon before a capital ("Reklam:Glow"), not before a case ending ("IKEA:s", "@glow:n").
 # Not "·": Catalan writes it inside words ("col·laboració").
-SEPARATORS = r"[|｜•¦]"
+_ANYWHERE = r"[|｜•¦\ufe0f‼⁉—–]"
+_LETTER = r"[^\W\d_]"
+SEPARATORS = AffixRules(
+    prefixes=(_ANYWHERE, rf"[-/](?={_LETTER})"),
+    suffixes=(_ANYWHERE, rf"(?<={_LETTER})[-/]"),
+    infixes=(_ANYWHERE, rf"(?<={_LETTER})/(?={_LETTER})", rf"(?<={_LETTER}):(?=[A-ZÀ-ÖØ-Þ])"),
+)
 
 
-def default_tokenizer(vocab: Any, defaults: Any, separators: str | None = None) -> Any:
-    """The tokenizer `spacy.Tokenizer.v1` builds for a language (`create_tokenizer`), with
-    `separators` (a regex) split off as prefix, suffix and infix too. Built in one go: setting a
-    tokenizer's affix rules afterwards reloads its thousands of special cases once per rule (a
-    second of a scan's warm-up per language)."""
+def default_tokenizer(vocab: Any, defaults: Any, separators: AffixRules | None = None) -> Any:
+    """The tokenizer `spacy.Tokenizer.v1` builds for a language (`create_tokenizer`), with the
+    `separators` rules added to its own. Built in one go: setting a tokenizer's affix rules
+    afterwards reloads its thousands of special cases once per rule (a second of a scan's warm-up
+    per language)."""
     from spacy.tokenizer import Tokenizer
     from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
-    extra = [separators] if separators else []
+    extra = separators or AffixRules()
 
-    def rules(entries: Any, compile_regex: Any) -> Any:
-        entries = [*(entries or ()), *extra]
+    def rules(entries: Any, added: tuple[str, ...], compile_regex: Any) -> Any:
+        entries = [*(entries or ()), *added]
         return compile_regex(entries) if entries else None
 
-    prefix, suffix = rules(defaults.prefixes, compile_prefix_regex), rules(defaults.suffixes, compile_suffix_regex)
-    infix = rules(defaults.infixes, compile_infix_regex)
+    prefix = rules(defaults.prefixes, extra.prefixes, compile_prefix_regex)
+    suffix = rules(defaults.suffixes, extra.suffixes, compile_suffix_regex)
+    infix = rules(defaults.infixes, extra.infixes, compile_infix_regex)
     return Tokenizer(vocab, rules=defaults.tokenizer_exceptions, prefix_search=prefix.search if prefix else None,
                      suffix_search=suffix.search if suffix else None,
                      infix_finditer=infix.finditer if infix else None, token_match=defaults.token_match,
@@ -163,7 +187,7 @@ class BlankPipeline:
     `create_tokenizer` makes (`default_tokenizer`), as `Language.__init__` builds them for
     `spacy.blank`."""
 
-    def __init__(self, language_class: Any, max_length: int = 10**6, separators: str | None = None):
+    def __init__(self, language_class: Any, max_length: int = 10**6, separators: AffixRules | None = None):
         from spacy.vectors import Vectors
         from spacy.vocab import create_vocab
 
@@ -297,7 +321,7 @@ def language_class(code: str) -> Any:
         return get_lang_class(code)
 
 
-def blank(code: str, config: dict | None = None, separators: str | None = None) -> Any:
+def blank(code: str, config: dict | None = None, separators: AffixRules | None = None) -> Any:
     """`spacy.blank(code, config=config)` for a language whose tokenizer is spaCy's default one
     (most languages, and any `config` that asks for it): a `BlankPipeline`, without importing every
     pipeline component and resolving the config through the registry (about 0.05 s of a creator's

@@ -258,7 +258,8 @@ def test_a_name_after_a_separator_counts_where_it_starts_a_name_the_post_shows(l
     assert [m.term for m in found if m.kind == "label"] == [f"{caption.split(':')[0].lower()} {{advertiser}}"]
 
 
-@pytest.mark.parametrize("caption", ["Mainos ✨ @glowskincare uusi seerumi", "✨MAINOS✨ @glowskincare uusi"])
+@pytest.mark.parametrize("caption", ["Mainos ✨ @glowskincare uusi seerumi", "✨MAINOS✨ @glowskincare uusi",
+                                     "‼️MAINOS‼️ @glowskincare uusi", "❗️MAINOS❗️ @glowskincare uusi"])
 def test_emoji_between_the_label_and_the_advertiser_join_them_as_a_colon_does(library, caption):
     found = mentions(library, library.for_region("FI"), caption, language="fi")
     assert [m.term for m in found if m.kind == "label"] == ["mainos {advertiser}"]
@@ -408,3 +409,12 @@ def test_the_advertiser_is_named_with_accents_and_case_endings(library, caption)
     ending ("Fazerin" beside @fazerfinland) names the advertiser (fifth round, FI105)."""
     found = mentions(library, library.for_region("FI"), caption, language="fi")
     assert [m for m in found if m.kind == "label" and "{advertiser}" in m.term]
+
+
+@pytest.mark.parametrize("caption", ["Kaupallinen yhteistyö Glow'n kanssa | uusi seerumi",
+                                     "Kaupallinen yhteistyö Glow’n kanssa | uusi seerumi"])
+def test_a_name_with_a_case_ending_after_an_apostrophe_names_the_advertiser(library, caption):
+    """Eleventh round (FI105, R-E:354 [H]): Finnish writes the genitive of a foreign name with an
+    apostrophe ("Glow'n kanssa"); the name before it is the advertiser's."""
+    found = mentions(library, library.for_region("FI"), caption, language="fi", brand="Glow")
+    assert [m.term for m in found if m.kind == "label"] == ["kaupallinen yhteistyö {advertiser}"]

@@ -95,6 +95,13 @@ def test_one_hint_is_not_enough_two_are():
     assert assess("start your free trial with the link in the description").commercial
 
 
+def test_a_not_cue_phrase_cancels_the_cue_inside_it():
+    """Eleventh round: "a sponsored walk" is fundraising (`not_cues`); "sponsored" elsewhere still counts."""
+    charity = assess("Doing a sponsored walk for the hospice, thanks @stchristophers for organising")
+    assert not charity.commercial and "sponsor-word" not in {c.id for c in charity.cues}
+    assert assess("this walk is sponsored, thanks @glowskin").commercial
+
+
 def test_thanks_for_a_gift_needs_a_brand_beside_it():
     """Family send parcels too: thanks for a gift is a strong hint, commercial with a tagged brand."""
     for family in ("Thanks mum for the gift", "my sister sent me this jumper", "thanks dad for sending me these"):

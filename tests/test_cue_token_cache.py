@@ -9,13 +9,7 @@ from complianceguard.cache import Cache
 
 
 def _grouped(analyzer: commercial.CommercialAnalyzer) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for cue_id, spec in analyzer.book.cues.items():
-        for phrase in spec.phrases:
-            phrase = phrase if isinstance(phrase, commercial.Phrase) else commercial.Phrase(text=phrase)
-            key = f"{cue_id}|{phrase.preceded_by or ''}|{phrase.followed_by or ''}"
-            grouped.setdefault(key, []).extend(commercial._forms(phrase.text))
-    return grouped
+    return commercial.cue_forms(analyzer.book)
 
 
 def test_cached_cue_tokens_are_the_tokenizers(tmp_path, monkeypatch):

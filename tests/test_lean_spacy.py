@@ -98,14 +98,36 @@ def test_separators_split_as_spacy_blank_with_the_affix_rules_extended(code):
 
     config = _BLANK_CONFIG.get(code)
     real, lean = spacy.blank(code, config=config or {}), lean_spacy.blank(code, config, lean_spacy.SEPARATORS)
-    extra, defaults = [lean_spacy.SEPARATORS], real.Defaults
-    real.tokenizer.infix_finditer = compile_infix_regex([*(defaults.infixes or ()), *extra]).finditer
-    real.tokenizer.prefix_search = compile_prefix_regex([*(defaults.prefixes or ()), *extra]).search
-    real.tokenizer.suffix_search = compile_suffix_regex([*(defaults.suffixes or ()), *extra]).search
-    text = TEXT + " Werbung|Neue Anzeige• Serum #ad|Glow ＡＮＺＥＩＧＥ｜neu ¦x col·laboració"
+    extra, defaults = lean_spacy.SEPARATORS, real.Defaults
+    real.tokenizer.infix_finditer = compile_infix_regex([*(defaults.infixes or ()), *extra.infixes]).finditer
+    real.tokenizer.prefix_search = compile_prefix_regex([*(defaults.prefixes or ()), *extra.prefixes]).search
+    real.tokenizer.suffix_search = compile_suffix_regex([*(defaults.suffixes or ()), *extra.suffixes]).search
+    text = TEXT + (" Werbung|Neue Anzeige• Serum #ad|Glow ＡＮＺＥＩＧＥ｜neu ¦x col·laboració -Werbung- "
+                   "Reklama/ nowe Reklam:Glow ❗️Ad❗️ Werbung—Glow -20% Sommer-Kollektion https://glow.com/x")
     tokens = [[getattr(t, a) for a in ATTRIBUTES] for t in real.make_doc(text)]
     assert [[getattr(t, a) for a in ATTRIBUTES] for t in lean.make_doc(text)] == tokens
     assert "Werbung" in [t.text for t in lean.make_doc("Werbung|Neue")]
+
+
+@pytest.mark.parametrize("code", ["de", "sv", "pl", "en"])
+@pytest.mark.parametrize("text, word", [
+    ("-Werbung- neu", "Werbung"), ("–Werbung– neu", "Werbung"), ("Werbung—Glow", "Werbung"),
+    ("❗️Ad❗️ neu", "Ad"), ("‼️REKLAM‼️ neu", "REKLAM"), ("Reklama/ nowe", "Reklama"), ("Reklam:Glow", "Reklam"),
+])
+def test_separators_stuck_to_a_label_are_split_off_in_every_language(code, text, word):
+    """Eleventh round: dashes, emoji (with their presentation selector U+FE0F), a trailing slash and
+    a colon before a name stuck to the label in most languages' tokenizers."""
+    from complianceguard.analyze import pipeline
+
+    assert word in [t.text for t in pipeline(code).make_doc(text)]
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("-20% mit Code", "-20"), ("Sommer-Kollektion", "Sommer-Kollektion"), ("glow.com/code", "glow.com/code")])
+def test_separators_keep_signs_compounds_and_web_addresses(text, kept):
+    from complianceguard.analyze import pipeline
+
+    assert kept in [t.text for t in pipeline("de").make_doc(text)]
 
 
 def test_blank_uses_spacy_for_other_tokenizers_and_keeps_the_length_limit():
