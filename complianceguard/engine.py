@@ -105,7 +105,7 @@ class Engine:
 
     def _title_mentions(self, submission: Submission, pack: ResolvedPack,
                         language: str | None) -> tuple[Mention, ...] | None:
-        """Labels and unclear labels in the declared title, matched like caption text but kept apart
+        """Labels, unclear labels and special notices in the declared title, matched like caption text but kept apart
         (their spans are the title's, and a title is not the caption a placement rule measures).
         Matched only for packs with a rule that reads the title: most posts and packs have none."""
         if submission.title is None or not any(rule.check in TITLE_KINDS or getattr(rule.params, "title_counts", False)
@@ -113,7 +113,7 @@ class Engine:
             return None
         title = Segment(id="title", channel="caption", text=submission.title)
         return tuple(m for m in self.analyzer.mentions([title], pack, language, submission)
-                     if m.kind in ("label", "insufficient"))
+                     if m.kind in ("label", "insufficient", "special"))
 
     def _region(self, ctx: Context, pack: ResolvedPack) -> RegionResult:
         mode, why = applicability(ctx, pack)

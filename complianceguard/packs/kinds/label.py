@@ -302,6 +302,8 @@ class SpecialLabelParams(CheckParams):
         None, gt=0, le=1, description="in a video, the term is on screen (or said, per the scopes) for at least "
         "this fraction of its duration: KR's '가상인물' stays 'for the whole time' the figure is shown, a time the "
         "post does not give, so the video's length stands in for it")
+    title_counts: Flag = Field(False, description="the notice in the post's declared title counts too (KR: the AI "
+                               "notice goes \"in the title or at the beginning\" of a text post)")
 
 
 SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtual"}
@@ -310,7 +312,8 @@ SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtu
 @check_kind("special-label", SpecialLabelParams, usual={})
 def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
     """Passes when the post declares `flag` (`retouched` or `ai_generated`) and a term from
-    `vocabulary.*.special[flag]` appears in one of the scopes; inconclusive when a scope was not read.
+    `vocabulary.*.special[flag]` appears in one of the scopes (or, with `title_counts`, in the
+    declared title); inconclusive when a scope was not read.
 
     Not applicable when the post does not declare the flag.
 
@@ -322,6 +325,11 @@ def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
         return Outcome("not-applicable", f"The post does not declare {what} imagery.")
     found = [m for m in ctx.mentions if m.kind == "special" and m.category == flag
              and m.channel in rule.scopes and not m.disguise]
+    in_title = [m for m in ctx.title_mentions or () if m.kind == "special" and m.category == flag
+                and not m.disguise] if p.title_counts else []
+    if in_title and not found:
+        return Outcome("pass", f"The title carries {quoted(in_title[:1])} for the declared {what} imagery.",
+                       title_evidence(in_title[:1]))
     if found and p.min_fraction is not None and "video" in ctx.media_kinds and ctx.duration_s:
         shown = sum(b - a for a, b in merged([(m.time.start_s, m.time.end_s) for m in found if m.time is not None]))
         needed = p.min_fraction * ctx.duration_s
