@@ -608,3 +608,32 @@ rules:
     assert finding(titled, "ZZ", "ZZ102").status == "fail"
     untitled = zz.evaluate(Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid"))
     assert finding(untitled, "ZZ", "ZZ101").status == "fail"
+
+
+def test_label_placement_before_mentions_fails_a_label_after_a_tagged_account(tmp_path):
+    """Eleventh round (CA): hashtags placed "before any other mentions in a caption" (R-A:235 [M]); a
+    label written in words is not a hashtag and is not held to it."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text("""
+id: zz-test
+version: 1.0.0
+name: A before-mentions rule
+region: ZZ
+languages: [en]
+sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
+vocabulary: {en: {labels: [ad]}}
+rules:
+  - {code: ZZ101, name: before-mentions, check: label-placement, scopes: [caption], params: {before_mentions: true},
+     message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
+""", encoding="utf-8")
+    zz = Engine(PackLibrary(extra=[pack]))
+
+    def run(caption: str):
+        return finding(zz.evaluate(Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid")),
+                       "ZZ", "ZZ101")
+
+    late = run("@glowskin #ad my morning routine")
+    assert late.status == "fail" and "'@glowskin' is mentioned before it" in late.message
+    assert run("#ad @glowskin my morning routine").status == "pass"
+    assert run("#ad my morning routine").status == "pass"
+    assert run("@glowskin Ad: my morning routine").status == "pass", "a label in words is not held to it"

@@ -37,11 +37,14 @@ class LabelPlacementParams(CheckParams):
                          "hashtag\")")
     platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership flag, shown above the "
                                        "caption before any fold, places the disclosure (BR: the tool is accepted)")
+    before_mentions: Flag = Field(False, description="if a hashtag, no @mention of an account comes before it in the "
+                                  "caption (CA: hashtags placed \"before any other mentions in a caption\")")
     title_counts: Flag = Field(False, description="a label in the post's declared title places the disclosure: the "
                                "title is read before the caption (KR: \"in the title or the first part\")")
 
 
 SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the video starts playing
+SAID_AT_ONCE_S = 3.0  # a label said this early is the opening words (our reading: no research figure)
 
 
 @check_kind("label-placement", LabelPlacementParams,
@@ -49,7 +52,8 @@ SEEN_AT_ONCE_S = 1.0  # an on-screen label starting this early is there as the v
 def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcome:
     """Passes when at least one accepted caption label meets every given constraint (or one of them,
     with `any_of`), or a label is printed on a still image or on a video from its first second
-    (seen before the caption), or, with `title_counts`, is in the declared title. A caption label
+    (seen before the caption), said in its first three seconds where the rule reads speech, or,
+    with `title_counts`, is in the declared title. A caption label
     that meets none is a fail, or inconclusive when the rule also looks on screen and the screen was
     not read.
 
@@ -68,6 +72,14 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
         where = "the picture itself" if on_picture[0].time is None else "the video from its first second"
         return Outcome("pass", f"{quoted(on_picture[:1])} is on {where}, seen before the caption.",
                        [evidence_of(on_picture[0])])
+    # Where the rule reads speech, a label said in the opening words is heard as the video or audio
+    # starts, before its caption or show notes are read (a podcast that opens "Diese Folge enthält
+    # Werbung" with the notes naming it late).
+    said_first = [m for m in ctx.labels(rule.scopes) if m.channel == "speech" and m.time is not None
+                  and m.time.start_s <= SAID_AT_ONCE_S]
+    if said_first:
+        return Outcome("pass", f"{quoted(said_first[:1])} is said in the opening words, heard before the caption.",
+                       [evidence_of(said_first[0])])
     in_title = ctx.title_labels() if p.title_counts else []
     if in_title:
         return Outcome("pass", f"The title carries {quoted(in_title[:1])}, read before the caption.",
@@ -156,6 +168,10 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
     if p.not_at_end:
         at_end = bool(prose) and all(t.end <= span.start for t in prose)
         results["not_at_end"] = "it comes after all of the caption's text" if at_end else None
+    if p.before_mentions:
+        earlier = [t.text for t in layout.tokens if t.kind == "mention" and t.end <= span.start]
+        results["before_mentions"] = (f"'{earlier[0]}' is mentioned before it" if earlier else None) if is_hashtag \
+            else False
     return results
 
 

@@ -49,7 +49,9 @@ class VideoTimingParams(CheckParams):
     repeat_every_s: Seconds | None = Field(None, description="no gap longer than N seconds without the label")
     caption_before_fold_counts: Flag = Field(False, description="a caption label shown before the platform's "
                                              "\"... more\" fold meets `start_within_s` and `not_only_in_last_fraction` "
-                                             "(the viewer reads it before or while watching)")
+                                             "(the viewer reads it before or while watching), and with "
+                                             "`only_when_labelled` `min_visible_s` too (a flash in the video of a "
+                                             "post disclosed upfront)")
     platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership label, shown with the "
                                        "post from its first second, meets `start_within_s` and "
                                        "`not_only_in_last_fraction` (where the pack accepts the tool as a label)")
@@ -108,12 +110,17 @@ def _caption_label_before_fold(ctx: Context) -> Mention | None:
     return next((m for m in ctx.labels(["caption"]) if m.span is not None and m.span.end <= ctx.layout.fold.at), None)
 
 
+_FLAGS = {"caption_before_fold_counts", "platform_tool_counts", "only_when_labelled"}
+
+
 def _only_start_asked(p: VideoTimingParams) -> bool:
     """Only *when the first label comes* is asked (a start window, or "not only at the end"): a
-    caption label before the fold answers that, as the viewer reads it as the video starts."""
-    first_label = p.start_within_s is not None or p.not_only_in_last_fraction is not None
-    return first_label and not ({"end_within_s", "min_visible_s", "min_fraction", "tiers",
-                                 "repeat_every_s"} & p.model_fields_set)
+    caption label before the fold answers that, as the viewer reads it as the video starts. With
+    `only_when_labelled`, so does it `min_visible_s`: the rule then only asks that a label in the
+    video is not a flash, and the post is disclosed upfront already."""
+    asked = p.model_fields_set - _FLAGS
+    answered = {"start_within_s", "not_only_in_last_fraction"} | ({"min_visible_s"} if p.only_when_labelled else set())
+    return bool(asked) and asked <= answered
 
 
 @check_kind("video-timing", VideoTimingParams, seeks_label=True,
