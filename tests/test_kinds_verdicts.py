@@ -541,7 +541,11 @@ def test_a_late_caption_label_on_an_unread_video_is_inconclusive_not_fail(engine
 
 def test_a_brevity_rule_does_not_wait_for_an_unread_video_when_the_caption_is_labelled(engine):
     labelled = finding(check(engine, "JP", "#PR 新作リップ", post_type="video", language="ja"), "JP", "JP107")
-    assert labelled.status == "not-applicable" and "was not read" in labelled.message
+    # Twelfth round: the caption label before the fold answers JP107 (`caption_before_fold_counts`)
+    assert labelled.status == "pass" and "before the fold" in labelled.message
+    late = "新作リップのレビュー。" * 20 + "#PR"
+    late_label = finding(check(engine, "JP", late, post_type="video", language="ja"), "JP", "JP107")
+    assert late_label.status == "not-applicable" and "was not read" in late_label.message
     bare = finding(check(engine, "JP", "新作リップ", post_type="video", language="ja"), "JP", "JP107")
     assert bare.status == "inconclusive"  # a label in the video, if any, could not be timed
 
