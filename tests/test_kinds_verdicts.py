@@ -32,6 +32,23 @@ def check(engine: Engine, region: str, caption: str, **fields) -> ItemResult:
     return engine.evaluate(submission, extraction)
 
 
+def zz_engine(tmp_path, name: str, rules: str, languages: str = "[en]",
+              vocabulary: str = "{en: {labels: [ad]}}") -> Engine:
+    """An engine with one test pack for region ZZ: its `rules` (YAML list items) and words."""
+    pack = tmp_path / "zz.yaml"
+    pack.write_text(f"""
+id: zz-test
+version: 1.0.0
+name: {name}
+region: ZZ
+languages: {languages}
+sources: {{s: {{title: t, publisher: p, url: "https://example.org", confidence: low}}}}
+vocabulary: {vocabulary}
+rules:
+{rules}""", encoding="utf-8")
+    return Engine(PackLibrary(extra=[pack]))
+
+
 def finding(item: ItemResult, region: str, code: str):
     return next(f for f in item.regions[region].findings if f.rule == code)
 
@@ -555,20 +572,11 @@ def test_label_language_takes_codes_and_the_posts_own_language_together(tmp_path
     (R-A:367 [H]): `languages: [en, content]`. A Hindi label passes a Hindi post and fails an
     English or Tamil one; an English label passes any; a post of unknown language cannot be judged
     on a label in neither."""
-    pack = tmp_path / "zz.yaml"
-    pack.write_text("""
-id: zz-test
-version: 1.0.0
-name: An English-or-own-language rule
-region: ZZ
-languages: [en, hi, ta]
-sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
-vocabulary: {en: {labels: [ad]}, hi: {labels: [विज्ञापन]}, ta: {labels: [விளம்பரம்]}}
-rules:
+    zz = zz_engine(tmp_path, "An English-or-own-language rule", """
   - {code: ZZ101, name: english-or-own, check: label-language, scopes: [caption], params: {languages: [en, content]},
      message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
-""", encoding="utf-8")
-    zz = Engine(PackLibrary(extra=[pack]))
+""", languages="[en, hi, ta]",
+                   vocabulary="{en: {labels: [ad]}, hi: {labels: [विज्ञापन]}, ta: {labels: [விளம்பரம்]}}")
 
     def run(caption: str, language: str | None) -> tuple[str, str]:
         post = Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid", language=language)
@@ -588,22 +596,12 @@ def test_label_placement_counts_a_title_label_where_the_rule_says_so(tmp_path):
     """Tenth round (KR): a label "in the title or the first part" (R-A:571 [M]): with `title_counts`
     a title label places the disclosure; a caption label buried at the end of the same post still
     fails a rule without the param."""
-    pack = tmp_path / "zz.yaml"
-    pack.write_text("""
-id: zz-test
-version: 1.0.0
-name: A first-part rule
-region: ZZ
-languages: [en]
-sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
-vocabulary: {en: {labels: [ad]}}
-rules:
+    zz = zz_engine(tmp_path, "A first-part rule", """
   - {code: ZZ101, name: title-counts, check: label-placement, scopes: [caption], params: {first_line: true,
      title_counts: true}, message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
   - {code: ZZ102, name: title-not-counted, check: label-placement, scopes: [caption], params: {first_line: true},
      message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
-""", encoding="utf-8")
-    zz = Engine(PackLibrary(extra=[pack]))
+""")
     caption = "My week with the new serum\nit is light and absorbs fast\n#ad"
     titled = zz.evaluate(Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid",
                                     title="[ad] A week with Glow serum"))
@@ -617,20 +615,10 @@ rules:
 def test_label_placement_before_mentions_fails_a_label_after_a_tagged_account(tmp_path):
     """Eleventh round (CA): hashtags placed "before any other mentions in a caption" (R-A:235 [M]); a
     label written in words is not a hashtag and is not held to it."""
-    pack = tmp_path / "zz.yaml"
-    pack.write_text("""
-id: zz-test
-version: 1.0.0
-name: A before-mentions rule
-region: ZZ
-languages: [en]
-sources: {s: {title: t, publisher: p, url: "https://example.org", confidence: low}}
-vocabulary: {en: {labels: [ad]}}
-rules:
+    zz = zz_engine(tmp_path, "A before-mentions rule", """
   - {code: ZZ101, name: before-mentions, check: label-placement, scopes: [caption], params: {before_mentions: true},
      message: m, why: w, example: {bad: b, good: g}, fix: f, source: {ref: s}, confidence: low}
-""", encoding="utf-8")
-    zz = Engine(PackLibrary(extra=[pack]))
+""")
 
     def run(caption: str):
         return finding(zz.evaluate(Submission(id="p", regions=["ZZ"], caption=caption, relationship="paid")),
