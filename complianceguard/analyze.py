@@ -96,7 +96,8 @@ _CONNECTOR = {"TEXT": {"REGEX": "^(?:" + "|".join(map(re.escape, _ADVERTISER_CON
 _CONNECTOR_TEXT = re.compile(_CONNECTOR["TEXT"]["REGEX"])
 # Placeholders (packs/schema.py, TOKEN_PLACEHOLDERS): one token of a kind, as a term or a word of one.
 _PLACEHOLDER_TOKENS = {"{handle}": ({"TEXT": {"REGEX": r"^@\w"}}, ("@",)),
-                       "{web-address}": ({"LIKE_URL": True}, (".", "://"))}
+                       "{web-address}": ({"LIKE_URL": True}, (".", "://")),
+                       "{number}": ({"IS_DIGIT": True}, tuple("0123456789"))}
 
 
 @lru_cache(maxsize=None)
@@ -350,10 +351,11 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                     pattern = _advertiser_pattern(nlp, term)
                     patterns.add(key, [pattern], tuple(t["LOWER"] for t in pattern if "LOWER" in t)[:1])
                     continue
-                if kind == "not_label":  # a homonym cancels what it overlaps: matched as written only
+                patterned = is_gap_term(term) or any(w in _PLACEHOLDER_TOKENS for w in term.split())
+                if kind == "not_label" and not patterned:  # a homonym cancels what it overlaps: as written only
                     phrases.add(key, [nlp.make_doc(term.translate(APOSTROPHES))])
                     continue
-                if is_gap_term(term) or any(w in _PLACEHOLDER_TOKENS for w in term.split()):
+                if patterned:
                     # "sent me * for free": a few words between the two parts; "{handle}": any
                     # @handle, "{web-address}": any web address, alone or inside a term
                     patterns.add(key, [_word_pattern(nlp, term)], _needles(term))

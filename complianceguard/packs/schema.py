@@ -56,7 +56,8 @@ class RuleSource(_Strict):
 # article and an adjective ("das neue Serum"); our choice, not a figure from the research.
 GAP_MAX_WORDS = 4
 # Words that stand for one token of a kind, whatever it says: a whole term or one word of it.
-TOKEN_PLACEHOLDERS = {"{handle}": "any @handle", "{web-address}": "any web address (glow.com, www.glow.de/shop)"}
+TOKEN_PLACEHOLDERS = {"{handle}": "any @handle", "{web-address}": "any web address (glow.com, www.glow.de/shop)",
+                      "{number}": "any number written in digits (a year: \"1200 AD\")"}
 TERM_FIELDS = ("labels", "insufficient", "denials", "signals", "negators", "not_labels")
 
 
@@ -118,7 +119,7 @@ class Vocabulary(_Strict):
             if "*" in words and (words[0] == "*" or words[-1] == "*"):
                 raise ValueError(f"{term!r}: a gap `*` needs words before and after it")
             if any(p in term and p not in words for p in TOKEN_PLACEHOLDERS):
-                raise ValueError(f"{term!r}: {{handle}} and {{web-address}} are words of their own")
+                raise ValueError(f"{term!r}: {', '.join(TOKEN_PLACEHOLDERS)} are words of their own")
         return terms
 
     @model_validator(mode="after")

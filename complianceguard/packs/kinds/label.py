@@ -304,6 +304,8 @@ class SpecialLabelParams(CheckParams):
         "post does not give, so the video's length stands in for it")
     title_counts: Flag = Field(False, description="the notice in the post's declared title counts too (KR: the AI "
                                "notice goes \"in the title or at the beginning\" of a text post)")
+    before_fold: Flag = Field(False, description="a notice in the caption counts only before the platform's "
+                              "\"... more\" fold (KR: \"in the title or beginning\" of a text post)")
 
 
 SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtual"}
@@ -313,7 +315,8 @@ SPECIAL_WHAT = {"retouched": "retouched", "ai_generated": "AI-generated or virtu
 def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
     """Passes when the post declares `flag` (`retouched` or `ai_generated`) and a term from
     `vocabulary.*.special[flag]` appears in one of the scopes (or, with `title_counts`, in the
-    declared title); inconclusive when a scope was not read.
+    declared title; with `before_fold`, a caption's only before the fold); inconclusive when a
+    scope was not read.
 
     Not applicable when the post does not declare the flag.
 
@@ -325,6 +328,9 @@ def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
         return Outcome("not-applicable", f"The post does not declare {what} imagery.")
     found = [m for m in ctx.mentions if m.kind == "special" and m.category == flag
              and m.channel in rule.scopes and not m.disguise]
+    late = [m for m in found if m.channel == "caption" and m.span and m.span.end > ctx.layout.fold.at] \
+        if p.before_fold else []
+    found = [m for m in found if m not in late]
     in_title = [m for m in ctx.title_mentions or () if m.kind == "special" and m.category == flag
                 and not m.disguise] if p.title_counts else []
     if in_title and not found:
@@ -340,11 +346,14 @@ def special_label(ctx: Context, rule: Rule, p: SpecialLabelParams) -> Outcome:
     if found:
         return Outcome("pass", f"Found {quoted(found[:2])} for the declared {what} imagery.",
                        [evidence_of(m) for m in found[:2]])
+    hidden = (f" {quoted(late[:1])} is in the caption, but behind '... more' ({ctx.layout.fold.platform} shows about "
+              f"the first {ctx.layout.fold.at} characters): the notice goes at the beginning.") if late else ""
     not_read = unread(ctx, rule.scopes)
     if not_read:
         return Outcome("inconclusive", "No label for the declared " + what + " imagery in what was read; not read: "
-                       + "; ".join(c.detail for c in not_read) + ".")
-    return Outcome("fail", f"The post declares {what} imagery. Searched {searched(ctx, rule.scopes)}.")
+                       + "; ".join(c.detail for c in not_read) + "." + hidden, [evidence_of(m) for m in late[:1]])
+    return Outcome("fail", f"The post declares {what} imagery. Searched {searched(ctx, rule.scopes)}." + hidden,
+                   [evidence_of(m) for m in late[:1]])
 
 
 class LabelInTitleParams(CheckParams):

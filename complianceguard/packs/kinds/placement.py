@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 class LabelPlacementParams(CheckParams):
     before_fold: Flag = Field(False, description="the label ends before the platform's \"... more\" fold")
     max_words_before: Count | None = Field(None, description="at most N words of the caption before it")
+    tags_count_as_words: Flag = Field(False, description="with `max_words_before`, @mentions and hashtags before the "
+                                      "label count as words too (NO: \"first in the image description\": a row of "
+                                      "tagged accounts before it is not the start)")
     first_line: Flag = Field(False, description="the label is on the caption's first line")
     max_hashtag_index: Count | None = Field(None, description="if a hashtag, it is among the first N hashtags")
     not_buried: Count | None = Field(None, description="not inside a run of N or more hashtags unless it leads "
@@ -96,10 +99,11 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     marked = [m.span for m in labels]
     prose = [t for t in layout.tokens if t.kind == "word"
              and not any(s.start <= t.start < s.end for s in marked)]
+    tags = [t for t in layout.tokens if t.kind != "word" and not any(s.start <= t.start < s.end for s in marked)]
     attempts: list[tuple[Mention, list[str]]] = []
     deal_types = [m for m in ctx.of_kind("insufficient", ["caption"]) if m.span] if p.label_first else []
     for label in labels:
-        results = _placement_results(label, p, layout, prose)
+        results = _placement_results(label, p, layout, prose, tags)
         if p.label_first:
             before = [m for m in deal_types if m.span.start < label.span.start]
             results["label_first"] = (f"{quoted(before[:2])} comes before it; where the type of deal is added, the "
@@ -124,7 +128,7 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
 
 
 def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionLayout,
-                       prose: list[Any]) -> dict[str, str | None | bool]:
+                       prose: list[Any], tags: list[Any]) -> dict[str, str | None | bool]:
     """Per constraint: None when met, a plain-words problem when not, False when it does not apply
     (a hashtag constraint on a label that is not a hashtag)."""
     span = label.span
@@ -133,10 +137,13 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
         results["before_fold"] = (f"it is hidden behind '... more' ({layout.fold.platform} shows about the "
                                   f"first {layout.fold.at} characters)") if span.end > layout.fold.at else None
     if p.max_words_before is not None:
-        before = sum(1 for t in prose if t.end <= span.start)
-        too_many = before > p.max_words_before
-        results["max_words_before"] = (f"{before} word{'s' if before != 1 else ''} come"
-                                       f"{'' if before != 1 else 's'} before it") if too_many else None
+        before = [t for t in prose if t.end <= span.start]
+        if p.tags_count_as_words:
+            before += [t for t in tags if t.end <= span.start]
+        n = len(before)
+        counting = " (counting @mentions and hashtags)" if p.tags_count_as_words else ""
+        results["max_words_before"] = (f"{n} word{'s' if n != 1 else ''} come{'' if n != 1 else 's'} before "
+                                       f"it{counting}") if n > p.max_words_before else None
     if p.first_line:
         results["first_line"] = "it is not on the first line" if span.start > layout.first_line_end else None
     index = layout.token_index_at(span.start)
