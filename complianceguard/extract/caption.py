@@ -78,11 +78,13 @@ def platform_folds() -> dict[str, Any]:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when available
 
 
-def fold_for(platform: str, caption: str) -> Fold:
+def fold_for(platform: str, caption: str, lines: int | None = None) -> Fold:
+    """The platform's fold for `caption`; `lines` counts that many lines before it instead of the
+    platform's figure (a pack whose source gives its own: the FTC's "first three lines")."""
     table = platform_folds()
     entry = table.get(platform) or table["other"]
     chars = int(entry["fold_chars"])
-    lines = entry.get("fold_lines")
+    lines = lines or entry.get("fold_lines")
     at = _within_width(caption, chars)
     if lines:
         line_end = -1

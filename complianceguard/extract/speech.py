@@ -34,6 +34,7 @@ LOGPROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
 # ... and above this gzip compression ratio the text is repetitive, a hallucination sign.
 COMPRESSION_RATIO_THRESHOLD = 2.4
+SAMPLING_SEED = 0  # CTranslate2's random seed for the temperature fallback: one transcript per file
 
 
 @dataclass(frozen=True)
@@ -451,8 +452,8 @@ class FasterWhisperTranscriber(_Routing):
 
     def settings(self) -> dict[str, Any]:
         verified = {k: v[:VERIFIED_PER_LANGUAGE] for k, v in self.spoken.items()}
-        return {"compute_type": self.compute_type, "beam_size": self.beam_size, "vad_filter": self.vad_filter,
-                "word_timestamps": True, "chunk_s": [CHUNK_S, CHUNK_TAIL_S],
+        return {"compute_type": self.compute_type, "beam_size": self.beam_size, "sampling_seed": SAMPLING_SEED,
+                "vad_filter": self.vad_filter, "word_timestamps": True, "chunk_s": [CHUNK_S, CHUNK_TAIL_S],
                 "hotwords": {k: self.hotwords_for(k) for k in self.spoken} if self.use_hotwords else None,
                 "keyword_verification": (keyword_verify.settings(verified, self.denied)
                                          if self.verify_keywords else None),
@@ -530,12 +531,17 @@ class FasterWhisperTranscriber(_Routing):
         """(language decoded in, segments, verified readings) of one chunk, in the file's time.
         `voice`: the chunk's speech and its spans (`voiced`), decoded as faster-whisper's own VAD
         filter would, their times restored to the chunk's."""
+        import ctranslate2
         from faster_whisper.transcribe import restore_speech_timestamps
 
         model = self._model(info)
         decode_as = "en" if info.english_only else language  # None: nothing said, Whisper decides
         hotwords = self.hotwords_for(decode_as)
         speech, spans = voice
+        # Where a window decodes badly faster-whisper samples again at higher temperatures (that
+        # ends Czech repetition loops), and sampling is random: seeded here, the same chunk gives the
+        # same transcript (and evidence) on every run, whatever was decoded before it.
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, result = model.transcribe(speech, language=decode_as, beam_size=self.beam_size,
                                             vad_filter=False, condition_on_previous_text=False,
                                             word_timestamps=True, hotwords=hotwords)

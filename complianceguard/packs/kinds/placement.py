@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
+from complianceguard.extract.caption import fold_for
 from complianceguard.model import Evidence, Mention, OverlayInfo, TimeSpan
 from complianceguard.packs.kinds.base import (CheckParams, Context, Count, Flag, Number, Outcome, check_kind,
                                               evidence_of, quoted, title_evidence)
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 class LabelPlacementParams(CheckParams):
     before_fold: Flag = Field(False, description="the label ends before the platform's \"... more\" fold")
+    fold_lines: dict[str, Count] = Field(default_factory=dict, description="with `before_fold`, platform -> the "
+                                         "lines shown before its fold, where the pack's source gives its own figure "
+                                         "(US: the FTC says Instagram on mobile shows \"the first three lines\")")
     max_words_before: Count | None = Field(None, description="at most N words of the caption before it")
     tags_count_as_words: Flag = Field(False, description="with `max_words_before`, @mentions and hashtags before the "
                                       "label count as words too (NO: \"first in the image description\": a row of "
@@ -34,7 +38,8 @@ class LabelPlacementParams(CheckParams):
     at_run_edge: Flag = Field(False, description="if a hashtag in a run of hashtags, it is the first or the last "
                               "of the run, not in the middle (NL: \"at the front or back of the hashtag row\")")
     label_first: Flag = Field(False, description="no insufficient term (a deal type: \"Gifted\", \"PR trip\", "
-                              "\"#aff\") comes before the label in the caption (GB: where the type of deal is "
+                              "\"#aff\") comes before the label in the caption, or in its own on-screen text "
+                              "(GB: where the type of deal is "
                               "added, \"Ad\" must come first)")
     any_of: Flag = Field(False, description="one of the given constraints is enough (\"first line *or* first "
                          "hashtag\")")
@@ -68,9 +73,13 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     # picture, before any caption: a caption label buried further down does not undo it. In a
     # carousel or a story only the first picture is seen first.
     first = ctx.frames[0][0] if len(ctx.frames) > 1 else None
-    on_picture = [m for m in ctx.labels(rule.scopes) if m.channel == "overlay"
+    # With `label_first`, the order inside the on-screen text counts as in the caption ("Gifted / Ad").
+    deal_types = [m for m in ctx.of_kind("insufficient", ["caption", "overlay"]) if m.span] if p.label_first else []
+    seen_first = [m for m in ctx.labels(rule.scopes) if m.channel == "overlay"
                   and (m.time is None or m.time.start_s <= SEEN_AT_ONCE_S)
                   and (first is None or m.media == first)]
+    misordered = [m for m in seen_first if _deal_type_before(m, deal_types)]
+    on_picture = [m for m in seen_first if m not in misordered]
     if on_picture:
         where = "the picture itself" if on_picture[0].time is None else "the video from its first second"
         return Outcome("pass", f"{quoted(on_picture[:1])} is on {where}, seen before the caption.",
@@ -88,6 +97,10 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
         return Outcome("pass", f"The title carries {quoted(in_title[:1])}, read before the caption.",
                        title_evidence(in_title[:1]))
     labels = [m for m in ctx.labels(rule.scopes) if m.channel == "caption" and m.span]
+    if not labels and misordered:
+        before = _deal_type_before(misordered[0], deal_types)
+        return Outcome("fail", f"{quoted(misordered[:1])} is on screen after {quoted(before[:1])}; where the type of "
+                       "deal is added, the label must come first.", [evidence_of(misordered[0])])
     if not labels:
         return Outcome("not-applicable", "No accepted label in the caption to place.")
     if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
@@ -101,11 +114,10 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
              and not any(s.start <= t.start < s.end for s in marked)]
     tags = [t for t in layout.tokens if t.kind != "word" and not any(s.start <= t.start < s.end for s in marked)]
     attempts: list[tuple[Mention, list[str]]] = []
-    deal_types = [m for m in ctx.of_kind("insufficient", ["caption"]) if m.span] if p.label_first else []
     for label in labels:
         results = _placement_results(label, p, layout, prose, tags)
         if p.label_first:
-            before = [m for m in deal_types if m.span.start < label.span.start]
+            before = _deal_type_before(label, deal_types)
             results["label_first"] = (f"{quoted(before[:2])} comes before it; where the type of deal is added, the "
                                       "label must come first") if before else None
         problems = [problem for problem in results.values() if problem]
@@ -127,6 +139,12 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".", evidence)
 
 
+def _deal_type_before(label: Mention, deal_types: list[Mention]) -> list[Mention]:
+    """The insufficient terms (deal types: "Gifted", "PR trip") written before `label` in its own
+    text: the caption, or the same line of on-screen text."""
+    return [m for m in deal_types if m.segment == label.segment and m.span.start < label.span.start]
+
+
 def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionLayout,
                        prose: list[Any], tags: list[Any]) -> dict[str, str | None | bool]:
     """Per constraint: None when met, a plain-words problem when not, False when it does not apply
@@ -134,8 +152,10 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
     span = label.span
     results: dict[str, str | None | bool] = {}
     if p.before_fold:
-        results["before_fold"] = (f"it is hidden behind '... more' ({layout.fold.platform} shows about the "
-                                  f"first {layout.fold.at} characters)") if span.end > layout.fold.at else None
+        lines = p.fold_lines.get(layout.fold.platform)
+        fold = fold_for(layout.fold.platform, layout.text, lines) if lines else layout.fold
+        results["before_fold"] = (f"it is hidden behind '... more' ({fold.platform} shows about the "
+                                  f"first {fold.at} characters)") if span.end > fold.at else None
     if p.max_words_before is not None:
         before = [t for t in prose if t.end <= span.start]
         if p.tags_count_as_words:
