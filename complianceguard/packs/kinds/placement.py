@@ -45,6 +45,8 @@ class LabelPlacementParams(CheckParams):
                          "hashtag\")")
     platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership flag, shown above the "
                                        "caption before any fold, places the disclosure (BR: the tool is accepted)")
+    platform_tool_on: list[str] = Field(default_factory=list, description="with `platform_tool_counts`, only on these "
+                                        "platforms (DE: the sources accept Instagram's tag; empty: every platform)")
     before_mentions: Flag = Field(False, description="if a hashtag, no @mention of an account comes before it in the "
                                   "caption (CA: hashtags placed \"before any other mentions in a caption\")")
     title_counts: Flag = Field(False, description="a label in the post's declared title places the disclosure: the "
@@ -103,7 +105,8 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
                        "deal is added, the label must come first.", [evidence_of(misordered[0])])
     if not labels:
         return Outcome("not-applicable", "No accepted label in the caption to place.")
-    if p.platform_tool_counts and ctx.submission.paid_partnership_tag:
+    if p.platform_tool_counts and ctx.submission.paid_partnership_tag and (
+            not p.platform_tool_on or ctx.submission.platform in p.platform_tool_on):
         return Outcome("pass", "The platform's paid-partnership label is set; the platform shows it above the "
                        "caption, before any fold.",
                        [Evidence(channel="metadata", kind="platform-tool", text="paid partnership tag")])
