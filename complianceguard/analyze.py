@@ -90,7 +90,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # among them ("✨MAINOS✨ @glow": creators decorate a heading, R-E:354; "‼️MAINOS‼️ Glow" is "!", "!"
 # and the emoji selector U+FE0F once normalised).
 ADVERTISER = "{advertiser}"
-_ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "#", ",", "!"]
+_ADVERTISER_CONNECTORS = [":", "/", "|", "-", "–", "—", "(", "[", "]", "#", ",", "!"]
 _EMOJI = r"^[\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]+$"
 _CONNECTOR = {"TEXT": {"REGEX": "^(?:" + "|".join(map(re.escape, _ADVERTISER_CONNECTORS)) + ")$|" + _EMOJI}}
 _CONNECTOR_TEXT = re.compile(_CONNECTOR["TEXT"]["REGEX"])

@@ -142,6 +142,16 @@ def label_placement(ctx: Context, rule: Rule, p: LabelPlacementParams) -> Outcom
     return Outcome("fail", f"{quoted([label])}: " + "; ".join(problems) + ".", evidence)
 
 
+def _is_statement(text: str) -> bool:
+    """A label of three words or more ("sent me this serum for free"): a sentence, not a tag."""
+    return len(text.split()) >= 3
+
+
+def _sentence_start(text: str, offset: int) -> int:
+    """Where the sentence holding `offset` starts: after the last ".", "!", "?" or line break before it."""
+    return max(text.rfind(mark, 0, offset) for mark in ".!?\n") + 1
+
+
 def _deal_type_before(label: Mention, deal_types: list[Mention]) -> list[Mention]:
     """The insufficient terms (deal types: "Gifted", "PR trip") written before `label` in its own
     text: the caption, or the same line of on-screen text."""
@@ -196,7 +206,12 @@ def _placement_results(label: Mention, p: LabelPlacementParams, layout: CaptionL
         results["not_buried_among_links"] = (f"it is mixed into a group of {len(run)} hashtags and links "
                                              f"({links} link{'s' if links != 1 else ''})") if buried else None
     if p.not_at_end:
-        at_end = bool(prose) and all(t.end <= span.start for t in prose)
+        # A statement label's own sentence is the label ("Glow sent me this serum for free!"): the
+        # name before its matched words is its subject, not text the label comes after.
+        sentence = _sentence_start(layout.text, span.start) if _is_statement(layout.text[span.start:span.end]) \
+            else span.start
+        others = [t for t in prose if not sentence <= t.start < span.start]
+        at_end = bool(others) and all(t.end <= span.start for t in others)
         results["not_at_end"] = "it comes after all of the caption's text" if at_end else None
     if p.before_mentions:
         earlier = [t.text for t in layout.tokens if t.kind == "mention" and t.end <= span.start]

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from complianceguard.model import Evidence, Mention, TimeSpan
 from complianceguard.packs.kinds.base import (CHANNEL_WORDS, TIMING_TOLERANCE_S, CheckParams, Context, Flag,
                                               Number, Outcome, ParamsModel, Seconds, check_kind, evidence_of,
-                                              merged, quoted, searched, unread)
+                                              merged, quoted, searched, title_evidence, unread)
 
 if TYPE_CHECKING:
     from complianceguard.packs.schema import Rule
@@ -52,6 +52,9 @@ class VideoTimingParams(CheckParams):
                                              "(the viewer reads it before or while watching), and with "
                                              "`only_when_labelled` `min_visible_s` too (a flash in the video of a "
                                              "post disclosed upfront)")
+    title_counts: Flag = Field(False, description="a label in the post's declared title counts as a caption label "
+                               "before the fold does (the title shows above or with the video: BR, a YouTube "
+                               "video titled \"#publi ...\")")
     platform_tool_counts: Flag = Field(False, description="the platform's paid-partnership label, shown with the "
                                        "post from its first second, meets `start_within_s` and "
                                        "`not_only_in_last_fraction` (where the pack accepts the tool as a label)")
@@ -110,7 +113,7 @@ def _caption_label_before_fold(ctx: Context) -> Mention | None:
     return next((m for m in ctx.labels(["caption"]) if m.span is not None and m.span.end <= ctx.layout.fold.at), None)
 
 
-_FLAGS = {"caption_before_fold_counts", "platform_tool_counts", "only_when_labelled"}
+_FLAGS = {"caption_before_fold_counts", "title_counts", "platform_tool_counts", "only_when_labelled"}
 
 
 def _only_start_asked(p: VideoTimingParams) -> bool:
@@ -139,7 +142,12 @@ def video_timing(ctx: Context, rule: Rule, p: VideoTimingParams) -> Outcome:
     if not ctx.media_kinds & {"video", "audio"}:
         return Outcome("not-applicable", "The post has no video or audio.")
     upfront_caption = _caption_label_before_fold(ctx) if p.caption_before_fold_counts else None
+    in_title = ctx.title_labels()[:1] if p.title_counts and upfront_caption is None else []
+    upfront_caption = upfront_caption or (in_title[0] if in_title else None)
     if upfront_caption is not None and _only_start_asked(p):
+        if in_title:
+            return Outcome("pass", f"The title carries {quoted(in_title)}, shown with the video as it starts.",
+                           title_evidence(in_title))
         return Outcome("pass", f"The caption's label {quoted([upfront_caption])} shows before the fold, so it is seen "
                        "as the video starts.", [evidence_of(upfront_caption)])
     if p.platform_tool_counts and ctx.submission.paid_partnership_tag and _only_start_asked(p):
