@@ -576,3 +576,23 @@ def test_a_term_a_pack_keeps_to_itself_is_counted_once_for_the_hotwords(library)
     assert "entgeltliche Einschaltung" in eu.vocabulary["de"].labels
     assert "entgeltliche Einschaltung" not in _spoken_terms(eu, "labels")["de"]
     assert "entgeltliche Einschaltung" in spoken_keywords(library)["de"]
+
+
+def test_every_language_listens_for_a_label_its_packs_prefer(library):
+    """The hotwords are the labels most packs share: when eu.yaml stopped handing its Czech "reklama"
+    to the member packs (`not_inherited`), it fell to ninth and out of the Czech hotwords and
+    rescoring keywords, and a spoken "Není reklama." was heard as a label again (full tier only).
+    Each language's hotwords keep at least one label its packs name as `preferred`."""
+    from complianceguard.extract.speech import HOTWORD_MIN_LETTERS, hotword_list
+    from complianceguard.packs.plan import _fold
+
+    preferred: dict[str, set[str]] = {}
+    for resolved in library.packs:
+        for language, vocabulary in resolved.pack.vocabulary.items():
+            said = spoken_form(vocabulary.preferred, vocabulary.spoken) if vocabulary.preferred else None
+            if said and sum(c.isalpha() for c in said) >= HOTWORD_MIN_LETTERS:
+                preferred.setdefault(language, set()).add(_fold(said))
+    keywords = spoken_keywords(library)
+    missing = {language: hotword_list(keywords.get(language, ())) for language, labels in preferred.items()
+               if not any(_fold(word) in labels for word in hotword_list(keywords.get(language, ())))}
+    assert not missing, missing
