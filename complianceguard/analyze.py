@@ -215,6 +215,7 @@ class _Compiled:
     # a thousand marked terms; rebuilding it per segment cost a tenth of a caption's check)
     weights: Mapping[str, float] = field(default_factory=dict)
     negation_fillers: frozenset[str] = frozenset()
+    not_names: frozenset[str] = frozenset()  # never an advertiser's name (`Vocabulary.not_names`)
 
 
 class _PatternSpecs:
@@ -318,6 +319,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
     patterns = _PatternSpecs()
     negators: set[str] = set()
     fillers: set[str] = set()
+    not_names: set[str] = set()
     weights: dict[str, float] = {}
     for vocab_language, vocabulary in pack.pack.vocabulary.items():
         cross = frozenset(vocabulary.cross_language)
@@ -328,6 +330,8 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                         if _applies(vocab_language, n, cross, content, "negator"))
         fillers.update(f.lower() for f in vocabulary.negation_fillers
                        if _applies(vocab_language, f, cross, content, "negator"))
+        not_names.update(w.casefold() for w in vocabulary.not_names
+                         if _applies(vocab_language, w, cross, content, "negator"))
         for kind, terms in (
             ("not_label", vocabulary.not_labels),
             ("label", vocabulary.labels),
@@ -377,7 +381,7 @@ def _compile(pack: ResolvedPack, language: str, content: str | None = None) -> _
                                               {"TEXT": {"REGEX": _CODE.pattern}}]], ("code", "código", "codice", "kod"))
     matcher, signature = _shared_matcher(language, patterns)
     return _Compiled(phrases, matcher, frozenset(negators), signature, MappingProxyType(weights),
-                     negation_fillers=frozenset(fillers))
+                     negation_fillers=frozenset(fillers), not_names=frozenset(not_names))
 
 
 def _word_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
@@ -418,12 +422,14 @@ def _advertiser_pattern(nlp: spacy.language.Language, term: str) -> list[dict]:
     return pattern
 
 
-def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = frozenset()) -> bool:
+def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = frozenset(),
+                      not_names: frozenset[str] = frozenset()) -> bool:
     """The word after "Mainos", "Reklam för"...: a @handle, the declared brand (or a handle of it),
     the start of a name the post shows ("Mainos: Glow" beside @glowskincare, or with the declared
     brand "Glow Skincare"), or a capitalised name that is not an ordinary (stop) word and follows
     the label directly or as a hashtag ("Mainos Glow", "Mainos #Glow"; not "Mainos | Uusi").
-    `tagged`: the handles (lower case, no @) tagged anywhere in the post. Some tokenizers keep a
+    `tagged`: the handles (lower case, no @) tagged anywhere in the post; `not_names`: ordinary words
+    the stop-word list lacks ("Mitt": a Norwegian possessive starts a sentence). Some tokenizers keep a
     hashtag in one token (Norwegian: "#glowskincare"), others split off the "#": both read the same."""
     text = token.text.removeprefix("#")
     # "Fjällkaffe" names @fjallkaffe; "Glow'n" (Finnish genitive after an apostrophe) names Glow
@@ -449,11 +455,11 @@ def _names_advertiser(token, brands: tuple[str, ...], tagged: frozenset[str] = f
         # "Reklame | Elsker ...", "Mainos: Tänään testasin": after a separator a capitalised word
         # starts a sentence, unless the name stands alone as a heading's second part
         # ("Kaupallinen yhteistyö: Glow Skincare | ...", R-E:354 "Kaupallinen yhteistyö [Yritys]").
-        return not (names | handles) and _heading_name(token)
+        return not (names | handles) and _heading_name(token, not_names)
     # A capitalised word stands for the advertiser only where the post shows no name of its own:
     # beside @glowskincare, "Adoro" in "#ad Adoro ..." and "Rakastan" in "Mainos Rakastan ..." start
     # a sentence (verdict matrix, Dec 2026); "Mainos Lumene" in a post that tags nobody names one.
-    return not (names | handles) and _capitalised_name(token)
+    return not (names | handles) and _capitalised_name(token, not_names)
 
 
 _CASE_ENDING = re.compile(r"(?<=[^\W\d_])'[^\W\d_]{1,3}$")  # "Glow'n", "Glow's": the name is before it
@@ -463,18 +469,18 @@ def _is_connector(token) -> bool:
     return bool(_CONNECTOR_TEXT.match(token.text))
 
 
-def _capitalised_name(token) -> bool:
+def _capitalised_name(token, not_names: frozenset[str] = frozenset()) -> bool:
     text = token.text.removeprefix("#")
-    return text[:1].isupper() and text[:1].isalpha() and not token.is_stop
+    return text[:1].isupper() and text[:1].isalpha() and not token.is_stop and text.casefold() not in not_names
 
 
-def _heading_name(token) -> bool:
+def _heading_name(token, not_names: frozenset[str] = frozenset()) -> bool:
     """One or two capitalised words that end their line or their part of a heading ("Glow Skincare"
     before "|", a line break or the end): a name, where a sentence would go on in lower case."""
     doc, end = token.doc, token.i + 1
-    if end < len(doc) and _capitalised_name(doc[end]):
+    if end < len(doc) and _capitalised_name(doc[end], not_names):
         end += 1
-    return _capitalised_name(token) and (end == len(doc) or "\n" in doc[end].text or _is_connector(doc[end]))
+    return _capitalised_name(token, not_names) and (end == len(doc) or "\n" in doc[end].text or _is_connector(doc[end]))
 
 
 def _names_shown(brands: tuple[str, ...], tagged: frozenset[str], text: str) -> tuple[set[str], set[str]]:
@@ -561,10 +567,12 @@ def pipeline_stop_words(language: str) -> bool:
 class Analyzer:
     """Finds a pack's vocabulary in segments; one instance serves a whole batch."""
 
-    def __init__(self, packs: list[ResolvedPack]):
+    def __init__(self, packs: list[ResolvedPack], candidate_languages: tuple[str, ...] | None = None):
+        """`candidate_languages`: what language detection chooses among (the library's, which knows
+        the packs it did not load); by default the languages of `packs`."""
         self.packs = packs
         languages = {lang for p in packs for lang in (*p.pack.languages, *p.pack.vocabulary)}
-        self.candidate_languages = tuple(sorted(languages | {"en"}))
+        self.candidate_languages = candidate_languages or tuple(sorted(languages | {"en"}))
         self._memo: list[tuple[list[Segment], str | None, Submission, _Shared]] = []
 
     def prepare(self, pack: ResolvedPack, language: str, content: str | None | tuple[()] = ()) -> None:
@@ -642,7 +650,7 @@ class Analyzer:
         # A label naming the advertiser counts only with a name after it ("Mainos Glow", not "Mainos ja").
         spans = [s for s in spans if ADVERTISER not in s.label_ or (
             _hashtag_names_advertiser(s, brands, tagged) if _is_advertiser_hashtag(s.label_)
-            else _names_advertiser(s[-1], brands, tagged))]
+            else _names_advertiser(s[-1], brands, tagged, compiled.not_names))]
         # Homonyms (`not_labels`: "ad hoc", "Ad Astra", "pub cachée") cancel every match they overlap.
         # A hashtag is written on purpose: "#إعلان مهم" is the label "#إعلان", whatever the homonym
         # "إعلان مهم" (an important announcement) says of the bare words.

@@ -70,10 +70,11 @@ def _debug_log(target: str) -> Any:
     return callback
 
 
-def _library(packs: tuple[str, ...]) -> Any:
+def _library(packs: tuple[str, ...], regions: tuple[str, ...] | None = None) -> Any:
+    """The packs of a command; `regions`: only those these regions need (a creator's `check`)."""
     from complianceguard.packs.loader import PackLibrary
 
-    return PackLibrary(extra=[Path(p) for p in packs])
+    return PackLibrary(extra=[Path(p) for p in packs], regions=list(regions) if regions is not None else None)
 
 
 asr_backend_option = click.option(
@@ -194,7 +195,7 @@ def check(caption: str, regions: tuple[str, ...], platform: str, relationship: s
     from complianceguard.model import Submission
     from complianceguard.scan import error_item, exit_code
 
-    library = _library(packs)
+    library = _library(packs, regions)
     submission = Submission(
         id="caption", platform=platform, regions=[r.upper() for r in regions], language=language,
         caption=caption, media=[str(Path(m).resolve()) for m in media], relationship=relationship,

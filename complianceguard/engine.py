@@ -42,7 +42,7 @@ class Engine:
         self.read_media = read_media  # probe media and transcribe speech (False: media stays unread)
         self.transcriber = transcriber
         self.ocr = ocr  # on-screen text settings (None: OCR off, on-screen text stays unread)
-        self.analyzer = Analyzer([p for p in library.packs if not p.pack.abstract])
+        self.analyzer = Analyzer([p for p in library.packs if not p.pack.abstract], library.candidate_languages())
         self._packs: dict[str, ResolvedPack] = {}  # region -> pack (the library does not change)
         self._citations: dict[tuple[int, int], Citation] = {}  # (id(pack), id(rule)) -> citation
 

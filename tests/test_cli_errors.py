@@ -36,7 +36,7 @@ def test_with_v_the_traceback_goes_to_stderr_before_the_one_line():
 
 
 def test_a_bug_is_one_line_naming_it_and_how_to_see_the_traceback(monkeypatch):
-    def broken(packs):
+    def broken(packs, regions=None):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(cli, "_library", broken)

@@ -80,3 +80,46 @@ def test_a_dated_pack_is_cached_with_its_date(cache):
     raw = dated[0].path.read_bytes()
     assert loader._parsed(raw) == loader._parsed(raw)  # the YAML parse cache keeps dates too
     assert _entries(cache, loader.PARSED_KIND)
+
+
+# ---------------------------------------------------------------- only the packs a region needs
+
+
+def test_a_region_limited_library_reads_only_that_region_and_what_it_extends(cache):
+    full = PackLibrary()
+    limited = PackLibrary(regions=["de"])
+    assert {p.pack.id for p in limited.packs} == set(full.for_region("DE").chain)  # de, eu, base: not 30
+    assert limited.for_region("DE").pack == full.for_region("DE").pack
+    # what detection chooses among and the regions named in errors are those of every pack
+    assert limited.candidate_languages() == full.candidate_languages()
+    assert limited.regions() == full.regions()
+    with pytest.raises(PackError, match="no rule pack for region XX .*GB"):
+        PackLibrary(regions=["XX"]).for_region("XX")
+
+
+def test_a_region_limited_check_gives_the_verdicts_of_every_pack_loaded(cache):
+    from complianceguard.engine import Engine
+    from complianceguard.model import Submission
+
+    posts = [Submission(id=f"p{n}", regions=regions, caption=caption) for n, (regions, caption) in enumerate([
+        (["GB"], "Loving my new serum from @glowskincare, use code GLOW20"),
+        (["DE", "FR"], "Mein neues Serum von @glowskincare, Code GLOW20"),
+        (["FR"], "Ma nouvelle crème @glowskincare #publicité"),
+        (["JP"], "新しい美容液 @glowskincare #PR"),
+    ])]
+    full = Engine(PackLibrary())
+    for post in posts:
+        limited = Engine(PackLibrary(regions=post.regions))
+        assert limited.evaluate(post) == full.evaluate(post)
+
+
+def test_a_brand_pack_extending_a_region_is_loaded_with_its_parent(cache, tmp_path):
+    brand = tmp_path / "brand.yaml"
+    brand.write_text("id: brand-uk\nversion: 1.0.0\nname: Brand UK policy\nextends: gb-asa\nregion: XB\n"
+                     "sources: {}\nrules: []\n", "utf-8")
+    library = PackLibrary(extra=[brand], regions=["XB"])
+    assert library.for_region("XB").chain == ("brand-uk", "gb-asa", "base")
+    clash = tmp_path / "clash.yaml"
+    clash.write_text("id: de-uwg\nversion: 1.0.0\nname: Clash\nregion: XC\nsources: {}\nrules: []\n", "utf-8")
+    with pytest.raises(PackError, match="already used by a shipped pack"):
+        PackLibrary(extra=[clash], regions=["XC"])

@@ -243,6 +243,54 @@ def _fields_set(value: Any) -> Any:
     return None
 
 
+HEADER_KIND = "pack-header"  # cache entries: what a pack file is for (id, region, extends, languages)
+
+
+@dataclass(frozen=True)
+class PackHeader:
+    """What a pack file is for, without its rules: enough to choose the files a region needs and
+    to know every region's languages. Read from the cache by the file's SHA-256 (a file never
+    validated before is read in full once)."""
+
+    id: str
+    region: str | None
+    extends: str | None
+    abstract: bool
+    languages: tuple[str, ...]  # its audience's (`languages`; empty: its parent's)
+    vocabulary: tuple[str, ...]  # the languages its own vocabulary lists
+    path: Path
+
+    @classmethod
+    def of(cls, raw: _Raw) -> PackHeader:
+        pack = raw.pack
+        return cls(pack.id, pack.region, pack.extends, pack.abstract, tuple(pack.languages), tuple(pack.vocabulary),
+                   raw.path)
+
+
+def read_header(path: Path) -> PackHeader:
+    """The header of the pack at `path` (`PackHeader`); a file that does not validate raises as `read_pack`."""
+    from complianceguard.cache import Cache
+
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise PackError(f"{path}: cannot read pack ({exc.strerror})") from None
+    cache, key = Cache(), _validated_key(hashlib.sha256(raw_bytes).hexdigest())
+    stored = cache.get(HEADER_KIND, key)
+    if stored is not None:
+        try:
+            data = json.loads(stored)
+            return PackHeader(data["id"], data["region"], data["extends"], bool(data["abstract"]),
+                              tuple(data["languages"]), tuple(data["vocabulary"]), path)
+        except (ValueError, KeyError, TypeError):
+            cache.discard(HEADER_KIND, key)
+    header = PackHeader.of(read_pack(path))
+    cache.put(HEADER_KIND, key, json.dumps({"id": header.id, "region": header.region, "extends": header.extends,
+                                           "abstract": header.abstract, "languages": header.languages,
+                                           "vocabulary": header.vocabulary}).encode())
+    return header
+
+
 def read_pack(path: Path) -> _Raw:
     try:
         raw_bytes = path.read_bytes()
@@ -378,16 +426,26 @@ def _merge(parent: Pack, child: Pack) -> Pack:
 class PackLibrary:
     """All packs known to a run: the built-in packs (`complianceguard/packs/builtin/`) plus any `--pack` files."""
 
-    def __init__(self, folder: Path = BUILTIN_RULES, extra: list[Path] | None = None, edits_shipped: bool = False):
+    def __init__(self, folder: Path = BUILTIN_RULES, extra: list[Path] | None = None, edits_shipped: bool = False,
+                 regions: list[str] | None = None):
         """`edits_shipped`: an extra pack whose id is a shipped pack's stands in for it. Only
         `rules validate` and `rules test` ask for that (a pack author testing an edited copy);
-        `check`, `scan` and `serve` refuse it, so no report is ever made with a silent stand-in."""
+        `check`, `scan` and `serve` refuse it, so no report is ever made with a silent stand-in.
+        `regions`: load only the built-in packs these regions need (theirs and what they extend),
+        for a creator's `check` of a region or two (two packs read instead of thirty); every
+        region's name and languages are still known from the packs' headers, so the languages a
+        caption may be detected in are the same as with every pack loaded."""
         self._raw: dict[str, _Raw] = {}
         self.extra_ids: list[str] = []
-        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+        extras = [read_pack(Path(path)) for path in extra or []]
+        self.headers = [read_header(path) for path in files] if regions is not None else None
+        if self.headers is not None:
+            # a --pack's parent, and a shipped pack with its id (refused below as with every pack loaded)
+            files = self._needed(self.headers, regions or [], {i for r in extras for i in (r.pack.id, r.pack.extends)})
+        for path in files:
             self._add(read_pack(path))
-        for path in extra or []:
-            raw = read_pack(Path(path))
+        for raw in extras:
             shipped = self._raw.get(raw.pack.id)
             if shipped is not None and shipped.path.resolve() == raw.path.resolve():
                 continue  # the very file already loaded (`rules test complianceguard/packs/builtin/gb.yaml`)
@@ -405,6 +463,38 @@ class PackLibrary:
         self._resolved: dict[str, ResolvedPack] = {}
         for pack_id in self._raw:
             self.resolve(pack_id)
+
+    @staticmethod
+    def _needed(headers: list[PackHeader], regions: list[str], ids: set[str | None]) -> list[Path]:
+        """The files of the packs for `regions` and of the packs `ids`, with those they extend, in
+        folder order. A region no pack covers loads nothing for it (`for_region` names the others)."""
+        by_id = {h.id: h for h in headers}
+        wanted = {r.upper() for r in regions}
+        needed: set[str] = set()
+        for header in headers:
+            if (header.region and header.region.upper() in wanted and not header.abstract) or header.id in ids:
+                current: PackHeader | None = header
+                while current is not None and current.id not in needed:
+                    needed.add(current.id)
+                    current = by_id.get(current.extends) if current.extends else None
+        return [h.path for h in headers if h.id in needed]
+
+    def candidate_languages(self) -> tuple[str, ...]:
+        """Every language a region's audience or vocabulary has (what language detection chooses
+        among): from all the loaded packs, and from the headers of the shipped ones not loaded."""
+        languages = {lang for p in self.packs if not p.pack.abstract
+                     for lang in (*p.pack.languages, *p.pack.vocabulary)}
+        by_id = {h.id: h for h in self.headers or []}
+        for header in self.headers or []:
+            if header.abstract:
+                continue
+            chain, current = [], header
+            while current is not None and current not in chain:  # as `resolve` merges them
+                chain.append(current)
+                current = by_id.get(current.extends) if current.extends else None
+            languages.update(next((h.languages for h in chain if h.languages), ()))
+            languages.update(lang for h in chain for lang in h.vocabulary)
+        return tuple(sorted(languages | {"en"}))
 
     def _add(self, raw: _Raw, replace: bool = False) -> None:
         existing = self._raw.get(raw.pack.id)
@@ -457,7 +547,10 @@ class PackLibrary:
         return [self._resolved[i] for i in resolved.chain]
 
     def regions(self) -> list[str]:
-        return sorted({p.pack.region for p in self.packs if not p.pack.abstract and p.pack.region})
+        """Every region a pack covers: those loaded, and the shipped ones known by their headers."""
+        known = {(h.region, h.abstract) for h in self.headers or []}
+        known |= {(p.pack.region, p.pack.abstract) for p in self.packs}
+        return sorted({region for region, abstract in known if region and not abstract})
 
     def for_region(self, region: str) -> ResolvedPack:
         """The pack for a region; a `--pack` file for that region wins over the built-in one."""

@@ -98,6 +98,10 @@ class Vocabulary(_Strict):
     spoken: dict[str, str] = Field(
         default_factory=dict, description="Labels said differently from how they are written: written label "
         "(without case or a leading '#') -> what a speaker says ('ad' -> 'an ad'). Steers speech recognition.")
+    not_names: list[str] = Field(
+        default_factory=list, description="Ordinary words that are never the advertiser's name after a label that "
+        "must name one ('Reklame Mitt nye serum': a possessive), where the language's stop-word list lacks them. "
+        "Matched case-insensitively, in text of this language.")
     preferred: str | None = Field(None, description="The label `--fix` inserts for this language.")
     special: dict[SpecialFlag, list[str]] = Field(
         default_factory=dict, description="Labels for declared retouched or AI imagery.")
